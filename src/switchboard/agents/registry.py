@@ -1,0 +1,39 @@
+"""The agents this server runs, by name, with their resolved models."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from switchboard.agents.model_resolution import ResolvedModel, resolve_model
+from switchboard.agents.spec import AgentSpec
+from switchboard.kit.errors import NotFound
+from switchboard.settings import Settings
+
+
+@dataclass(frozen=True)
+class RegisteredAgent:
+    spec: AgentSpec
+    model: ResolvedModel
+
+
+class AgentRegistry:
+    def __init__(self, specs: Iterable[AgentSpec], settings: Settings) -> None:
+        self._agents: dict[str, RegisteredAgent] = {}
+        for spec in specs:
+            if spec.name in self._agents:
+                raise ValueError(f"two plugins register an agent named {spec.name!r}")
+            self._agents[spec.name] = RegisteredAgent(spec=spec, model=resolve_model(spec, settings))
+
+    def get(self, name: str) -> RegisteredAgent:
+        try:
+            return self._agents[name]
+        except KeyError:
+            known = ", ".join(sorted(self._agents)) or "none"
+            raise NotFound(f"Unknown agent {name!r}. Known agents: {known}.") from None
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._agents
+
+    def all(self) -> list[RegisteredAgent]:
+        return [self._agents[name] for name in sorted(self._agents)]

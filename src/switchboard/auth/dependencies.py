@@ -1,0 +1,53 @@
+"""FastAPI dependencies: the unit of work and the caller's identity, from the bearer API key only."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from switchboard.auth.principal import Principal
+from switchboard.kit.errors import PermissionDenied, Unauthenticated
+from switchboard.kit.state import app_state
+from switchboard.users.service import UserService
+
+_bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer sb_…`")
+
+
+async def _session(request: Request) -> AsyncIterator[AsyncSession]:
+    async for session in app_state(request).db.session():
+        yield session
+
+
+# scope="function": the commit happens before the response is sent, so a response never reports work
+# that then fails to commit.
+SessionDep = Annotated[AsyncSession, Depends(_session, scope="function")]
+
+
+async def _principal(
+    request: Request,
+    session: SessionDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    if credentials is None:
+        raise Unauthenticated("Missing API key. Send `Authorization: Bearer sb_…`.")
+    if credentials.scheme.lower() != "bearer":
+        raise Unauthenticated("Use the Bearer scheme: `Authorization: Bearer sb_…`.")
+    principal = await UserService(session).authenticate(credentials.credentials)
+    request.state.user_id = principal.user_id  # for the request log
+    return principal
+
+
+PrincipalDep = Annotated[Principal, Depends(_principal)]
+
+
+async def _admin(principal: PrincipalDep) -> Principal:
+    if not principal.is_admin:
+        raise PermissionDenied("This route is for admins.")
+    return principal
+
+
+AdminDep = Annotated[Principal, Depends(_admin)]

@@ -1,0 +1,19 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who a request or a run acts for. Built only from credentials, never from a request body or a model."""
+
+    user_id: int
+    email: str
+    name: str
+    role: str
+    # When an admin acts for another user, the admin's id; the principal is then that user.
+    acted_by_user_id: int | None = None
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin" and self.acted_by_user_id is None

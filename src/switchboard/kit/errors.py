@@ -1,0 +1,130 @@
+"""One error shape for every failure: `{"error": {"type", "message", "request_id", "details"?}}`."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from switchboard.kit.request_context import current_request_id
+
+class AppError(Exception):
+    """A failure the client can act on. Subclasses fix the status and type; the message says what to fix."""
+
+    status_code: ClassVar[int] = 400
+    type: ClassVar[str] = "bad_request"
+
+    def __init__(self, message: str, *, details: Any = None, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+        self.headers = headers
+
+
+class BadRequest(AppError):
+    pass
+
+
+class Unauthenticated(AppError):
+    status_code = 401
+    type = "authentication_error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, headers={"WWW-Authenticate": "Bearer"})
+
+
+class PermissionDenied(AppError):
+    status_code = 403
+    type = "permission_denied"
+
+
+class NotFound(AppError):
+    status_code = 404
+    type = "not_found"
+
+
+class Conflict(AppError):
+    status_code = 409
+    type = "conflict"
+
+
+class PayloadTooLarge(AppError):
+    status_code = 413
+    type = "payload_too_large"
+
+
+class ValidationFailed(AppError):
+    status_code = 422
+    type = "validation_error"
+
+
+class ModelFailed(AppError):
+    """The model (LLM) failed or misbehaved; the request changed nothing."""
+
+    status_code = 502
+    type = "model_error"
+
+
+class ServiceUnavailable(AppError):
+    status_code = 503
+    type = "unavailable"
+
+
+class ErrorBody(BaseModel):
+    type: str
+    message: str
+    request_id: str | None = None
+    details: Any = None
+
+
+class ErrorResponse(BaseModel):
+    """The shape of every error response."""
+
+    error: ErrorBody
+
+
+def error_response(
+    status_code: int, type_: str, message: str, details: Any = None, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    body = ErrorResponse(
+        error=ErrorBody(type=type_, message=message, request_id=current_request_id(), details=details)
+    )
+    return JSONResponse(body.model_dump(exclude_none=True), status_code=status_code, headers=headers)
+
+
+def _field_name(location: tuple[Any, ...] | list[Any]) -> str:
+    parts = [str(part) for part in location]
+    if parts and parts[0] in {"body", "query", "path", "header"} and len(parts) > 1:
+        parts = parts[1:]
+    return ".".join(parts) or "body"
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(AppError)
+    async def _app_error(request: Request, exc: AppError) -> JSONResponse:
+        return error_response(exc.status_code, exc.type, exc.message, exc.details, exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = [
+            {"field": _field_name(err.get("loc", ())), "message": str(err.get("msg", "invalid"))}
+            for err in exc.errors()
+        ]
+        summary = "; ".join(f"{p['field']}: {p['message']}" for p in problems[:5])
+        return error_response(422, ValidationFailed.type, f"Invalid request: {summary}", problems)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        type_ = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        message = str(exc.detail)
+        if exc.status_code == 404:
+            message = f"No route {request.method} {request.url.path}. See /docs for the API."
+        return error_response(exc.status_code, type_, message, headers=getattr(exc, "headers", None))
+
+
+def internal_error_response() -> JSONResponse:
+    return error_response(500, "internal_error", "Internal error; the request id identifies it in the server log.")

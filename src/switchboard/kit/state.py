@@ -1,0 +1,29 @@
+"""What the lifespan builds once and every request reads: settings, database, agents, background writers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from starlette.requests import HTTPConnection
+
+if TYPE_CHECKING:
+    from switchboard.agents.registry import AgentRegistry
+    from switchboard.kit.db import Database
+    from switchboard.observability.request_logs import RequestLogWriter
+    from switchboard.plugins.spec import Plugin
+    from switchboard.settings import Settings
+
+
+@dataclass
+class AppState:
+    settings: Settings
+    db: Database
+    agents: AgentRegistry
+    plugins: list[Plugin]
+    request_logs: RequestLogWriter | None
+
+
+def app_state(connection: HTTPConnection) -> AppState:
+    state: AppState = connection.app.state.switchboard
+    return state

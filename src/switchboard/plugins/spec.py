@@ -1,0 +1,38 @@
+"""What a plugin is. Switchboard finds plugins through the `switchboard.plugins` entry point group and the
+`SWITCHBOARD_PLUGINS` setting; each names a `Plugin` object or a function returning one."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from fastapi import APIRouter
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from switchboard.agents.spec import AgentSpec
+from switchboard.settings import Settings
+
+
+@dataclass(frozen=True)
+class SeedContext:
+    session: AsyncSession
+    settings: Settings
+
+
+@dataclass(frozen=True)
+class Plugin:
+    """A bundle of agents and what they need.
+
+    - `agents`: the agents it registers.
+    - `routers`: extra HTTP routes (they may use `switchboard.auth.dependencies` for identity).
+    - `migrations`: a folder of Alembic revisions on a branch of the plugin's own, applied with the core's.
+      Tables are declared on `switchboard.models.Base` so they can refer to core tables such as `users`.
+    - `seed`: example data for `switchboard demo`; must be idempotent; returns lines to print.
+    """
+
+    name: str
+    agents: Sequence[AgentSpec] = ()
+    routers: Sequence[APIRouter] = ()
+    migrations: Path | None = None
+    seed: Callable[[SeedContext], Awaitable[list[str]]] | None = field(default=None)

@@ -1,0 +1,73 @@
+"""The one settings class. Read once at start-up and passed down; nothing reads the environment elsewhere."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every setting has an environment variable `SWITCHBOARD_<NAME>`; `.env` is read when present."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="SWITCHBOARD_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+    )
+
+    database_url: str | None = Field(
+        default=None,
+        description="postgresql+asyncpg://… of an external PostgreSQL. Unset: an embedded PostgreSQL under data_dir.",
+    )
+    data_dir: Path = Field(default=Path(".switchboard"), description="Where the embedded PostgreSQL keeps its data.")
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    model: str = Field(
+        default="offline",
+        description="Default model for agents without their own: 'offline' or any Pydantic AI model string.",
+    )
+    llm_base_url: str | None = Field(
+        default=None, description="Base URL of an OpenAI-compatible server for 'openai-chat:' models."
+    )
+    llm_api_key: SecretStr | None = None
+    llm_timeout_seconds: float = Field(default=60.0, gt=0)
+    llm_max_retries: int = Field(default=3, ge=0, le=10)
+
+    max_prompt_chars: int = Field(default=2000, gt=0)
+
+    plugins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Comma-separated 'module:attribute' paths of plugins to load, besides installed entry points.",
+    )
+    load_entry_points: bool = Field(default=True, description="Load plugins installed under 'switchboard.plugins'.")
+
+    db_pool_size: int = Field(default=10, ge=1)
+    db_max_overflow: int = Field(default=10, ge=0)
+
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["json", "console"] = "json"
+    request_log_enabled: bool = True
+
+    @field_validator("plugins", mode="before")
+    @classmethod
+    def _split_plugins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _require_asyncpg(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        if value.startswith(("postgresql://", "postgres://")):
+            # Accept the plain libpq form people copy from their provider and use the async driver.
+            return "postgresql+asyncpg://" + value.split("://", 1)[1]
+        if not value.startswith("postgresql+asyncpg://"):
+            raise ValueError("SWITCHBOARD_DATABASE_URL must start with postgresql+asyncpg:// (or postgresql://)")
+        return value
