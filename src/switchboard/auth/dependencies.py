@@ -18,7 +18,7 @@ _bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: 
 
 
 async def _session(request: Request) -> AsyncIterator[AsyncSession]:
-    async for session in app_state(request).db.session():
+    async with app_state(request).db.unit_of_work() as session:
         yield session
 
 

@@ -1,0 +1,22 @@
+"""The demo shop: seed 000's support agent and its data, written only against Switchboard's public
+extension API (a `Plugin` found through the `switchboard.plugins` entry point), as a user would write theirs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from switchboard.plugins import Plugin
+
+
+def plugin() -> Plugin:
+    from switchboard.demo.agent import support_spec
+    from switchboard.demo.endpoints import router
+    from switchboard.demo.seed import seed_demo
+
+    return Plugin(
+        name="demo",
+        agents=[support_spec()],
+        routers=[router],
+        migrations=Path(__file__).parent / "migrations",
+        seed=seed_demo,
+    )

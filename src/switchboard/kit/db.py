@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
@@ -40,7 +41,8 @@ class Database:
         if self.embedded is not None:
             self.embedded.release()
 
-    async def session(self) -> AsyncIterator[AsyncSession]:
+    @asynccontextmanager
+    async def unit_of_work(self) -> AsyncIterator[AsyncSession]:
         """A unit of work that commits at the edge: on success here, never inside services."""
         async with self.sessions() as session:
             try:

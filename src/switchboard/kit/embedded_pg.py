@@ -46,6 +46,9 @@ class EmbeddedPostgresError(RuntimeError):
 
 
 class EmbeddedPostgres:
+    # Holders within this process, per data dir: the pid file goes only when the last one releases.
+    _process_refs: dict[Path, int] = {}  # noqa: RUF012 - deliberately shared by every instance
+
     def __init__(self, data_dir: Path) -> None:
         self.root = data_dir.expanduser().resolve() / "postgres"
         self.pgdata = self.root / "data"
@@ -67,6 +70,7 @@ class EmbeddedPostgres:
             self._ensure_database(socket_dir)
             (self._holders / str(os.getpid())).touch()
             self._held = True
+            self._process_refs[self.root] = self._process_refs.get(self.root, 0) + 1
         return self.url(socket_dir)
 
     def release(self) -> None:
@@ -74,8 +78,11 @@ class EmbeddedPostgres:
         if not self._held:
             return
         with self._locked():
-            (self._holders / str(os.getpid())).unlink(missing_ok=True)
             self._held = False
+            self._process_refs[self.root] -= 1
+            if self._process_refs[self.root] > 0:
+                return
+            (self._holders / str(os.getpid())).unlink(missing_ok=True)
             if self._prune_dead_holders() == 0 and self._running_socket_dir() is not None:
                 self._pg_ctl("-w", "-m", "fast", "stop")
                 log.info("db.embedded.stopped", pgdata=str(self.pgdata))

@@ -51,5 +51,7 @@ async def pending_heads(engine: AsyncEngine, plugins: list[Plugin]) -> set[str]:
         return set(MigrationContext.configure(connection).get_current_heads())
 
     async with engine.connect() as connection:
-        applied = await connection.run_sync(current)
+        current_heads = await connection.run_sync(current)
+    # The version table keeps only the tips; a revision another one depends on is applied too.
+    applied = {revision.revision for revision in script.iterate_revisions(tuple(current_heads), "base")}
     return set(script.get_heads()) - applied

@@ -1,0 +1,24 @@
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, Field
+
+from switchboard.auth.dependencies import PrincipalDep
+from switchboard.kit.state import app_state
+
+router = APIRouter(prefix="/v1/agents", tags=["agents"])
+
+
+class AgentOut(BaseModel):
+    name: str
+    description: str
+    model: str = Field(description="The model this agent uses. `offline` is deterministic rules, not an LLM.")
+    tools: list[str]
+
+
+@router.get("", summary="The agents this server runs")
+async def list_agents(request: Request, user: PrincipalDep) -> list[AgentOut]:
+    return [
+        AgentOut(name=a.spec.name, description=a.spec.description, model=a.model.name, tools=a.spec.tool_names())
+        for a in app_state(request).agents.all()
+    ]

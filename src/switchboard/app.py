@@ -1,0 +1,103 @@
+"""The FastAPI application: its factory and lifespan (database, migrations, plugins, agents, log writer)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import structlog
+from fastapi import FastAPI
+
+from switchboard import __version__
+from switchboard.agents.endpoints import router as agents_router
+from switchboard.agents.registry import AgentRegistry
+from switchboard.chat.endpoints import router as chat_router
+from switchboard.compat.seed000 import router as seed000_router
+from switchboard.kit.db import Database, safe_url
+from switchboard.kit.errors import install_error_handlers
+from switchboard.kit.logging import configure_logging
+from switchboard.kit.state import AppState
+from switchboard.migrations import runner as migrations
+from switchboard.observability.endpoints import admin_router, health_router
+from switchboard.observability.middleware import RequestContextMiddleware
+from switchboard.observability.request_logs import RequestLogWriter
+from switchboard.plugins.loader import load_plugins
+from switchboard.settings import Settings
+from switchboard.threads.endpoints import router as threads_router
+
+log = structlog.get_logger(__name__)
+
+DESCRIPTION = """
+Switchboard runs Pydantic AI agents behind an authenticated HTTP API, on PostgreSQL.
+
+**Authentication**: every route except `/health`, `/ready` and these docs needs an API key:
+`Authorization: Bearer sb_…` (create one with `switchboard keys create --email you@example.com`).
+
+**Errors** always have one shape: `{"error": {"type", "message", "request_id", "details"?}}`.
+
+**Tracing**: send `X-Request-ID` to choose the request id (up to 128 of `A-Z a-z 0-9 . _ : -`); it is
+returned in the `X-Request-ID` header and in JSON bodies, and bound to every log line of the request.
+
+**The `offline` model** is deterministic rules, not an LLM: it lets the server and its tests run with no model
+provider. Set `SWITCHBOARD_MODEL` to use a real model.
+"""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    configure_logging(settings.log_level, settings.log_format)
+    plugins = load_plugins(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Agents first: a bad model string stops the start-up with a clear message before the DB starts.
+        agents = AgentRegistry([spec for plugin in plugins for spec in plugin.agents], settings)
+        db = await asyncio.to_thread(Database.open, settings)
+        writer: RequestLogWriter | None = None
+        try:
+            if settings.migrate_on_start:
+                await migrations.upgrade(db.engine, plugins)
+            if settings.request_log_enabled:
+                writer = RequestLogWriter(db.engine)
+                writer.start()
+            app.state.switchboard = AppState(
+                settings=settings, db=db, agents=agents, plugins=plugins, request_logs=writer
+            )
+            _log_start(settings, db, agents)
+            yield
+        finally:
+            if writer is not None:
+                await writer.stop()
+            await db.close()
+            log.info("server.stopped")
+
+    app = FastAPI(
+        title="Switchboard",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    app.add_middleware(RequestContextMiddleware)
+    for router in (health_router, agents_router, chat_router, threads_router, admin_router, seed000_router):
+        app.include_router(router)
+    for plugin in plugins:
+        for router in plugin.routers:
+            app.include_router(router)
+    return app
+
+
+def _log_start(settings: Settings, db: Database, agents: AgentRegistry) -> None:
+    log.info(
+        "server.started",
+        database="embedded" if db.embedded is not None else safe_url(db.url),
+        agents=[a.spec.name for a in agents.all()],
+    )
+    offline = [a.spec.name for a in agents.all() if a.model.is_offline]
+    if offline:
+        log.warning(
+            "model.offline",
+            agents=offline,
+            note="the offline model is deterministic rules, not an LLM; set SWITCHBOARD_MODEL for a real model",
+        )

@@ -1,0 +1,170 @@
+"""The `switchboard` command: serve, migrate, demo data, users and API keys."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Annotated, TypeVar
+
+import typer
+import uvicorn
+
+from switchboard.kit.db import Database
+from switchboard.kit.embedded_pg import EmbeddedPostgres
+from switchboard.kit.errors import AppError
+from switchboard.kit.logging import configure_logging
+from switchboard.migrations import runner as migrations
+from switchboard.plugins.loader import load_plugins
+from switchboard.plugins.spec import SeedContext
+from switchboard.settings import Settings
+from switchboard.users.service import UserService
+
+app = typer.Typer(help="Switchboard: a self-hosted server for Pydantic AI agents.", no_args_is_help=True)
+users_app = typer.Typer(help="Manage users.", no_args_is_help=True)
+keys_app = typer.Typer(help="Manage API keys.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+app.add_typer(keys_app, name="keys")
+
+T = TypeVar("T")
+
+
+def _settings() -> Settings:
+    settings = Settings()
+    configure_logging(settings.log_level, settings.log_format)
+    return settings
+
+
+def _with_db(settings: Settings, work: Callable[[Database], Awaitable[T]]) -> T:
+    """Open the database (starting the embedded one if needed), do the work, release it."""
+
+    async def go() -> T:
+        db = await asyncio.to_thread(Database.open, settings)
+        try:
+            return await work(db)
+        finally:
+            await db.close()
+
+    try:
+        return asyncio.run(go())
+    except AppError as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(1) from None
+
+
+async def _migrate(db: Database, settings: Settings) -> None:
+    await migrations.upgrade(db.engine, load_plugins(settings))
+
+
+async def _seed(db: Database, settings: Settings) -> list[str]:
+    lines: list[str] = []
+    for plugin in load_plugins(settings):
+        if plugin.seed is None:
+            continue
+        async with db.unit_of_work() as session:
+            lines.extend(await plugin.seed(SeedContext(session=session, settings=settings)))
+    return lines
+
+
+@app.command()
+def migrate() -> None:
+    """Apply pending database migrations (the core's and every plugin's)."""
+    settings = _settings()
+    _with_db(settings, lambda db: _migrate(db, settings))
+    typer.echo("migrations are at head", err=True)
+
+
+@app.command()
+def demo() -> None:
+    """Seed the demo data (idempotent) and print an API key per demo user."""
+    settings = _settings()
+
+    async def work(db: Database) -> list[str]:
+        await _migrate(db, settings)
+        return await _seed(db, settings)
+
+    for line in _with_db(settings, work):
+        typer.echo(line)
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Default: SWITCHBOARD_HOST (127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(help="Default: SWITCHBOARD_PORT (8000).")] = None,
+    with_demo: Annotated[bool, typer.Option("--demo", help="Seed the demo data and print its keys first.")] = False,
+) -> None:
+    """Migrate, then serve the HTTP API."""
+    settings = _settings()
+    from switchboard.app import create_app
+
+    async def prepare(db: Database) -> list[str]:
+        await _migrate(db, settings)
+        return await _seed(db, settings) if with_demo else []
+
+    # Hold the embedded server for the whole command, so it is not stopped between preparing and serving.
+    embedded = EmbeddedPostgres(settings.data_dir) if settings.database_url is None else None
+    if embedded is not None:
+        embedded.acquire()
+    try:
+        for line in _with_db(settings, prepare):
+            typer.echo(line)
+        uvicorn.run(
+            create_app(settings),
+            host=host or settings.host,
+            port=port or settings.port,
+            log_config=None,
+            access_log=False,
+        )
+    finally:
+        if embedded is not None:
+            embedded.release()
+
+
+@users_app.command("create")
+def users_create(
+    email: Annotated[str, typer.Option(help="The user's email (unique).")],
+    name: Annotated[str, typer.Option(help="Display name.")],
+    admin: Annotated[bool, typer.Option("--admin", help="Make the user an admin.")] = False,
+) -> None:
+    """Create a user; prints the new user's id."""
+    settings = _settings()
+
+    async def work(db: Database) -> int:
+        async with db.unit_of_work() as session:
+            user = await UserService(session).create_user(email, name, admin=admin)
+            return user.id
+
+    typer.echo(_with_db(settings, work))
+
+
+@keys_app.command("create")
+def keys_create(
+    email: Annotated[str, typer.Option(help="The user the key belongs to.")],
+    name: Annotated[str, typer.Option(help="A label for the key.")] = "default",
+) -> None:
+    """Create an API key; prints only the key on stdout (it is shown once)."""
+    settings = _settings()
+
+    async def work(db: Database) -> str:
+        async with db.unit_of_work() as session:
+            service = UserService(session)
+            issued = await service.issue_key(await service.get_by_email(email), name)
+            return issued.key
+
+    typer.echo(_with_db(settings, work))
+
+
+@keys_app.command("revoke")
+def keys_revoke(prefix: Annotated[str, typer.Argument(help="The key's visible prefix, e.g. sb_AbCdEfGh1")]) -> None:
+    """Revoke an API key by its prefix; requests with it get 401 from now on."""
+    settings = _settings()
+
+    async def work(db: Database) -> None:
+        async with db.unit_of_work() as session:
+            await UserService(session).revoke_key(prefix)
+
+    _with_db(settings, work)
+    typer.echo(f"revoked {prefix}", err=True)
+
+
+def main() -> None:
+    app()

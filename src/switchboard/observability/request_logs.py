@@ -1,0 +1,76 @@
+"""Request logs are written off the request path: the middleware hands a row to an in-memory queue and a
+background task inserts rows in batches. A slow or failing database never slows or fails a request; if
+the queue is full, the row is dropped and the drop is logged."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import asdict, dataclass
+from datetime import datetime
+
+import structlog
+from sqlalchemy import insert
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from switchboard.models import RequestLog
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class RequestLogEntry:
+    request_id: str
+    method: str
+    path: str
+    status_code: int
+    duration_ms: float
+    client_host: str | None
+    user_agent: str | None
+    user_id: int | None
+    created_at: datetime
+
+
+class RequestLogWriter:
+    def __init__(self, engine: AsyncEngine, *, max_queue: int = 10_000, batch_size: int = 500) -> None:
+        self._engine = engine
+        self._queue: asyncio.Queue[RequestLogEntry] = asyncio.Queue(maxsize=max_queue)
+        self._batch_size = batch_size
+        self._task: asyncio.Task[None] | None = None
+        self.dropped = 0
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="request-log-writer")
+
+    def submit(self, entry: RequestLogEntry) -> None:
+        try:
+            self._queue.put_nowait(entry)
+        except asyncio.QueueFull:
+            self.dropped += 1
+            log.warning("request_log.dropped", dropped_total=self.dropped)
+
+    async def flush(self) -> None:
+        """Wait until every submitted row is written (tests and shutdown use it)."""
+        await self._queue.join()
+
+    async def stop(self, timeout: float = 5.0) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.flush(), timeout)
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _run(self) -> None:
+        while True:
+            batch = [await self._queue.get()]
+            while len(batch) < self._batch_size and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            try:
+                async with self._engine.begin() as connection:
+                    await connection.execute(insert(RequestLog), [asdict(entry) for entry in batch])
+            except Exception:
+                log.exception("request_log.write_failed", rows=len(batch))
+            finally:
+                for _ in batch:
+                    self._queue.task_done()

@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, Query, Request, Response
+
+from switchboard.auth.dependencies import PrincipalDep, SessionDep
+from switchboard.kit.errors import ErrorResponse, ValidationFailed
+from switchboard.kit.pagination import CursorParam, LimitParam, Page
+from switchboard.kit.state import app_state
+from switchboard.threads.schemas import MessageOut, ThreadCreate, ThreadOut
+from switchboard.threads.service import ThreadService, message_out, thread_out
+
+router = APIRouter(prefix="/v1/threads", tags=["threads"], responses={404: {"model": ErrorResponse}})
+
+
+@router.post("", status_code=201, summary="Create a thread")
+async def create_thread(body: ThreadCreate, request: Request, user: PrincipalDep, session: SessionDep) -> ThreadOut:
+    if body.agent not in app_state(request).agents:
+        raise ValidationFailed(
+            f"agent: unknown agent {body.agent!r}; see GET /v1/agents",
+            details=[{"field": "agent", "message": "unknown agent"}],
+        )
+    thread = await ThreadService(session).create(user, body.agent, title=body.title, metadata=body.metadata)
+    return thread_out(thread)
+
+
+@router.get("", summary="List your threads, most recently active first")
+async def list_threads(
+    user: PrincipalDep,
+    session: SessionDep,
+    limit: LimitParam = 20,
+    cursor: CursorParam = None,
+    agent: str | None = Query(default=None, max_length=100, description="Only threads of this agent."),
+) -> Page[ThreadOut]:
+    threads, next_cursor = await ThreadService(session).page(user, limit, cursor, agent)
+    return Page[ThreadOut](items=[thread_out(t) for t in threads], next_cursor=next_cursor)
+
+
+@router.get("/{thread_id}", summary="Get one of your threads")
+async def get_thread(thread_id: uuid.UUID, user: PrincipalDep, session: SessionDep) -> ThreadOut:
+    return thread_out(await ThreadService(session).get(user, thread_id))
+
+
+@router.get("/{thread_id}/messages", summary="A thread's messages, oldest first")
+async def list_messages(
+    thread_id: uuid.UUID,
+    user: PrincipalDep,
+    session: SessionDep,
+    limit: LimitParam = 100,
+    cursor: CursorParam = None,
+) -> Page[MessageOut]:
+    rows, next_cursor = await ThreadService(session).message_page(user, thread_id, limit, cursor)
+    return Page[MessageOut](items=[message_out(r) for r in rows], next_cursor=next_cursor)
+
+
+@router.delete("/{thread_id}", status_code=204, summary="Delete a thread and its messages")
+async def delete_thread(thread_id: uuid.UUID, user: PrincipalDep, session: SessionDep) -> Response:
+    await ThreadService(session).delete(user, thread_id)
+    return Response(status_code=204)

@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import and_, delete, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from switchboard.models import Thread, ThreadMessage
+
+
+class ThreadRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def owned(self, user_id: int, thread_id: uuid.UUID, *, for_update: bool = False) -> Thread | None:
+        query = select(Thread).where(Thread.id == thread_id, Thread.user_id == user_id)
+        if for_update:
+            query = query.with_for_update()
+        return await self.session.scalar(query)
+
+    async def by_external_key(self, user_id: int, key: str) -> Thread | None:
+        return await self.session.scalar(select(Thread).where(Thread.user_id == user_id, Thread.external_key == key))
+
+    async def page(
+        self, user_id: int, limit: int, after: tuple[datetime, uuid.UUID] | None, agent: str | None
+    ) -> list[Thread]:
+        query = select(Thread).where(Thread.user_id == user_id)
+        if agent is not None:
+            query = query.where(Thread.agent == agent)
+        if after is not None:
+            updated_at, thread_id = after
+            query = query.where(
+                or_(Thread.updated_at < updated_at, and_(Thread.updated_at == updated_at, Thread.id < thread_id))
+            )
+        query = query.order_by(Thread.updated_at.desc(), Thread.id.desc()).limit(limit)
+        return list(await self.session.scalars(query))
+
+    async def add(self, thread: Thread) -> Thread:
+        self.session.add(thread)
+        await self.session.flush()
+        await self.session.refresh(thread)
+        return thread
+
+    async def delete(self, thread: Thread) -> None:
+        await self.session.execute(delete(Thread).where(Thread.id == thread.id))
+
+
+class MessageRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def all(self, thread_id: uuid.UUID) -> list[ThreadMessage]:
+        query = select(ThreadMessage).where(ThreadMessage.thread_id == thread_id).order_by(ThreadMessage.seq)
+        return list(await self.session.scalars(query))
+
+    async def page(self, thread_id: uuid.UUID, limit: int, after_seq: int | None) -> list[ThreadMessage]:
+        query = select(ThreadMessage).where(ThreadMessage.thread_id == thread_id)
+        if after_seq is not None:
+            query = query.where(ThreadMessage.seq > after_seq)
+        return list(await self.session.scalars(query.order_by(ThreadMessage.seq).limit(limit)))
+
+    async def last_seq(self, thread_id: uuid.UUID) -> int:
+        value = await self.session.scalar(
+            select(func.max(ThreadMessage.seq)).where(ThreadMessage.thread_id == thread_id)
+        )
+        return int(value or 0)
+
+    async def add_all(self, messages: list[ThreadMessage]) -> None:
+        self.session.add_all(messages)
+        await self.session.flush()

@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+
+class ThreadCreate(BaseModel):
+    agent: str = Field(min_length=1, max_length=100, description="Name of a registered agent (see GET /v1/agents).")
+    title: str | None = Field(default=None, max_length=200)
+    metadata: dict[str, Any] = Field(default_factory=dict, description="Free-form JSON kept with the thread.")
+
+
+class ThreadOut(BaseModel):
+    id: uuid.UUID
+    agent: str
+    title: str | None
+    metadata: dict[str, Any]
+    turns: int = Field(description="Completed chat turns.")
+    created_at: datetime
+    updated_at: datetime
+
+
+class MessageOut(BaseModel):
+    seq: int = Field(description="Position in the thread, from 1.")
+    turn: int = Field(description="The chat turn this message belongs to, from 1.")
+    role: Literal["user", "assistant", "tool"]
+    text: str | None = Field(description="The user's prompt or the assistant's reply text, when there is one.")
+    model: str | None = Field(description="The model that produced an assistant message.")
+    request_id: str | None
+    acted_by_user_id: int | None = Field(description="Set when an admin sent this turn for the thread's owner.")
+    created_at: datetime
+    message: dict[str, Any] = Field(description="The Pydantic AI message as JSON (ModelRequest or ModelResponse).")
