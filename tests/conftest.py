@@ -1,0 +1,110 @@
+"""One PostgreSQL per test session: the external one when SWITCHBOARD_TEST_DATABASE_URL is set (a fresh
+database is created on it and dropped at the end), otherwise the embedded one in a temporary data dir.
+Migrations run once; each test starts from empty tables. Model requests to real providers are disabled."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic_ai import models
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
+
+from switchboard.kit.embedded_pg import EmbeddedPostgres
+from switchboard.migrations import runner as migrations
+from switchboard.models import Base
+from switchboard.plugins.loader import load_plugins
+from switchboard.settings import Settings
+from tests.support import DemoUser, LiveServer, live_server, run_db, seed_demo, test_settings
+
+models.ALLOW_MODEL_REQUESTS = False
+
+
+async def _admin_execute(url: str, statement: str) -> None:
+    engine = create_async_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as connection:
+            await connection.execute(text(statement))
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    external = os.environ.get("SWITCHBOARD_TEST_DATABASE_URL")
+    if external:
+        base = make_url(Settings(_env_file=None, database_url=external).database_url or "")  # type: ignore[call-arg]
+        name = f"switchboard_test_{uuid.uuid4().hex[:8]}"
+        asyncio.run(_admin_execute(base.render_as_string(hide_password=False), f'CREATE DATABASE "{name}"'))
+        yield base.set(database=name).render_as_string(hide_password=False)
+        asyncio.run(_admin_execute(base.render_as_string(hide_password=False), f'DROP DATABASE "{name}" WITH (FORCE)'))
+    else:
+        embedded = EmbeddedPostgres(tmp_path_factory.mktemp("embedded"))
+        yield embedded.acquire()
+        embedded.release()
+
+
+@pytest.fixture(scope="session")
+def migrated_url(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> str:
+    settings = test_settings(database_url, tmp_path_factory.mktemp("data"))
+
+    async def go() -> None:
+        engine = create_async_engine(database_url)
+        try:
+            await migrations.upgrade(engine, load_plugins(settings))
+        finally:
+            await engine.dispose()
+
+    asyncio.run(go())
+    return database_url
+
+
+@pytest.fixture
+def db_url(migrated_url: str) -> str:
+    """The migrated database, emptied for this test (identities restart, so demo user ids are 1-4)."""
+
+    async def truncate(session: AsyncSession) -> None:
+        tables = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
+        await session.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+
+    run_db(migrated_url, truncate)
+    return migrated_url
+
+
+@pytest.fixture
+def settings(db_url: str, tmp_path: Path) -> Settings:
+    return test_settings(db_url, tmp_path)
+
+
+@pytest.fixture
+def make_server(db_url: str, tmp_path: Path) -> Iterator[Callable[..., LiveServer]]:
+    """Start a live server with settings overridden as given; all are stopped after the test."""
+    stack: list[AbstractContextManager[LiveServer]] = []
+
+    def start(**overrides: Any) -> LiveServer:
+        manager = live_server(test_settings(db_url, tmp_path, **overrides))
+        stack.append(manager)
+        return manager.__enter__()
+
+    yield start
+    for manager in reversed(stack):
+        manager.__exit__(None, None, None)
+
+
+@pytest.fixture
+def server(make_server: Callable[..., LiveServer]) -> LiveServer:
+    return make_server()
+
+
+@pytest.fixture
+def demo(server: LiveServer) -> dict[str, DemoUser]:
+    """Seed 000's data and a key per demo user: test.user@, alice@, bob@ and admin@example.com."""
+    return seed_demo(server.settings)

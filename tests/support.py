@@ -1,0 +1,120 @@
+"""Test helpers: a live server on loopback, demo data, and direct database access for assertions."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+import uvicorn
+from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
+
+from switchboard.app import create_app
+from switchboard.kit.db import make_sessionmaker
+from switchboard.plugins.loader import load_plugins
+from switchboard.plugins.spec import SeedContext
+from switchboard.settings import Settings
+
+T = TypeVar("T")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def test_settings(database_url: str, data_dir: Path, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "database_url": database_url,
+        "data_dir": data_dir,
+        "model": "offline",
+        "migrate_on_start": False,
+        "log_format": "json",
+        "llm_base_url": None,
+        "llm_api_key": None,
+        "plugins": [],
+        "load_entry_points": True,
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+def run_db(url: str, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """Run `work` in one committed unit of work, on a fresh engine and event loop (tests are synchronous)."""
+
+    async def go() -> T:
+        engine = create_async_engine(url)
+        try:
+            async with make_sessionmaker(engine)() as session:
+                result = await work(session)
+                await session.commit()
+                return result
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(go())
+
+
+@dataclass(frozen=True)
+class DemoUser:
+    email: str
+    user_id: int
+    key: str
+
+
+def seed_demo(settings: Settings) -> dict[str, DemoUser]:
+    """The demo plugin's seed, as `switchboard demo` runs it; returns the demo users by email."""
+    assert settings.database_url is not None
+    plugins = [p for p in load_plugins(settings) if p.seed is not None]
+
+    async def work(session: AsyncSession) -> list[str]:
+        lines: list[str] = []
+        for plugin in plugins:
+            assert plugin.seed is not None
+            lines.extend(await plugin.seed(SeedContext(session=session, settings=settings)))
+        return lines
+
+    users: dict[str, DemoUser] = {}
+    for line in run_db(settings.database_url, work):
+        email, user_id, _role, key = line.split()
+        users[email] = DemoUser(email=email, user_id=int(user_id.removeprefix("user_id=")), key=key)
+    return users
+
+
+@dataclass
+class LiveServer:
+    url: str
+    settings: Settings
+
+    def client(self, key: str | None = None, **kwargs: Any) -> httpx.Client:
+        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        return httpx.Client(base_url=self.url, headers=headers, timeout=30, **kwargs)
+
+
+@contextmanager
+def live_server(settings: Settings) -> Iterator[LiveServer]:
+    """The real app under uvicorn on a loopback port, in a thread with its own event loop."""
+    port = free_port()
+    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_config=None, access_log=False)
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("test server did not start")
+        time.sleep(0.01)
+    try:
+        yield LiveServer(url=f"http://127.0.0.1:{port}", settings=settings)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
