@@ -41,7 +41,7 @@ async def _admin_execute(url: str, statement: str) -> None:
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     external = os.environ.get("SWITCHBOARD_TEST_DATABASE_URL")
     if external:
-        base = make_url(Settings(_env_file=None, database_url=external).database_url or "")  # type: ignore[call-arg]
+        base = make_url(Settings(_env_file=None, database_url=external).database_url or "")
         name = f"switchboard_test_{uuid.uuid4().hex[:8]}"
         asyncio.run(_admin_execute(base.render_as_string(hide_password=False), f'CREATE DATABASE "{name}"'))
         yield base.set(database=name).render_as_string(hide_password=False)

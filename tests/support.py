@@ -45,7 +45,7 @@ def test_settings(database_url: str, data_dir: Path, **overrides: Any) -> Settin
         "load_entry_points": True,
     }
     values.update(overrides)
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+    return Settings(_env_file=None, **values)
 
 
 def run_db(url: str, work: Callable[[AsyncSession], Awaitable[T]]) -> T:

@@ -21,6 +21,8 @@ class Usage(BaseModel):
 class ChatResponse(BaseModel):
     thread_id: uuid.UUID
     reply: str
-    model: str = Field(description="The model that answered. `offline` is Switchboard's deterministic rules, not an LLM.")
+    model: str = Field(
+        description="The model that answered. `offline` is Switchboard's deterministic rules, not an LLM."
+    )
     usage: Usage
     request_id: str | None

@@ -51,9 +51,7 @@ async def legacy_chat(
         raise ServiceUnavailable(f"agent {agent_name!r} is not installed (SWITCHBOARD_COMPAT_CHAT_AGENT)")
     actor = await _acting_principal(caller, body.user_id, UserService(session))
     service = ChatService(session, state.agents, state.settings)
-    turn = await service.prepare(
-        actor, agent_name, body.prompt, thread_key=THREAD_KEY, request_id=current_request_id()
-    )
+    turn = await service.prepare(actor, agent_name, body.prompt, thread_key=THREAD_KEY, request_id=current_request_id())
     result = await service.run(turn)
     return LegacyChatResponse(response=result.reply, request_id=result.request_id)
 

@@ -20,7 +20,9 @@ from pydantic_ai.messages import (
 )
 from pydantic_ai.models.function import AgentInfo
 
-ASK_CANCEL = "I'd be happy to help you cancel an order! Could you please provide me with the order number you'd like to cancel?"
+ASK_CANCEL = (
+    "I'd be happy to help you cancel an order! Could you please provide me with the order number you'd like to cancel?"
+)
 ASK_LOOKUP = "Sure, I can look that up. Could you please tell me the order number you'd like me to check?"
 HELP = (
     "I can list your orders, look up an order's status, or cancel an order. "
@@ -109,8 +111,7 @@ def _last_order_mentioned(messages: list[ModelMessage]) -> int | None:
                 if isinstance(order_id, int):
                     return order_id
             elif isinstance(part, ToolReturnPart) and isinstance(part.content, dict):
-                content: dict[str, Any] = part.content
-                orders = content.get("orders")
+                orders = part.content.get("orders")
                 if isinstance(orders, list) and len(orders) == 1 and isinstance(orders[0], dict):
                     return int(orders[0]["id"])
             elif isinstance(part, UserPromptPart) and isinstance(part.content, str):
@@ -145,7 +146,9 @@ def word_result(tool: str, content: Any) -> str:
             else "Is there anything else I can help you with?"
         )
         product = f" ({order['product']})" if order.get("product") else ""
-        return f"Order #{order['id']}{product} is currently **{order['status']}**. It was placed on {placed}. {follow_up}"
+        return (
+            f"Order #{order['id']}{product} is currently **{order['status']}**. It was placed on {placed}. {follow_up}"
+        )
     if tool == "cancel_order":
         return _word_cancel(content)
     return f"{tool} returned: {content}"
@@ -155,18 +158,22 @@ def _word_list(orders: list[dict[str, Any]]) -> str:
     if not orders:
         return "You don't have any orders on file. Is there anything else I can help you with?"
     lines = [
-        f"- **Order #{o['id']}** | Status: {o['status']} | Product: {o.get('product') or 'n/a'} | Date: {o['placed_at']}"
+        f"- **Order #{o['id']}** | Status: {o['status']} | Product: {o.get('product') or 'n/a'} "
+        f"| Date: {o['placed_at']}"
         for o in orders
     ]
     count = f"{len(orders)} order" + ("" if len(orders) == 1 else "s")
-    follow_up = "Would you like to do anything with it?" if len(orders) == 1 else "Would you like to do anything with one of them?"
+    follow_up = (
+        "Would you like to do anything with it?"
+        if len(orders) == 1
+        else "Would you like to do anything with one of them?"
+    )
     return "Here are your orders:\n\n" + "\n".join(lines) + f"\n\nYou currently have {count} on file. {follow_up}"
 
 
 def _not_found(order_id: Any) -> str:
     return (
-        f"I wasn't able to find Order #{order_id} in your account. "
-        "Please double-check the order number and try again."
+        f"I wasn't able to find Order #{order_id} in your account. Please double-check the order number and try again."
     )
 
 

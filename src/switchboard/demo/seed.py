@@ -18,7 +18,11 @@ from switchboard.kit.errors import Unauthenticated
 from switchboard.plugins.spec import SeedContext
 from switchboard.users.service import UserService
 
-PRODUCTS = [("KEYBOARD-MECH", "Mechanical Keyboard", 12999), ("WIDGET-A", "Widget A", 1999), ("WIDGET-B", "Widget B", 2499)]
+PRODUCTS = [
+    ("KEYBOARD-MECH", "Mechanical Keyboard", 12999),
+    ("WIDGET-A", "Widget A", 1999),
+    ("WIDGET-B", "Widget B", 2499),
+]
 USERS = [
     ("test.user@example.com", "Test User", False),
     ("alice@example.com", "Alice", False),
@@ -55,7 +59,9 @@ async def seed_demo(context: SeedContext) -> list[str]:
         session.add(Order(id=order_id, user_id=user_ids[email], status=status, placed_at=placed_at))
         await session.flush()
         product = products[sku]
-        session.add(OrderItem(order_id=order_id, product_id=product.id, quantity=1, unit_price_cents=product.price_cents))
+        session.add(
+            OrderItem(order_id=order_id, product_id=product.id, quantity=1, unit_price_cents=product.price_cents)
+        )
     await session.flush()
     # Explicit ids leave the identity sequence behind; move it past them.
     await session.execute(text("SELECT setval(pg_get_serial_sequence('orders', 'id'), (SELECT max(id) FROM orders))"))
@@ -69,9 +75,7 @@ async def seed_demo(context: SeedContext) -> list[str]:
 
 async def _demo_keys(session: AsyncSession, data_dir: Path, user_ids: dict[str, int]) -> dict[str, str]:
     path = data_dir / "demo-keys.json"
-    remembered: dict[str, str] = {}
-    if path.exists():
-        remembered = json.loads(path.read_text())
+    remembered = _read_keys(path)
     users = UserService(session)
     keys: dict[str, str] = {}
     for email, user_id in user_ids.items():
@@ -84,8 +88,19 @@ async def _demo_keys(session: AsyncSession, data_dir: Path, user_ids: dict[str, 
             except Unauthenticated:
                 pass
         keys[email] = (await users.issue_key(await users.get(user_id), "demo")).key
-    data_dir.mkdir(parents=True, exist_ok=True)
+    _write_keys(path, keys)
+    return keys
+
+
+def _read_keys(path: Path) -> dict[str, str]:
+    if not path.exists():
+        return {}
+    loaded = json.loads(path.read_text())
+    return {str(k): str(v) for k, v in loaded.items()} if isinstance(loaded, dict) else {}
+
+
+def _write_keys(path: Path, keys: dict[str, str]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(descriptor, "w") as handle:
         json.dump(keys, handle, indent=2)
-    return keys

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import importlib.util
 import os
 import pwd
 import subprocess
@@ -19,8 +20,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
-
-import importlib.util
 
 import structlog
 
@@ -193,7 +192,7 @@ class EmbeddedPostgres:
             "-d",
             "postgres",
             "-tAc",
-            f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE_NAME}'",
+            f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE_NAME}'",  # noqa: S608 - a constant
         )
         if exists.strip() != "1":
             self._run("createdb", "-h", str(socket_dir), "-p", str(_PG_PORT), "-U", "postgres", DATABASE_NAME)
@@ -218,7 +217,7 @@ class EmbeddedPostgres:
         if result.returncode != 0:
             log.error("db.embedded.command_failed", program=program, stderr=result.stderr[-2000:])
             raise subprocess.CalledProcessError(result.returncode, command, result.stdout, result.stderr)
-        return result.stdout
+        return str(result.stdout)
 
 
 def _pid_alive(pid: int) -> bool:
@@ -236,7 +235,7 @@ def _prepare_for_system_user(user: str, pgdata: Path) -> None:
     try:
         entry = pwd.getpwnam(user)
     except KeyError:
-        subprocess.run(["useradd", "--system", "--no-create-home", user], check=True, capture_output=True)  # noqa: S607
+        subprocess.run(["useradd", "--system", "--no-create-home", user], check=True, capture_output=True)  # noqa: S603, S607
         entry = pwd.getpwnam(user)
     os.chown(pgdata, entry.pw_uid, entry.pw_gid)
     pgdata.chmod(0o700)

@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from switchboard.kit.request_context import current_request_id
 
+
 class AppError(Exception):
     """A failure the client can act on. Subclasses fix the status and type; the message says what to fix."""
 
@@ -90,9 +91,7 @@ class ErrorResponse(BaseModel):
 def error_response(
     status_code: int, type_: str, message: str, details: Any = None, headers: dict[str, str] | None = None
 ) -> JSONResponse:
-    body = ErrorResponse(
-        error=ErrorBody(type=type_, message=message, request_id=current_request_id(), details=details)
-    )
+    body = ErrorResponse(error=ErrorBody(type=type_, message=message, request_id=current_request_id(), details=details))
     return JSONResponse(body.model_dump(exclude_none=True), status_code=status_code, headers=headers)
 
 

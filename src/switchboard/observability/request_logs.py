@@ -53,9 +53,9 @@ class RequestLogWriter:
         """Wait until every submitted row is written (tests and shutdown use it)."""
         await self._queue.join()
 
-    async def stop(self, timeout: float = 5.0) -> None:
+    async def stop(self, drain_seconds: float = 5.0) -> None:
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.flush(), timeout)
+            await asyncio.wait_for(self.flush(), drain_seconds)
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
