@@ -115,8 +115,7 @@ class ChatService:
                     details=[{"field": "thread_id", "message": "belongs to another agent"}],
                 )
         elif thread_key is not None:
-            thread = await self.threads.get_or_create_keyed(user, agent_name, thread_key)
-            thread = await self.threads.get(user, thread.id, for_update=True)
+            thread = await self.threads.keyed_for_update(user, agent_name, thread_key)
         else:
             thread = await self.threads.create(user, agent_name)
         history = await self.threads.history(thread)

@@ -6,15 +6,15 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy import and_, or_, select, text
+from sqlalchemy import text
 
 from switchboard import __version__
 from switchboard.auth.dependencies import AdminDep, SessionDep
 from switchboard.kit.errors import ErrorResponse, error_response
-from switchboard.kit.pagination import CursorParam, LimitParam, Page, decode_cursor, encode_cursor
+from switchboard.kit.pagination import CursorParam, LimitParam, Page
 from switchboard.kit.state import app_state
 from switchboard.migrations.runner import pending_heads
-from switchboard.models import RequestLog
+from switchboard.observability.repository import RequestLogFilter, RequestLogRepository
 
 health_router = APIRouter(tags=["health"])
 admin_router = APIRouter(prefix="/v1/admin", tags=["admin"], responses={403: {"model": ErrorResponse}})
@@ -82,29 +82,8 @@ async def request_logs(
     since: Annotated[datetime | None, Query(description="Only requests at or after this time (ISO 8601).")] = None,
     until: Annotated[datetime | None, Query(description="Only requests before this time (ISO 8601).")] = None,
 ) -> Page[RequestLogOut]:
-    query = select(RequestLog)
-    if request_id is not None:
-        query = query.where(RequestLog.request_id == request_id)
-    if path is not None:
-        query = query.where(RequestLog.path == path)
-    if status is not None:
-        query = query.where(RequestLog.status_code == status)
-    if since is not None:
-        query = query.where(RequestLog.created_at >= since)
-    if until is not None:
-        query = query.where(RequestLog.created_at < until)
-    if cursor is not None:
-        created_at, row_id = decode_cursor(cursor, 2)
-        after = datetime.fromisoformat(str(created_at))
-        query = query.where(
-            or_(RequestLog.created_at < after, and_(RequestLog.created_at == after, RequestLog.id < int(row_id)))
-        )
-    rows = list(
-        await session.scalars(query.order_by(RequestLog.created_at.desc(), RequestLog.id.desc()).limit(limit + 1))
-    )
-    more = len(rows) > limit
-    rows = rows[:limit]
-    next_cursor = encode_cursor(rows[-1].created_at.isoformat(), rows[-1].id) if more else None
+    where = RequestLogFilter(request_id=request_id, path=path, status=status, since=since, until=until)
+    rows, next_cursor = await RequestLogRepository(session).page(where, limit, cursor)
     return Page[RequestLogOut](
         items=[RequestLogOut.model_validate(r, from_attributes=True) for r in rows], next_cursor=next_cursor
     )

@@ -4,6 +4,7 @@ import uuid
 from datetime import datetime
 
 from sqlalchemy import and_, delete, func, or_, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from switchboard.models import Thread, ThreadMessage
@@ -19,8 +20,21 @@ class ThreadRepository:
             query = query.with_for_update()
         return await self.session.scalar(query)
 
-    async def by_external_key(self, user_id: int, key: str) -> Thread | None:
-        return await self.session.scalar(select(Thread).where(Thread.user_id == user_id, Thread.external_key == key))
+    async def keyed_for_update(self, user_id: int, agent: str, key: str) -> Thread:
+        """The user's thread with this key, created if missing, locked; safe when two requests race to create."""
+        await self.session.execute(
+            pg_insert(Thread)
+            .values(id=uuid.uuid4(), user_id=user_id, agent=agent, external_key=key, metadata_={}, turns=0)
+            .on_conflict_do_nothing(index_elements=[Thread.user_id, Thread.external_key])
+        )
+        thread = await self.session.scalar(
+            select(Thread)
+            .where(Thread.user_id == user_id, Thread.external_key == key)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        assert thread is not None  # inserted above or by the request that won the race
+        return thread
 
     async def page(
         self, user_id: int, limit: int, after: tuple[datetime, uuid.UUID] | None, agent: str | None

@@ -91,10 +91,9 @@ class ThreadService:
             raise NotFound(f"Thread {thread_id} not found.")
         return thread
 
-    async def get_or_create_keyed(self, user: Principal, agent: str, key: str) -> Thread:
-        """The caller's thread with this key, created on first use."""
-        thread = await self.threads.by_external_key(user.user_id, key)
-        return thread if thread is not None else await self.create(user, agent, external_key=key)
+    async def keyed_for_update(self, user: Principal, agent: str, key: str) -> Thread:
+        """The caller's thread with this key, created on first use, locked for this unit of work."""
+        return await self.threads.keyed_for_update(user.user_id, agent, key)
 
     async def page(
         self, user: Principal, limit: int, cursor: str | None, agent: str | None = None
