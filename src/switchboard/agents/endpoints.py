@@ -4,9 +4,10 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
 from switchboard.auth.dependencies import PrincipalDep
+from switchboard.kit.errors import API_ERRORS
 from switchboard.kit.state import app_state
 
-router = APIRouter(prefix="/v1/agents", tags=["agents"])
+router = APIRouter(prefix="/v1/agents", tags=["agents"], responses=API_ERRORS)
 
 
 class AgentOut(BaseModel):

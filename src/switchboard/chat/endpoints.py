@@ -12,13 +12,13 @@ from sse_starlette import EventSourceResponse
 from switchboard.auth.dependencies import PrincipalDep, SessionDep
 from switchboard.chat.schemas import ChatRequest, ChatResponse
 from switchboard.chat.service import ChatEvent, ChatService
-from switchboard.kit.errors import AppError, ErrorResponse
+from switchboard.kit.errors import API_ERRORS, AppError, ErrorResponse
 from switchboard.kit.request_context import current_request_id
 from switchboard.kit.state import app_state
 
 log = structlog.get_logger(__name__)
 
-router = APIRouter(prefix="/v1", tags=["chat"])
+router = APIRouter(prefix="/v1", tags=["chat"], responses=API_ERRORS)
 
 KEEPALIVE_SECONDS = 15
 

@@ -13,14 +13,14 @@ from pydantic import BaseModel, Field
 from switchboard.auth.dependencies import PrincipalDep, SessionDep
 from switchboard.auth.principal import Principal
 from switchboard.chat.service import ChatService
-from switchboard.kit.errors import ErrorResponse, PermissionDenied, ServiceUnavailable
+from switchboard.kit.errors import API_ERRORS, ErrorResponse, PermissionDenied, ServiceUnavailable
 from switchboard.kit.request_context import current_request_id
 from switchboard.kit.state import app_state
 from switchboard.users.service import UserService
 
 log = structlog.get_logger(__name__)
 
-router = APIRouter(prefix="/api/v1", tags=["compat: seed 000"])
+router = APIRouter(prefix="/api/v1", tags=["compat: seed 000"], responses=API_ERRORS)
 
 THREAD_KEY = "compat:api-v1-chat"
 

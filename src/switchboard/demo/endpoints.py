@@ -4,8 +4,9 @@ from fastapi import APIRouter
 
 from switchboard.auth.dependencies import PrincipalDep, SessionDep
 from switchboard.demo.service import OrderService, OrderView
+from switchboard.kit.errors import API_ERRORS
 
-router = APIRouter(prefix="/demo", tags=["demo shop"])
+router = APIRouter(prefix="/demo", tags=["demo shop"], responses=API_ERRORS)
 
 
 @router.get("/orders", summary="Your orders in the demo shop (to see what the support agent's tools changed)")

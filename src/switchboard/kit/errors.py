@@ -88,6 +88,14 @@ class ErrorResponse(BaseModel):
     error: ErrorBody
 
 
+# For routers behind an API key. Every error, validation included, has one shape: the schema says so
+# instead of FastAPI's default validation-error model.
+API_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorResponse, "description": "Missing, invalid or revoked API key"},
+    422: {"model": ErrorResponse, "description": "Invalid request; `details` names each field"},
+}
+
+
 def error_response(
     status_code: int, type_: str, message: str, details: Any = None, headers: dict[str, str] | None = None
 ) -> JSONResponse:

@@ -10,14 +10,14 @@ from sqlalchemy import text
 
 from switchboard import __version__
 from switchboard.auth.dependencies import AdminDep, SessionDep
-from switchboard.kit.errors import ErrorResponse, error_response
+from switchboard.kit.errors import API_ERRORS, ErrorResponse, error_response
 from switchboard.kit.pagination import CursorParam, LimitParam, Page
 from switchboard.kit.state import app_state
 from switchboard.migrations.runner import pending_heads
 from switchboard.observability.repository import RequestLogFilter, RequestLogRepository
 
 health_router = APIRouter(tags=["health"])
-admin_router = APIRouter(prefix="/v1/admin", tags=["admin"], responses={403: {"model": ErrorResponse}})
+admin_router = APIRouter(prefix="/v1/admin", tags=["admin"], responses={**API_ERRORS, 403: {"model": ErrorResponse}})
 
 
 class Health(BaseModel):
@@ -70,6 +70,10 @@ class RequestLogOut(BaseModel):
     created_at: datetime
 
 
+class RequestLogPage(Page[RequestLogOut]):
+    pass
+
+
 @admin_router.get("/request-logs", summary="Request logs, newest first (admins only)")
 async def request_logs(
     admin: AdminDep,
@@ -81,9 +85,9 @@ async def request_logs(
     status: Annotated[int | None, Query(ge=100, le=599)] = None,
     since: Annotated[datetime | None, Query(description="Only requests at or after this time (ISO 8601).")] = None,
     until: Annotated[datetime | None, Query(description="Only requests before this time (ISO 8601).")] = None,
-) -> Page[RequestLogOut]:
+) -> RequestLogPage:
     where = RequestLogFilter(request_id=request_id, path=path, status=status, since=since, until=until)
     rows, next_cursor = await RequestLogRepository(session).page(where, limit, cursor)
-    return Page[RequestLogOut](
+    return RequestLogPage(
         items=[RequestLogOut.model_validate(r, from_attributes=True) for r in rows], next_cursor=next_cursor
     )

@@ -5,13 +5,13 @@ import uuid
 from fastapi import APIRouter, Query, Request, Response
 
 from switchboard.auth.dependencies import PrincipalDep, SessionDep
-from switchboard.kit.errors import ErrorResponse, ValidationFailed
-from switchboard.kit.pagination import CursorParam, LimitParam, Page
+from switchboard.kit.errors import API_ERRORS, ErrorResponse, ValidationFailed
+from switchboard.kit.pagination import CursorParam, LimitParam
 from switchboard.kit.state import app_state
-from switchboard.threads.schemas import MessageOut, ThreadCreate, ThreadOut
+from switchboard.threads.schemas import MessagePage, ThreadCreate, ThreadOut, ThreadPage
 from switchboard.threads.service import ThreadService, message_out, thread_out
 
-router = APIRouter(prefix="/v1/threads", tags=["threads"], responses={404: {"model": ErrorResponse}})
+router = APIRouter(prefix="/v1/threads", tags=["threads"], responses={**API_ERRORS, 404: {"model": ErrorResponse}})
 
 
 @router.post("", status_code=201, summary="Create a thread")
@@ -32,9 +32,9 @@ async def list_threads(
     limit: LimitParam = 20,
     cursor: CursorParam = None,
     agent: str | None = Query(default=None, max_length=100, description="Only threads of this agent."),
-) -> Page[ThreadOut]:
+) -> ThreadPage:
     threads, next_cursor = await ThreadService(session).page(user, limit, cursor, agent)
-    return Page[ThreadOut](items=[thread_out(t) for t in threads], next_cursor=next_cursor)
+    return ThreadPage(items=[thread_out(t) for t in threads], next_cursor=next_cursor)
 
 
 @router.get("/{thread_id}", summary="Get one of your threads")
@@ -49,9 +49,9 @@ async def list_messages(
     session: SessionDep,
     limit: LimitParam = 100,
     cursor: CursorParam = None,
-) -> Page[MessageOut]:
+) -> MessagePage:
     rows, next_cursor = await ThreadService(session).message_page(user, thread_id, limit, cursor)
-    return Page[MessageOut](items=[message_out(r) for r in rows], next_cursor=next_cursor)
+    return MessagePage(items=[message_out(r) for r in rows], next_cursor=next_cursor)
 
 
 @router.delete("/{thread_id}", status_code=204, summary="Delete a thread and its messages")

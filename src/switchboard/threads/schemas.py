@@ -6,6 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from switchboard.kit.pagination import Page
+
 
 class ThreadCreate(BaseModel):
     agent: str = Field(min_length=1, max_length=100, description="Name of a registered agent (see GET /v1/agents).")
@@ -33,3 +35,11 @@ class MessageOut(BaseModel):
     acted_by_user_id: int | None = Field(description="Set when an admin sent this turn for the thread's owner.")
     created_at: datetime
     message: dict[str, Any] = Field(description="The Pydantic AI message as JSON (ModelRequest or ModelResponse).")
+
+
+class ThreadPage(Page[ThreadOut]):
+    pass
+
+
+class MessagePage(Page[MessageOut]):
+    pass
