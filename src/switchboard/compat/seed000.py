@@ -35,6 +35,9 @@ class LegacyChatRequest(BaseModel):
 class LegacyChatResponse(BaseModel):
     response: str
     request_id: str | None
+    model: str = Field(
+        description="Added to seed 000's shape: the model that answered (`offline` is rules, not an LLM)."
+    )
 
 
 @router.post(
@@ -53,7 +56,7 @@ async def legacy_chat(
     service = ChatService(session, state.agents, state.settings)
     turn = await service.prepare(actor, agent_name, body.prompt, thread_key=THREAD_KEY, request_id=current_request_id())
     result = await service.run(turn)
-    return LegacyChatResponse(response=result.reply, request_id=result.request_id)
+    return LegacyChatResponse(response=result.reply, request_id=result.request_id, model=result.model)
 
 
 async def _acting_principal(caller: Principal, user_id: int | None, users: UserService) -> Principal:
