@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Annotated, TypeVar
 
+import httpx
 import typer
 import uvicorn
 
@@ -117,6 +118,39 @@ def serve(
     finally:
         if embedded is not None:
             embedded.release()
+
+
+@app.command()
+def chat(
+    message: Annotated[str, typer.Argument(help="What to say to the agent.")],
+    agent: Annotated[str, typer.Option(help="The agent to talk to.")] = "support",
+    thread: Annotated[str | None, typer.Option(help="Continue this thread id (printed after each reply).")] = None,
+    url: Annotated[
+        str, typer.Option(envvar="SWITCHBOARD_URL", help="The server's base URL.")
+    ] = "http://127.0.0.1:8000",
+    key: Annotated[str, typer.Option(envvar="SWITCHBOARD_API_KEY", help="Your API key (sb_…).")] = "",
+) -> None:
+    """Talk to an agent on a running server; the reply streams to stdout."""
+    from switchboard.chat.client import ChatClientError, StreamEvent, stream_turn
+
+    if not key:
+        typer.echo("error: give --key or set SWITCHBOARD_API_KEY", err=True)
+        raise typer.Exit(2)
+
+    def show(event: StreamEvent) -> None:
+        if event.event == "text_delta":
+            typer.echo(event.data["delta"], nl=False)
+        elif event.event == "tool_call":
+            typer.echo(f"[tool {event.data['tool_name']}({event.data['args']})]", err=True)
+
+    body = {"agent": agent, "message": message, **({"thread_id": thread} if thread else {})}
+    try:
+        done = stream_turn(url, key, body, show)
+    except (ChatClientError, httpx.HTTPError) as exc:
+        typer.echo(f"\nerror: {exc}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo("")
+    typer.echo(f"[thread {done['thread_id']} · model {done['model']}]", err=True)
 
 
 @users_app.command("create")
