@@ -71,9 +71,14 @@ def reply_text(output: object) -> str:
     return json.dumps(output, default=str)
 
 
-def _model_error(exc: Exception, model: str) -> ModelFailed:
-    # The library's messages name the status and the provider; they carry no credentials.
-    return ModelFailed(f"The model {model!r} failed: {exc}. Nothing was changed; try again.")
+def _model_error(exc: Exception, model: str, secret: str | None) -> ModelFailed:
+    # The library's messages name the status and the provider and quote the provider's error body, which
+    # some OpenAI-compatible servers fill with the API key they were sent: never hand that to the client.
+    return ModelFailed(f"The model {model!r} failed: {redact(str(exc), secret)}. Nothing was changed; try again.")
+
+
+def redact(text: str, secret: str | None) -> str:
+    return text.replace(secret, "***") if secret else text
 
 
 class ChatService:
@@ -136,8 +141,11 @@ class ChatService:
         try:
             result = await agent.run(turn.message, **self._run_kwargs(turn))
         except (AgentRunError, UserError) as exc:
-            log.warning("chat.model_failed", agent=turn.agent.spec.name, model=model_name, error=str(exc))
-            raise _model_error(exc, model_name) from exc
+            secret = self.settings.llm_api_key.get_secret_value() if self.settings.llm_api_key else None
+            log.warning(
+                "chat.model_failed", agent=turn.agent.spec.name, model=model_name, error=redact(str(exc), secret)
+            )
+            raise _model_error(exc, model_name, secret) from exc
         return await self._finish(turn, result)
 
     async def _finish(self, turn: PreparedTurn, result: AgentRunResult[Any]) -> ChatResponse:
@@ -204,8 +212,11 @@ class ChatService:
                     elif isinstance(event, AgentRunResultEvent):
                         result = event.result
         except (AgentRunError, UserError) as exc:
-            log.warning("chat.model_failed", agent=turn.agent.spec.name, model=model_name, error=str(exc))
-            raise _model_error(exc, model_name) from exc
+            secret = self.settings.llm_api_key.get_secret_value() if self.settings.llm_api_key else None
+            log.warning(
+                "chat.model_failed", agent=turn.agent.spec.name, model=model_name, error=redact(str(exc), secret)
+            )
+            raise _model_error(exc, model_name, secret) from exc
         if result is None:
             raise ModelFailed(f"The model {model_name!r} ended the stream without a result. Nothing was changed.")
         response = await self._finish(turn, result)
