@@ -110,6 +110,13 @@ def _field_name(location: tuple[Any, ...] | list[Any]) -> str:
     return ".".join(parts) or "body"
 
 
+def _problem(err: Any) -> dict[str, str]:
+    if err.get("type") == "json_invalid":  # its loc is ("body", <character offset>), which names no field
+        reason = (err.get("ctx") or {}).get("error")
+        return {"field": "body", "message": f"not valid JSON ({reason})" if reason else "not valid JSON"}
+    return {"field": _field_name(err.get("loc", ())), "message": str(err.get("msg", "invalid"))}
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def _app_error(request: Request, exc: AppError) -> JSONResponse:
@@ -117,10 +124,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
-        problems = [
-            {"field": _field_name(err.get("loc", ())), "message": str(err.get("msg", "invalid"))}
-            for err in exc.errors()
-        ]
+        problems = [_problem(err) for err in exc.errors()]
         summary = "; ".join(f"{p['field']}: {p['message']}" for p in problems[:5])
         return error_response(422, ValidationFailed.type, f"Invalid request: {summary}", problems)
 

@@ -118,7 +118,11 @@ class ThreadService:
         self, user: Principal, thread_id: uuid.UUID, limit: int, cursor: str | None
     ) -> tuple[list[ThreadMessage], str | None]:
         thread = await self.get(user, thread_id)
-        after_seq = int(decode_cursor(cursor, 1)[0]) if cursor is not None else None
+        after_seq: int | None = None
+        if cursor is not None:
+            (after_seq,) = decode_cursor(cursor, 1)
+            if not isinstance(after_seq, int):
+                raise ValidationFailed("cursor is not valid: pass next_cursor unchanged")
         rows = await self.messages.page(thread.id, limit + 1, after_seq)
         more = len(rows) > limit
         rows = rows[:limit]
