@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 from collections.abc import Awaitable, Callable
+from types import FrameType
 from typing import Annotated, TypeVar
 
 import httpx
@@ -87,6 +89,10 @@ def demo() -> None:
         typer.echo(line)
 
 
+def _exit_on_sigterm(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(128 + signum)
+
+
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Default: SWITCHBOARD_HOST (127.0.0.1).")] = None,
@@ -101,6 +107,9 @@ def serve(
         await _migrate(db, settings)
         return await _seed(db, settings) if with_demo else []
 
+    # uvicorn re-raises the SIGTERM it handled once it has shut down; with the default action that kills the process
+    # before the `finally` below releases (and so stops) the embedded PostgreSQL. Exit normally instead.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     # Hold the embedded server for the whole command, so it is not stopped between preparing and serving.
     embedded = EmbeddedPostgres(settings.data_dir) if settings.database_url is None else None
     if embedded is not None:

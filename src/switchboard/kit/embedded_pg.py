@@ -203,6 +203,10 @@ class EmbeddedPostgres:
     def _run(self, program: str, *args: str) -> str:
         command = [str(POSTGRES_BIN_PATH / program), *args]
         user = self._run_as()
+        if user is not None and self.pgdata.exists():
+            # Before every command, not only at initdb: a parent may have lost o+x since (pytest, for one, resets
+            # /tmp/pytest-of-<user> to 0700 whenever a session starts), and the system user must reach pgdata.
+            _grant_traversal(self.pgdata)
         # As root, drop the group too: a process left in group root is denied by group bits (e.g. 0705 dirs).
         identity: dict[str, Any] = {"user": user, "group": user, "extra_groups": []} if user else {}
         result = subprocess.run(  # noqa: S603 - fixed binaries from the wheel, no shell
@@ -230,6 +234,14 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+def _grant_traversal(path: Path) -> None:
+    """Let other users (the system user) traverse every parent directory of `path`."""
+    for parent in path.parents:
+        mode = parent.stat().st_mode
+        if mode & 0o005 != 0o005:
+            parent.chmod(mode | 0o005)
+
+
 def _prepare_for_system_user(user: str, pgdata: Path) -> None:
     """As root: create the system user, hand it pgdata, and let it traverse to pgdata and the binaries."""
     try:
@@ -239,10 +251,8 @@ def _prepare_for_system_user(user: str, pgdata: Path) -> None:
         entry = pwd.getpwnam(user)
     os.chown(pgdata, entry.pw_uid, entry.pw_gid)
     pgdata.chmod(0o700)
-    for parent in [*pgdata.parents, *POSTGRES_BIN_PATH.parents]:
-        mode = parent.stat().st_mode
-        if mode & 0o005 != 0o005:
-            parent.chmod(mode | 0o005)
+    _grant_traversal(pgdata)
+    _grant_traversal(POSTGRES_BIN_PATH)
     for path in POSTGRES_BIN_PATH.parent.rglob("*"):
         mode = path.stat().st_mode
         if mode & 0o005 != 0o005:
