@@ -23,7 +23,7 @@ from switchboard.migrations import runner as migrations
 from switchboard.models import Base
 from switchboard.plugins.loader import load_plugins
 from switchboard.settings import Settings
-from tests.support import DemoUser, LiveServer, live_server, run_db, seed_demo, test_settings
+from tests.support import DemoUser, LiveServer, live_server, make_settings, run_db, seed_demo
 
 models.ALLOW_MODEL_REQUESTS = False
 
@@ -54,7 +54,7 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def migrated_url(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> str:
-    settings = test_settings(database_url, tmp_path_factory.mktemp("data"))
+    settings = make_settings(database_url, tmp_path_factory.mktemp("data"))
 
     async def go() -> None:
         engine = create_async_engine(database_url)
@@ -81,7 +81,7 @@ def db_url(migrated_url: str) -> str:
 
 @pytest.fixture
 def settings(db_url: str, tmp_path: Path) -> Settings:
-    return test_settings(db_url, tmp_path)
+    return make_settings(db_url, tmp_path)
 
 
 @pytest.fixture
@@ -90,7 +90,7 @@ def make_server(db_url: str, tmp_path: Path) -> Iterator[Callable[..., LiveServe
     stack: list[AbstractContextManager[LiveServer]] = []
 
     def start(**overrides: Any) -> LiveServer:
-        manager = live_server(test_settings(db_url, tmp_path, **overrides))
+        manager = live_server(make_settings(db_url, tmp_path, **overrides))
         stack.append(manager)
         return manager.__enter__()
 

@@ -32,7 +32,7 @@ def free_port() -> int:
         return port
 
 
-def test_settings(database_url: str, data_dir: Path, **overrides: Any) -> Settings:
+def make_settings(database_url: str, data_dir: Path, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "database_url": database_url,
         "data_dir": data_dir,

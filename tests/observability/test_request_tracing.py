@@ -25,7 +25,7 @@ from switchboard.kit.pagination import encode_cursor
 from switchboard.users.service import UserService
 from tests.http_checks import assert_error
 from tests.support import DemoUser, LiveServer, live_server, run_db, seed_demo
-from tests.support import test_settings as settings_for
+from tests.support import make_settings as settings_for
 
 TEST_USER = "test.user@example.com"
 ADMIN = "admin@example.com"

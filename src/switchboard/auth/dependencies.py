@@ -33,9 +33,10 @@ async def _principal(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
     if credentials is None:
+        # HTTPBearer (kept for the OpenAPI security scheme) returns nothing for other schemes; say which it was.
+        if request.headers.get("authorization"):
+            raise Unauthenticated("Malformed Authorization header: it must read `Authorization: Bearer sb_…`.")
         raise Unauthenticated("Missing API key. Send `Authorization: Bearer sb_…`.")
-    if credentials.scheme.lower() != "bearer":
-        raise Unauthenticated("Use the Bearer scheme: `Authorization: Bearer sb_…`.")
     principal = await UserService(session).authenticate(credentials.credentials)
     request.state.user_id = principal.user_id  # for the request log
     return principal

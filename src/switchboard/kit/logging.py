@@ -17,8 +17,13 @@ _SECRET_VALUES = re.compile(r"(sb_[A-Za-z0-9_\-]{8,}|Bearer\s+\S+)")
 
 
 def redact_value(value: Any) -> Any:
+    """Our key format and bearer credentials removed from strings, also inside dicts, lists and tuples."""
     if isinstance(value, str):
         return _SECRET_VALUES.sub(REDACTED, value)
+    if isinstance(value, dict):
+        return {k: REDACTED if _SECRET_FIELDS.search(str(k)) else redact_value(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(redact_value(item) for item in value)
     return value
 
 
