@@ -195,6 +195,11 @@ def test_migrate_brings_an_empty_database_to_head_and_is_idempotent(db_url: str,
     asyncio.run(_autocommit(admin, f'CREATE DATABASE "{fresh_url.database}"'))
     try:
         assert asyncio.run(_pending(fresh)) != set()
+        # Before migrating, commands that need the tables say what to do instead of failing with a traceback.
+        early = switchboard(fresh, tmp_path, "users", "create", "--email", "early@example.com", "--name", "Early")
+        assert early.returncode == 1
+        assert "run `switchboard migrate` first" in early.stderr
+        assert "Traceback" not in early.stderr
         with ThreadPoolExecutor(2) as pool:
             on_empty = pool.submit(switchboard, fresh, tmp_path, "migrate")
             at_head = pool.submit(switchboard, db_url, tmp_path, "migrate")

@@ -14,7 +14,7 @@ import uvicorn
 
 from switchboard.kit.db import Database
 from switchboard.kit.embedded_pg import EmbeddedPostgres
-from switchboard.kit.errors import AppError
+from switchboard.kit.errors import AppError, ServiceUnavailable
 from switchboard.kit.logging import configure_logging
 from switchboard.migrations import runner as migrations
 from switchboard.plugins.loader import load_plugins
@@ -52,6 +52,12 @@ def _with_db(settings: Settings, work: Callable[[Database], Awaitable[T]]) -> T:
     except AppError as exc:
         typer.echo(f"error: {exc.message}", err=True)
         raise typer.Exit(1) from None
+
+
+async def _require_migrated(db: Database, settings: Settings) -> None:
+    pending = await migrations.pending_heads(db.engine, load_plugins(settings))
+    if pending:
+        raise ServiceUnavailable("the database is not migrated yet: run `switchboard migrate` first")
 
 
 async def _migrate(db: Database, settings: Settings) -> None:
@@ -172,6 +178,7 @@ def users_create(
     settings = _settings()
 
     async def work(db: Database) -> int:
+        await _require_migrated(db, settings)
         async with db.unit_of_work() as session:
             user = await UserService(session).create_user(email, name, admin=admin)
             return user.id
@@ -188,6 +195,7 @@ def keys_create(
     settings = _settings()
 
     async def work(db: Database) -> str:
+        await _require_migrated(db, settings)
         async with db.unit_of_work() as session:
             service = UserService(session)
             issued = await service.issue_key(await service.get_by_email(email), name)
@@ -202,6 +210,7 @@ def keys_revoke(prefix: Annotated[str, typer.Argument(help="The key's visible pr
     settings = _settings()
 
     async def work(db: Database) -> None:
+        await _require_migrated(db, settings)
         async with db.unit_of_work() as session:
             await UserService(session).revoke_key(prefix)
 
