@@ -23,18 +23,9 @@ from switchboard.migrations import runner as migrations
 from switchboard.models import Base
 from switchboard.plugins.loader import load_plugins
 from switchboard.settings import Settings
-from tests.support import DemoUser, LiveServer, live_server, make_settings, run_db, seed_demo
+from tests.support import DemoUser, LiveServer, execute_autocommit, live_server, make_settings, run_db, seed_demo
 
 models.ALLOW_MODEL_REQUESTS = False
-
-
-async def _admin_execute(url: str, statement: str) -> None:
-    engine = create_async_engine(url, isolation_level="AUTOCOMMIT")
-    try:
-        async with engine.connect() as connection:
-            await connection.execute(text(statement))
-    finally:
-        await engine.dispose()
 
 
 @pytest.fixture(scope="session")
@@ -43,9 +34,11 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if external:
         base = make_url(Settings(_env_file=None, database_url=external).database_url or "")
         name = f"switchboard_test_{uuid.uuid4().hex[:8]}"
-        asyncio.run(_admin_execute(base.render_as_string(hide_password=False), f'CREATE DATABASE "{name}"'))
+        asyncio.run(execute_autocommit(base.render_as_string(hide_password=False), f'CREATE DATABASE "{name}"'))
         yield base.set(database=name).render_as_string(hide_password=False)
-        asyncio.run(_admin_execute(base.render_as_string(hide_password=False), f'DROP DATABASE "{name}" WITH (FORCE)'))
+        asyncio.run(
+            execute_autocommit(base.render_as_string(hide_password=False), f'DROP DATABASE "{name}" WITH (FORCE)')
+        )
     else:
         embedded = EmbeddedPostgres(tmp_path_factory.mktemp("embedded"))
         yield embedded.acquire()

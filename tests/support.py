@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 import httpx
 import uvicorn
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
 from switchboard.app import create_app
@@ -46,6 +47,16 @@ def make_settings(database_url: str, data_dir: Path, **overrides: Any) -> Settin
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)
+
+
+async def execute_autocommit(url: str, statement: str) -> None:
+    """One statement outside a transaction (CREATE/DROP DATABASE)."""
+    engine = create_async_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as connection:
+            await connection.execute(text(statement))
+    finally:
+        await engine.dispose()
 
 
 def run_db(url: str, work: Callable[[AsyncSession], Awaitable[T]]) -> T:

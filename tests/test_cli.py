@@ -22,7 +22,7 @@ from switchboard.models import ApiKey, User
 from switchboard.plugins.loader import load_plugins
 from switchboard.settings import Settings
 from switchboard.users.service import UserService
-from tests.support import LiveServer, run_db
+from tests.support import LiveServer, execute_autocommit, run_db
 
 _SCRIPT = shutil.which("switchboard", path=str(Path(sys.executable).parent))
 COMMAND = [_SCRIPT] if _SCRIPT else [sys.executable, "-c", "from switchboard.cli import main; main()"]
@@ -192,7 +192,7 @@ def test_migrate_brings_an_empty_database_to_head_and_is_idempotent(db_url: str,
     fresh = fresh_url.render_as_string(hide_password=False)
     admin = admin_url.render_as_string(hide_password=False)
 
-    asyncio.run(_autocommit(admin, f'CREATE DATABASE "{fresh_url.database}"'))
+    asyncio.run(execute_autocommit(admin, f'CREATE DATABASE "{fresh_url.database}"'))
     try:
         assert asyncio.run(_pending(fresh)) != set()
         # Before migrating, commands that need the tables say what to do instead of failing with a traceback.
@@ -213,16 +213,7 @@ def test_migrate_brings_an_empty_database_to_head_and_is_idempotent(db_url: str,
         assert asyncio.run(_pending(fresh)) == set()
         assert {"users", "api_keys", "threads", "request_logs", "orders", "products"} <= run_db(fresh, tables)
     finally:
-        asyncio.run(_autocommit(admin, f'DROP DATABASE IF EXISTS "{fresh_url.database}" WITH (FORCE)'))
-
-
-async def _autocommit(url: str, statement: str) -> None:
-    engine = create_async_engine(url, isolation_level="AUTOCOMMIT")
-    try:
-        async with engine.connect() as connection:
-            await connection.execute(text(statement))
-    finally:
-        await engine.dispose()
+        asyncio.run(execute_autocommit(admin, f'DROP DATABASE IF EXISTS "{fresh_url.database}" WITH (FORCE)'))
 
 
 async def _pending(url: str) -> set[str]:

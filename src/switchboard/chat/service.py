@@ -71,12 +71,6 @@ def reply_text(output: object) -> str:
     return json.dumps(output, default=str)
 
 
-def _model_error(exc: Exception, model: str, secret: str | None) -> ModelFailed:
-    # The library's messages name the status and the provider and quote the provider's error body, which
-    # some OpenAI-compatible servers fill with the API key they were sent: never hand that to the client.
-    return ModelFailed(f"The model {model!r} failed: {redact(str(exc), secret)}. Nothing was changed; try again.")
-
-
 def redact(text: str, secret: str | None) -> str:
     return text.replace(secret, "***") if secret else text
 
@@ -87,6 +81,16 @@ class ChatService:
         self.agents = agents
         self.settings = settings
         self.threads = ThreadService(session)
+
+    def _model_failed(self, turn: PreparedTurn, exc: Exception) -> ModelFailed:
+        """The client's error for a failed model call. The library's message names the status and provider and
+        quotes the provider's error body, which some OpenAI-compatible servers fill with the API key they were
+        sent: the configured key is masked here, in the log line and in the response alike."""
+        secret = self.settings.llm_api_key.get_secret_value() if self.settings.llm_api_key else None
+        model = turn.agent.model.name
+        reason = redact(str(exc), secret)
+        log.warning("chat.model_failed", agent=turn.agent.spec.name, model=model, error=reason)
+        return ModelFailed(f"The model {model!r} failed: {reason}. Nothing was changed; try again.")
 
     async def prepare(
         self,
@@ -137,15 +141,10 @@ class ChatService:
 
     async def run(self, turn: PreparedTurn) -> ChatResponse:
         agent: Agent[AgentDeps, Any] = turn.agent.spec.agent
-        model_name = turn.agent.model.name
         try:
             result = await agent.run(turn.message, **self._run_kwargs(turn))
         except (AgentRunError, UserError) as exc:
-            secret = self.settings.llm_api_key.get_secret_value() if self.settings.llm_api_key else None
-            log.warning(
-                "chat.model_failed", agent=turn.agent.spec.name, model=model_name, error=redact(str(exc), secret)
-            )
-            raise _model_error(exc, model_name, secret) from exc
+            raise self._model_failed(turn, exc) from exc
         return await self._finish(turn, result)
 
     async def _finish(self, turn: PreparedTurn, result: AgentRunResult[Any]) -> ChatResponse:
@@ -212,11 +211,7 @@ class ChatService:
                     elif isinstance(event, AgentRunResultEvent):
                         result = event.result
         except (AgentRunError, UserError) as exc:
-            secret = self.settings.llm_api_key.get_secret_value() if self.settings.llm_api_key else None
-            log.warning(
-                "chat.model_failed", agent=turn.agent.spec.name, model=model_name, error=redact(str(exc), secret)
-            )
-            raise _model_error(exc, model_name, secret) from exc
+            raise self._model_failed(turn, exc) from exc
         if result is None:
             raise ModelFailed(f"The model {model_name!r} ended the stream without a result. Nothing was changed.")
         response = await self._finish(turn, result)
