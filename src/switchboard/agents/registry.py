@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from switchboard.agents.model_resolution import ResolvedModel, resolve_model
 from switchboard.agents.spec import AgentSpec
-from switchboard.kit.errors import NotFound
+from switchboard.kit.errors import NotFound, ValidationFailed
 from switchboard.settings import Settings
 
 
@@ -31,6 +31,16 @@ class AgentRegistry:
         except KeyError:
             known = ", ".join(sorted(self._agents)) or "none"
             raise NotFound(f"Unknown agent {name!r}. Known agents: {known}.") from None
+
+    def require(self, name: str) -> RegisteredAgent:
+        """The agent a request body names in its `agent` field; unknown → 422 naming the field."""
+        if name not in self._agents:
+            known = ", ".join(sorted(self._agents)) or "none"
+            raise ValidationFailed(
+                f"agent: unknown agent {name!r}; known agents: {known} (GET /v1/agents)",
+                details=[{"field": "agent", "message": "unknown agent"}],
+            )
+        return self._agents[name]
 
     def __contains__(self, name: object) -> bool:
         return name in self._agents

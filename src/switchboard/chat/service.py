@@ -108,13 +108,7 @@ class ChatService:
                 f"message is {len(message)} characters; the limit is {self.settings.max_prompt_chars} "
                 "(SWITCHBOARD_MAX_PROMPT_CHARS)."
             )
-        if agent_name not in self.agents:
-            known = ", ".join(a.spec.name for a in self.agents.all())
-            raise ValidationFailed(
-                f"agent: unknown agent {agent_name!r}; known agents: {known}",
-                details=[{"field": "agent", "message": "unknown agent"}],
-            )
-        agent = self.agents.get(agent_name)
+        agent = self.agents.require(agent_name)
         if thread_id is not None:
             # The row lock serialises turns on one thread until this unit of work commits.
             thread = await self.threads.get(user, thread_id, for_update=True)

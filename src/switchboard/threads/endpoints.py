@@ -5,7 +5,7 @@ import uuid
 from fastapi import APIRouter, Query, Request, Response
 
 from switchboard.auth.dependencies import PrincipalDep, SessionDep
-from switchboard.kit.errors import API_ERRORS, ErrorResponse, ValidationFailed
+from switchboard.kit.errors import API_ERRORS, ErrorResponse
 from switchboard.kit.pagination import CursorParam, LimitParam
 from switchboard.kit.state import app_state
 from switchboard.threads.schemas import MessagePage, ThreadCreate, ThreadOut, ThreadPage
@@ -16,11 +16,7 @@ router = APIRouter(prefix="/v1/threads", tags=["threads"], responses={**API_ERRO
 
 @router.post("", status_code=201, summary="Create a thread")
 async def create_thread(body: ThreadCreate, request: Request, user: PrincipalDep, session: SessionDep) -> ThreadOut:
-    if body.agent not in app_state(request).agents:
-        raise ValidationFailed(
-            f"agent: unknown agent {body.agent!r}; see GET /v1/agents",
-            details=[{"field": "agent", "message": "unknown agent"}],
-        )
+    app_state(request).agents.require(body.agent)
     thread = await ThreadService(session).create(user, body.agent, title=body.title, metadata=body.metadata)
     return thread_out(thread)
 
