@@ -1,4 +1,4 @@
-"""Assertions shared by the API tests: the one error shape every failure has."""
+"""Shared by the API tests: the one error shape every failure has, and a chat turn that must succeed."""
 
 from __future__ import annotations
 
@@ -23,3 +23,14 @@ def assert_error(response: httpx.Response, status: int, type_: str) -> dict[str,
     assert error["message"].strip(), error
     assert error["request_id"] == response.headers["x-request-id"], (error, response.headers)
     return error
+
+
+def chat(client: httpx.Client, message: str, thread_id: str | None = None, agent: str = "support") -> dict[str, Any]:
+    """One POST /v1/chat turn that must succeed; returns the response body."""
+    body: dict[str, Any] = {"agent": agent, "message": message}
+    if thread_id is not None:
+        body["thread_id"] = thread_id
+    response = client.post("/v1/chat", json=body)
+    assert response.status_code == 200, response.text
+    reply: dict[str, Any] = response.json()
+    return reply

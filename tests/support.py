@@ -106,26 +106,47 @@ class LiveServer:
     url: str
     settings: Settings
 
+    @property
+    def database_url(self) -> str:
+        assert self.settings.database_url is not None
+        return self.settings.database_url
+
     def client(self, key: str | None = None, **kwargs: Any) -> httpx.Client:
         headers = {"Authorization": f"Bearer {key}"} if key else {}
         return httpx.Client(base_url=self.url, headers=headers, timeout=30, **kwargs)
 
 
 @contextmanager
-def live_server(settings: Settings) -> Iterator[LiveServer]:
-    """The real app under uvicorn on a loopback port, in a thread with its own event loop."""
+def serve_in_thread(app: Any, name: str) -> Iterator[str]:
+    """Serve an ASGI app under uvicorn on a free loopback port, in a thread with its own event loop; yields the URL."""
     port = free_port()
-    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_config=None, access_log=False)
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False)
     server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)
+    thread = threading.Thread(target=server.run, name=f"{name}-{port}", daemon=True)
     thread.start()
     deadline = time.monotonic() + 30
     while not server.started:
         if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("test server did not start")
+            raise RuntimeError(f"{name} did not start")
         time.sleep(0.01)
     try:
-        yield LiveServer(url=f"http://127.0.0.1:{port}", settings=settings)
+        yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
         thread.join(timeout=30)
+
+
+@contextmanager
+def live_server(settings: Settings) -> Iterator[LiveServer]:
+    """The real app on a loopback port."""
+    with serve_in_thread(create_app(settings), "switchboard") as url:
+        yield LiveServer(url=url, settings=settings)
+
+
+def process_gone(pid: int) -> bool:
+    """True when the process does not exist or is a zombie (it exited; only its parent has not reaped it)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return True
+    return stat.rsplit(")", 1)[1].split()[0] == "Z"

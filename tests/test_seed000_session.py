@@ -6,8 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
-
+from tests.http_checks import assert_error
 from tests.support import DemoUser, LiveServer
 
 TEST_USER = "test.user@example.com"
@@ -46,17 +45,6 @@ def all_statuses(server: LiveServer, demo: dict[str, DemoUser]) -> dict[int, str
     for email in (TEST_USER, ALICE, BOB):
         merged.update(statuses(server, demo[email]))
     return merged
-
-
-def assert_error(response: httpx.Response, status: int, type_: str) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    body = response.json()
-    assert set(body) == {"error"}
-    error: dict[str, Any] = body["error"]
-    assert {"type", "message", "request_id"} <= set(error)
-    assert error["type"] == type_
-    assert error["request_id"] == response.headers["X-Request-ID"]
-    return error
 
 
 def test_the_seed_session(server: LiveServer, demo: dict[str, DemoUser]) -> None:

@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support import free_port
+from tests.support import free_port, process_gone
 
 _SCRIPT = shutil.which("switchboard", path=str(Path(sys.executable).parent))
 COMMAND = [_SCRIPT] if _SCRIPT else [sys.executable, "-c", "from switchboard.cli import main; main()"]
@@ -26,18 +26,9 @@ START_SECONDS = 60
 STOP_SECONDS = 30
 
 
-def _process_gone(pid: int) -> bool:
-    """True when the process does not exist or is a zombie (it exited; only its parent has not reaped it)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
-        return True
-    return stat.rsplit(")", 1)[1].split()[0] == "Z"
-
-
 def _wait_gone(pid: int, seconds: float) -> bool:
     deadline = time.monotonic() + seconds
-    while not _process_gone(pid):
+    while not process_gone(pid):
         if time.monotonic() > deadline:
             return False
         time.sleep(0.05)
@@ -106,7 +97,7 @@ class Serve:
         if self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(timeout=STOP_SECONDS)
-        if postmaster is not None and not _process_gone(postmaster):
+        if postmaster is not None and not process_gone(postmaster):
             os.kill(postmaster, signal.SIGINT)  # PostgreSQL's "fast" shutdown
             _wait_gone(postmaster, STOP_SECONDS)
 
@@ -139,7 +130,7 @@ def test_serve_demo_quick_start_on_embedded_postgres_and_sigterm_stops_both(serv
 
     postmaster = serve.postmaster_pid()
     assert postmaster is not None, f"no embedded PostgreSQL under {serve.pgdata}\n{serve.output()}"
-    assert not _process_gone(postmaster)
+    assert not process_gone(postmaster)
 
     listed = _legacy_chat(serve, test_user, "Show me all my orders")
     assert listed.status_code == 200, listed.text

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from switchboard.agents.spec import AgentDeps, AgentSpec
 from switchboard.models import Thread, ThreadMessage
 from switchboard.plugins import Plugin
-from tests.http_checks import assert_error
+from tests.http_checks import assert_error, chat
 from tests.support import DemoUser, LiveServer, run_db, seed_demo
 
 TEST_USER = "test.user@example.com"
@@ -33,11 +33,6 @@ def echo_plugin() -> Plugin:
 
 
 ECHO_PLUGIN = f"{__name__}:echo_plugin"
-
-
-def database(server: LiveServer) -> str:
-    assert server.settings.database_url is not None
-    return server.settings.database_url
 
 
 def table_counts(url: str) -> tuple[int, int]:
@@ -56,16 +51,6 @@ def order_status(client: httpx.Client, order_id: int) -> str:
     assert orders.status_code == 200, orders.text
     status: str = next(o["status"] for o in orders.json() if o["id"] == order_id)
     return status
-
-
-def chat(client: httpx.Client, message: str, thread_id: str | None = None, agent: str = "support") -> dict[str, Any]:
-    body: dict[str, Any] = {"agent": agent, "message": message}
-    if thread_id is not None:
-        body["thread_id"] = thread_id
-    response = client.post("/v1/chat", json=body)
-    assert response.status_code == 200, response.text
-    reply: dict[str, Any] = response.json()
-    return reply
 
 
 def stream_events(client: httpx.Client, body: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
@@ -114,7 +99,7 @@ def test_each_chat_without_thread_id_starts_a_new_thread(server: LiveServer, dem
         first = chat(client, "hello")["thread_id"]
         second = chat(client, "hello")["thread_id"]
     assert first != second
-    assert table_counts(database(server)) == (2, 4)
+    assert table_counts(server.database_url) == (2, 4)
 
 
 def test_continuing_a_thread_keeps_its_history(server: LiveServer, demo: dict[str, DemoUser]) -> None:
@@ -196,7 +181,7 @@ def test_missing_or_empty_fields_are_422_naming_the_field(
     assert {d["field"] for d in error["details"]} == fields
     for field in fields:
         assert field in error["message"]
-    assert table_counts(database(server)) == (0, 0)
+    assert table_counts(server.database_url) == (0, 0)
 
 
 def test_body_that_is_not_json_is_422(server: LiveServer, demo: dict[str, DemoUser]) -> None:
@@ -216,7 +201,7 @@ def test_unknown_agent_is_422_naming_agent(server: LiveServer, demo: dict[str, D
     assert "'nope'" in error["message"]
     assert "support" in error["message"]  # the known agents are listed
     assert error["details"] == [{"field": "agent", "message": "unknown agent"}]
-    assert table_counts(database(server)) == (0, 0)
+    assert table_counts(server.database_url) == (0, 0)
 
 
 def test_thread_of_another_agent_is_422(make_server: Callable[..., LiveServer], db_url: str) -> None:

@@ -25,13 +25,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypeAlias
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from tests.support import free_port
+from tests.support import serve_in_thread
 
 JSONObject: TypeAlias = dict[str, Any]
 
@@ -317,19 +316,6 @@ def _error_response(failure: Fail) -> JSONResponse:
 def fake_openai_server(script: Iterable[Step] = (), *, default: Step | None = None) -> Iterator[FakeOpenAI]:
     """Serve a `FakeOpenAI` under uvicorn on a free loopback port, in a thread, for the `with` block."""
     fake = FakeOpenAI(script, default=default)
-    port = free_port()
-    config = uvicorn.Config(fake.app(), host="127.0.0.1", port=port, log_config=None, access_log=False)
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name=f"fake-openai-{port}", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("fake OpenAI server did not start")
-        time.sleep(0.01)
-    fake.url = f"http://127.0.0.1:{port}"
-    try:
+    with serve_in_thread(fake.app(), "fake-openai") as url:
+        fake.url = url
         yield fake
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)

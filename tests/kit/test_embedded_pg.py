@@ -20,6 +20,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from switchboard.kit.embedded_pg import DATABASE_NAME, EmbeddedPostgres
+from tests.support import process_gone
 
 # A second holder: acquires the data dir given as argv[1], prints the URL and the postmaster's pid, then waits
 # for a line on stdin: "release" releases and exits; anything else (or EOF) exits without releasing.
@@ -28,6 +29,7 @@ import json, sys
 from pathlib import Path
 import structlog
 from switchboard.kit.embedded_pg import EmbeddedPostgres
+from tests.support import process_gone
 
 structlog.configure(logger_factory=structlog.PrintLoggerFactory(file=sys.stderr))  # stdout is for the answer
 
@@ -41,15 +43,6 @@ if sys.stdin.readline().strip() == "release":
 """
 
 
-def _process_gone(pid: int) -> bool:
-    """True when the process does not exist or is a zombie (it exited; only its parent has not reaped it)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
-        return True
-    return stat.rsplit(")", 1)[1].split()[0] == "Z"
-
-
 def _postmaster_pid(pg: EmbeddedPostgres) -> int | None:
     try:
         return int((pg.pgdata / "postmaster.pid").read_text().split()[0])
@@ -60,14 +53,14 @@ def _postmaster_pid(pg: EmbeddedPostgres) -> int | None:
 def _assert_stopped(pg: EmbeddedPostgres, pid: int, within: float = 10.0) -> None:
     assert not (pg.pgdata / "postmaster.pid").exists(), "postmaster.pid is still there: the server was not stopped"
     deadline = time.monotonic() + within
-    while not _process_gone(pid):
+    while not process_gone(pid):
         assert time.monotonic() < deadline, f"postmaster {pid} still running after release"
         time.sleep(0.05)
 
 
 def _assert_running(pg: EmbeddedPostgres, pid: int) -> None:
     assert _postmaster_pid(pg) == pid
-    assert not _process_gone(pid)
+    assert not process_gone(pid)
 
 
 def _query(url: str, *statements: str) -> Any:
@@ -145,10 +138,10 @@ def data_dir(tmp_path: Path, started: list[subprocess.Popen[str]]) -> Iterator[P
     """An empty data dir; a server still running on it after the test (a failed test) is stopped."""
     yield tmp_path
     pid = _postmaster_pid(EmbeddedPostgres(tmp_path))
-    if pid is not None and not _process_gone(pid):
+    if pid is not None and not process_gone(pid):
         os.kill(pid, signal.SIGINT)  # PostgreSQL's "fast" shutdown
         deadline = time.monotonic() + 30
-        while not _process_gone(pid) and time.monotonic() < deadline:
+        while not process_gone(pid) and time.monotonic() < deadline:
             time.sleep(0.05)
 
 

@@ -14,16 +14,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from switchboard.kit.pagination import encode_cursor
 from switchboard.models import Thread, ThreadMessage
-from tests.http_checks import assert_error
+from tests.http_checks import assert_error, chat
 from tests.support import DemoUser, LiveServer, run_db
 
 TEST_USER = "test.user@example.com"
 ALICE = "alice@example.com"
-
-
-def database(server: LiveServer) -> str:
-    assert server.settings.database_url is not None
-    return server.settings.database_url
 
 
 def count_rows(url: str, thread_id: str) -> tuple[int, int]:
@@ -47,16 +42,6 @@ def create_thread(client: httpx.Client, **body: Any) -> dict[str, Any]:
     return created
 
 
-def chat(client: httpx.Client, message: str, thread_id: str | None = None) -> dict[str, Any]:
-    body: dict[str, Any] = {"agent": "support", "message": message}
-    if thread_id is not None:
-        body["thread_id"] = thread_id
-    response = client.post("/v1/chat", json=body)
-    assert response.status_code == 200, response.text
-    reply: dict[str, Any] = response.json()
-    return reply
-
-
 def test_create_thread(server: LiveServer, demo: dict[str, DemoUser]) -> None:
     with server.client(demo[TEST_USER].key) as client:
         response = client.post(
@@ -70,7 +55,7 @@ def test_create_thread(server: LiveServer, demo: dict[str, DemoUser]) -> None:
         assert thread["turns"] == 0
         uuid.UUID(thread["id"])
         assert client.get(f"/v1/threads/{thread['id']}").json() == thread
-    assert count_rows(database(server), thread["id"]) == (1, 0)
+    assert count_rows(server.database_url, thread["id"]) == (1, 0)
 
 
 def test_create_thread_with_unknown_agent_is_422_naming_agent(server: LiveServer, demo: dict[str, DemoUser]) -> None:
@@ -215,7 +200,7 @@ def test_messages_with_a_bad_cursor_is_422(server: LiveServer, demo: dict[str, D
 
 
 def test_delete_thread_then_it_is_gone(server: LiveServer, demo: dict[str, DemoUser]) -> None:
-    url = database(server)
+    url = server.database_url
     with server.client(demo[TEST_USER].key) as client:
         thread_id = chat(client, "Show me all my orders")["thread_id"]
         kept = create_thread(client)["id"]
@@ -232,7 +217,7 @@ def test_delete_thread_then_it_is_gone(server: LiveServer, demo: dict[str, DemoU
 
 
 def test_another_users_thread_is_not_found_everywhere(server: LiveServer, demo: dict[str, DemoUser]) -> None:
-    url = database(server)
+    url = server.database_url
     with server.client(demo[ALICE].key) as alice:
         thread_id = chat(alice, "Show me all my orders")["thread_id"]
     with server.client(demo[TEST_USER].key) as intruder:
