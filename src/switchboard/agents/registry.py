@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from switchboard.agents.model_resolution import ResolvedModel, resolve_model
 from switchboard.agents.spec import AgentSpec
-from switchboard.kit.errors import NotFound, ValidationFailed
+from switchboard.kit.errors import ValidationFailed
 from switchboard.settings import Settings
 
 
@@ -24,13 +24,6 @@ class AgentRegistry:
             if spec.name in self._agents:
                 raise ValueError(f"two plugins register an agent named {spec.name!r}")
             self._agents[spec.name] = RegisteredAgent(spec=spec, model=resolve_model(spec, settings))
-
-    def get(self, name: str) -> RegisteredAgent:
-        try:
-            return self._agents[name]
-        except KeyError:
-            known = ", ".join(sorted(self._agents)) or "none"
-            raise NotFound(f"Unknown agent {name!r}. Known agents: {known}.") from None
 
     def require(self, name: str) -> RegisteredAgent:
         """The agent a request body names in its `agent` field; unknown → 422 naming the field."""

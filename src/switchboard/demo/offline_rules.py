@@ -20,6 +20,8 @@ from pydantic_ai.messages import (
 )
 from pydantic_ai.models.function import AgentInfo
 
+from switchboard.agents.offline import latest_user_prompt
+
 ASK_CANCEL = (
     "I'd be happy to help you cancel an order! Could you please provide me with the order number you'd like to cancel?"
 )
@@ -45,7 +47,7 @@ def support_rules(messages: list[ModelMessage], info: AgentInfo) -> ModelRespons
         results = [part for part in last.parts if isinstance(part, ToolReturnPart)]
         if results:
             return ModelResponse(parts=[TextPart(word_result(results[-1].tool_name, results[-1].content))])
-    prompt = _latest_prompt(messages)
+    prompt = latest_user_prompt(messages) or ""
     earlier = messages[:-1]
     intent, order_id = _understand(prompt, earlier)
     if intent == "list":
@@ -82,15 +84,6 @@ def _understand(prompt: str, earlier: list[ModelMessage]) -> tuple[str | None, i
     if intent in {"cancel", "lookup"} and order_id is None and _REFERENCE.search(prompt):
         order_id = _last_order_mentioned(earlier)
     return intent, order_id
-
-
-def _latest_prompt(messages: list[ModelMessage]) -> str:
-    for message in reversed(messages):
-        if isinstance(message, ModelRequest):
-            for part in message.parts:
-                if isinstance(part, UserPromptPart) and isinstance(part.content, str):
-                    return part.content
-    return ""
 
 
 def _latest_reply(messages: list[ModelMessage]) -> str | None:
