@@ -1,0 +1,60 @@
+"""The insurance agents' structured outputs, and how offline rules hand one to Pydantic AI.
+
+The offline rules answer by calling the agent's output tool with the model's JSON, exactly as an LLM would, so
+the output goes through Pydantic AI's own validation rather than being built behind its back."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import BaseModel, Field
+from pydantic_ai.messages import ModelResponse, TextPart, ToolCallPart
+from pydantic_ai.models.function import AgentInfo
+
+Currency = Literal["USD", "EUR", "GBP"]
+
+
+class Amount(BaseModel):
+    """A money amount. `currency` is None when the text gave no symbol or code."""
+
+    value: Decimal = Field(description="The amount, e.g. 2500.00 for '$2,500.00'.")
+    currency: Currency | None = Field(description="ISO code: $ is USD, € is EUR, £ is GBP; null when not given.")
+
+
+class ExtractedDocument(BaseModel):
+    """What the document-extractor found, each list in order of first appearance, without duplicates."""
+
+    names: list[str] = Field(description="People's names, without titles (Mr, Dr, ...).")
+    dates: list[date] = Field(description="Dates, as ISO yyyy-mm-dd.")
+    amounts: list[Amount] = Field(description="Money amounts.")
+    policy_numbers: list[str] = Field(description="Policy numbers, upper-case, e.g. POL-123456 or ABC12345.")
+    claim_numbers: list[str] = Field(description="Claim numbers, upper-case, e.g. CLM-2025001.")
+    emails: list[str] = Field(description="E-mail addresses, lower-case.")
+
+
+class Check(BaseModel):
+    """One policy rule applied to the claim. Rules that do not apply (e.g. no limit given) pass and say so."""
+
+    rule: str = Field(description="The rule's identifier, e.g. 'within_coverage_limit'.")
+    passed: bool
+    detail: str = Field(description="Why it passed or failed, in one sentence.")
+
+
+class PolicyDecision(BaseModel):
+    """The policy-checker's verdict: approved exactly when every check passed."""
+
+    decision: Literal["approved", "rejected"]
+    reasons: list[str] = Field(description="The failed checks' details; one summary line when approved.")
+    checks: list[Check] = Field(description="Every rule, in a fixed order, passed or not.")
+
+
+def output_response(info: AgentInfo, output: BaseModel) -> ModelResponse:
+    """Answer with a call to the agent's output tool carrying `output` as JSON arguments.
+
+    Without an output tool (an output mode that reads text, e.g. a run-level override), the JSON is sent as
+    text, which those modes parse and validate the same way."""
+    if not info.output_tools:
+        return ModelResponse(parts=[TextPart(output.model_dump_json())])
+    return ModelResponse(parts=[ToolCallPart(info.output_tools[0].name, output.model_dump(mode="json"))])
