@@ -14,15 +14,20 @@ from switchboard.agents.endpoints import router as agents_router
 from switchboard.agents.registry import AgentRegistry
 from switchboard.chat.endpoints import router as chat_router
 from switchboard.compat.seed000 import router as seed000_router
+from switchboard.compat.seed004 import router as seed004_router
 from switchboard.kit.db import Database, safe_url
 from switchboard.kit.errors import install_error_handlers
 from switchboard.kit.logging import configure_logging
+from switchboard.kit.notify import Notifier
 from switchboard.kit.state import AppState
 from switchboard.migrations import runner as migrations
 from switchboard.observability.endpoints import admin_router, health_router
 from switchboard.observability.middleware import RequestContextMiddleware
 from switchboard.observability.request_logs import RequestLogWriter
 from switchboard.plugins.loader import load_plugins
+from switchboard.runs import channels
+from switchboard.runs.endpoints import router as runs_router
+from switchboard.runs.worker import EmbeddedWorkers
 from switchboard.settings import Settings
 from switchboard.threads.endpoints import router as threads_router
 
@@ -55,18 +60,26 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         agents = AgentRegistry([spec for plugin in plugins for spec in plugin.agents], settings)
         db = await asyncio.to_thread(Database.open, settings)
         writer: RequestLogWriter | None = None
+        notifier: Notifier | None = None
+        workers = EmbeddedWorkers(settings.workers)
         try:
             if settings.migrate_on_start:
                 await migrations.upgrade(db.engine, plugins)
             if settings.request_log_enabled:
                 writer = RequestLogWriter(db.engine)
                 writer.start()
+            notifier = Notifier(db.url, channels.ALL)
+            await notifier.start()
             app.state.switchboard = AppState(
-                settings=settings, db=db, agents=agents, plugins=plugins, request_logs=writer
+                settings=settings, db=db, agents=agents, plugins=plugins, request_logs=writer, notifier=notifier
             )
+            await workers.start(db, agents, settings, notifier)
             _log_start(settings, db, agents)
             yield
         finally:
+            await workers.stop()
+            if notifier is not None:
+                await notifier.close()
             if writer is not None:
                 await writer.stop()
             await db.close()
@@ -80,7 +93,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     install_error_handlers(app)
     app.add_middleware(RequestContextMiddleware)
-    for router in (health_router, agents_router, chat_router, threads_router, admin_router, seed000_router):
+    routers = (health_router, agents_router, runs_router, chat_router, threads_router, admin_router)
+    for router in (*routers, seed000_router, seed004_router):
         app.include_router(router)
     for plugin in plugins:
         for router in plugin.routers:

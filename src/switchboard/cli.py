@@ -104,9 +104,19 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Default: SWITCHBOARD_HOST (127.0.0.1).")] = None,
     port: Annotated[int | None, typer.Option(help="Default: SWITCHBOARD_PORT (8000).")] = None,
     with_demo: Annotated[bool, typer.Option("--demo", help="Seed the demo data and print its keys first.")] = False,
+    workers: Annotated[
+        int | None,
+        typer.Option(min=0, help="Worker loops in this process; 0 = API only. Default: SWITCHBOARD_WORKERS (1)."),
+    ] = None,
+    concurrency: Annotated[
+        int | None,
+        typer.Option(
+            min=1, help="Runs each worker loop executes at once. Default: SWITCHBOARD_WORKER_CONCURRENCY (8)."
+        ),
+    ] = None,
 ) -> None:
-    """Migrate, then serve the HTTP API."""
-    settings = _settings()
+    """Migrate, then serve the HTTP API, with embedded workers executing runs (see `switchboard worker`)."""
+    settings = _with_worker_options(_settings(), workers, concurrency)
     from switchboard.app import create_app
 
     async def prepare(db: Database) -> list[str]:
@@ -133,6 +143,34 @@ def serve(
     finally:
         if embedded is not None:
             embedded.release()
+
+
+def _with_worker_options(settings: Settings, workers: int | None, concurrency: int | None) -> Settings:
+    update: dict[str, int] = {}
+    if workers is not None:
+        update["workers"] = workers
+    if concurrency is not None:
+        update["worker_concurrency"] = concurrency
+    return settings.model_copy(update=update)
+
+
+@app.command()
+def worker(
+    concurrency: Annotated[
+        int | None, typer.Option(min=1, help="Runs executed at once. Default: SWITCHBOARD_WORKER_CONCURRENCY (8).")
+    ] = None,
+    drain: Annotated[bool, typer.Option("--drain", help="Exit once nothing is left to claim or running.")] = False,
+) -> None:
+    """Execute runs from the queue, without the HTTP API. Start as many as you like, on any machine that reaches
+    the database; SIGTERM lets in-flight runs finish (SWITCHBOARD_WORKER_GRACE_SECONDS) and re-queues the rest."""
+    settings = _with_worker_options(_settings(), None, concurrency)
+    from switchboard.runs.standalone import run_worker
+
+    async def work(db: Database) -> None:
+        await _require_migrated(db, settings)
+        await run_worker(db, settings, load_plugins(settings), drain=drain)
+
+    _with_db(settings, work)
 
 
 @app.command()

@@ -48,6 +48,26 @@ class Settings(BaseSettings):
     )
     load_entry_points: bool = Field(default=True, description="Load plugins installed under 'switchboard.plugins'.")
 
+    workers: int = Field(
+        default=1, ge=0, description="Worker loops `switchboard serve` runs in its own process; 0 = API only."
+    )
+    worker_concurrency: int = Field(default=8, ge=1, description="Runs one worker loop executes at once.")
+    worker_lease_seconds: float = Field(
+        default=30.0, gt=0, description="A claimed run's lease; renewed every third of it while the run is alive."
+    )
+    worker_poll_seconds: float = Field(
+        default=5.0, gt=0, description="Fallback poll of the queue; workers normally wake on NOTIFY at once."
+    )
+    worker_grace_seconds: float = Field(
+        default=20.0, ge=0, description="On SIGTERM, how long in-flight runs may finish before going back to the queue."
+    )
+    run_max_attempts: int = Field(
+        default=3, ge=1, description="Claims a run may have (lapsed leases count) before it fails for good."
+    )
+    run_wait_seconds: float = Field(
+        default=300.0, gt=0, description="How long POST /v1/runs/wait and /v1/chat wait before answering anyway."
+    )
+
     db_pool_size: int = Field(default=10, ge=1)
     db_max_overflow: int = Field(default=10, ge=0)
 

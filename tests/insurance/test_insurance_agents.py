@@ -338,7 +338,7 @@ def test_plugin_declares_both_agents_one_run_at_a_time() -> None:
     specs = {spec.name: spec for spec in insurance.agents}
     assert sorted(specs) == ["document-extractor", "policy-checker"]
     for spec in specs.values():
-        assert spec.concurrency == ConcurrencyLimit(max_runs=1, on_busy="reject")
+        assert spec.concurrency == ConcurrencyLimit(max_runs=1, on_busy="reject", group="seed004-runner")
         assert spec.offline is not None
         assert spec.model is None
         assert "not an LLM" in spec.description

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic_ai import Agent
 from pydantic_ai.messages import ModelMessage, ModelResponse
@@ -22,30 +24,64 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+current_tool_session: ContextVar[AsyncSession | None] = ContextVar("switchboard_tool_session", default=None)
+"""The unit of work of the tool call in progress; set by the run engine around each tool call."""
+
+
 @dataclass
 class AgentDeps:
     """The run's dependencies, given to every tool as `ctx.deps`.
 
     `user` is the authenticated principal: tools act only within it and never take a user id from the model.
-    `session` is the run's unit of work; tools flush at most, the caller commits.
+    `session` is the tool call's own unit of work: the engine commits it together with the call's recorded
+    result, so a tool's database changes take effect exactly once even if the worker dies mid-call. Tools flush
+    at most, never commit.
     """
 
-    session: AsyncSession
     user: Principal
     request_id: str | None = None
+    run_id: uuid.UUID | None = None
     now: Callable[[], datetime] = field(default=utc_now)
+
+    @property
+    def session(self) -> AsyncSession:
+        session = current_tool_session.get()
+        if session is None:
+            raise RuntimeError("ctx.deps.session is only available inside a tool call run by the run engine")
+        return session
+
+
+@dataclass(frozen=True)
+class ConcurrencyLimit:
+    """At most `max_runs` runs of the agent at once (queued and running count; paused ones do not).
+
+    `on_busy="queue"`: further runs wait in the queue for a free slot.
+    `on_busy="reject"`: creating a run while the agent is full is a 409, decided under a lock, so of N
+    simultaneous requests exactly `max_runs - active` are accepted.
+    """
+
+    max_runs: int
+    on_busy: Literal["queue", "reject"] = "queue"
+    # Agents naming the same group share one limit (seed 004: one run at a time across both of its agents).
+    group: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.max_runs < 1:
+            raise ValueError("ConcurrencyLimit.max_runs must be at least 1")
 
 
 @dataclass(frozen=True)
 class AgentSpec:
     """A named agent: the Pydantic AI agent (built with `deps_type=AgentDeps` and no model of its own),
-    a description, an optional model string, and optional offline rules for the `offline` model."""
+    a description, an optional model string, optional offline rules for the `offline` model, and an optional
+    concurrency limit."""
 
     name: str
     description: str
     agent: Agent[AgentDeps, Any]
     model: str | None = None
     offline: OfflineRules | None = None
+    concurrency: ConcurrencyLimit | None = None
 
     def tool_names(self) -> list[str]:
         names: list[str] = []

@@ -1,8 +1,11 @@
 from __future__ import annotations
 
 import uuid
+from typing import Literal
 
 from pydantic import BaseModel, Field
+
+from switchboard.runs.schemas import PendingApproval
 
 
 class ChatRequest(BaseModel):
@@ -20,9 +23,14 @@ class Usage(BaseModel):
 
 class ChatResponse(BaseModel):
     thread_id: uuid.UUID
+    run_id: uuid.UUID = Field(description="The run that answered (GET /v1/runs/{id} for its steps and events).")
+    status: Literal["succeeded", "requires_action"] = Field(
+        description="`requires_action`: a tool call waits for approval (see `pending_approvals`)."
+    )
     reply: str
     model: str = Field(
         description="The model that answered. `offline` is Switchboard's deterministic rules, not an LLM."
     )
     usage: Usage
+    pending_approvals: list[PendingApproval] = Field(default_factory=list)
     request_id: str | None

@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 
 from switchboard.auth.dependencies import PrincipalDep, SessionDep
 from switchboard.auth.principal import Principal
-from switchboard.chat.service import ChatService
+from switchboard.chat.service import chat_turn
 from switchboard.kit.errors import API_ERRORS, ErrorResponse, PermissionDenied, ServiceUnavailable
 from switchboard.kit.request_context import current_request_id
 from switchboard.kit.state import app_state
@@ -53,9 +53,10 @@ async def legacy_chat(
     if agent_name not in state.agents:
         raise ServiceUnavailable(f"agent {agent_name!r} is not installed (SWITCHBOARD_COMPAT_CHAT_AGENT)")
     actor = await _acting_principal(caller, body.user_id, UserService(session))
-    service = ChatService(session, state.agents, state.settings)
-    turn = await service.prepare(actor, agent_name, body.prompt, thread_key=THREAD_KEY, request_id=current_request_id())
-    result = await service.run(turn)
+    await session.commit()  # the caller's lookups are done; the turn runs in its own unit of work
+    result = await chat_turn(
+        state, actor, agent_name, body.prompt, thread_key=THREAD_KEY, request_id=current_request_id()
+    )
     return LegacyChatResponse(response=result.reply, request_id=result.request_id, model=result.model)
 
 

@@ -33,8 +33,8 @@ from pydantic_ai.messages import ModelMessage, ModelResponse
 from pydantic_ai.models.function import AgentInfo
 
 from switchboard.agents.offline import latest_user_prompt
-from switchboard.agents.spec import AgentDeps, AgentSpec, ConcurrencyLimit
-from switchboard.insurance.schemas import Amount, Currency, ExtractedDocument, output_response
+from switchboard.agents.spec import AgentDeps, AgentSpec
+from switchboard.insurance.schemas import SEED004_RUNNER, Amount, Currency, ExtractedDocument, output_response
 
 NAME = "document-extractor"
 
@@ -163,7 +163,7 @@ def extractor_spec() -> AgentSpec:
         ),
         agent=build_extractor_agent(),
         offline=extractor_rules,
-        concurrency=ConcurrencyLimit(max_runs=1, on_busy="reject"),
+        concurrency=SEED004_RUNNER,
     )
 
 

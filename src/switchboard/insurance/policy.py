@@ -32,9 +32,9 @@ from pydantic_ai.messages import ModelMessage, ModelResponse
 from pydantic_ai.models.function import AgentInfo
 
 from switchboard.agents.offline import latest_user_prompt
-from switchboard.agents.spec import AgentDeps, AgentSpec, ConcurrencyLimit
+from switchboard.agents.spec import AgentDeps, AgentSpec
 from switchboard.insurance.extractor import find_policy_numbers, is_policy_number, parse_amount, parse_date
-from switchboard.insurance.schemas import Amount, Check, PolicyDecision, output_response
+from switchboard.insurance.schemas import SEED004_RUNNER, Amount, Check, PolicyDecision, output_response
 
 NAME = "policy-checker"
 
@@ -132,7 +132,7 @@ def policy_spec() -> AgentSpec:
         ),
         agent=build_policy_agent(),
         offline=policy_rules,
-        concurrency=ConcurrencyLimit(max_runs=1, on_busy="reject"),
+        concurrency=SEED004_RUNNER,
     )
 
 

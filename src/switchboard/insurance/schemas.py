@@ -13,7 +13,13 @@ from pydantic import BaseModel, Field
 from pydantic_ai.messages import ModelResponse, TextPart, ToolCallPart
 from pydantic_ai.models.function import AgentInfo
 
+from switchboard.agents.spec import ConcurrencyLimit
+
 Currency = Literal["USD", "EUR", "GBP"]
+
+SEED004_RUNNER = ConcurrencyLimit(max_runs=1, on_busy="reject", group="seed004-runner")
+"""Seed 004's rule: one agent run at a time across both agents; a request while one is queued or running is a
+409, decided under a lock so that simultaneous requests get exactly one acceptance."""
 
 
 class Amount(BaseModel):

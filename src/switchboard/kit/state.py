@@ -10,6 +10,7 @@ from starlette.requests import HTTPConnection
 if TYPE_CHECKING:
     from switchboard.agents.registry import AgentRegistry
     from switchboard.kit.db import Database
+    from switchboard.kit.notify import Notifier
     from switchboard.observability.request_logs import RequestLogWriter
     from switchboard.plugins.spec import Plugin
     from switchboard.settings import Settings
@@ -22,6 +23,7 @@ class AppState:
     agents: AgentRegistry
     plugins: list[Plugin]
     request_logs: RequestLogWriter | None
+    notifier: Notifier
 
 
 def app_state(connection: HTTPConnection) -> AppState:

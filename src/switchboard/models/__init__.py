@@ -2,7 +2,19 @@
 
 from switchboard.models.base import Base
 from switchboard.models.request_logs import RequestLog
+from switchboard.models.runs import IdempotencyKey, Run, RunEvent, RunStep
 from switchboard.models.threads import Thread, ThreadMessage
 from switchboard.models.users import ApiKey, User
 
-__all__ = ["ApiKey", "Base", "RequestLog", "Thread", "ThreadMessage", "User"]
+__all__ = [
+    "ApiKey",
+    "Base",
+    "IdempotencyKey",
+    "RequestLog",
+    "Run",
+    "RunEvent",
+    "RunStep",
+    "Thread",
+    "ThreadMessage",
+    "User",
+]

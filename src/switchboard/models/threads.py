@@ -43,5 +43,9 @@ class ThreadMessage(CreatedAt, Base):
     text: Mapped[str | None] = mapped_column(Text, default=None)  # the user's prompt or the reply text
     model_name: Mapped[str | None] = mapped_column(String(200), default=None)
     request_id: Mapped[str | None] = mapped_column(String(128), default=None)
+    # The run that wrote the message (every message since runs exist).
+    run_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("runs.id", ondelete="CASCADE"), default=None, index=True
+    )
     # Set when an admin acted for the thread's owner.
     acting_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), default=None)

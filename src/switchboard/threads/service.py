@@ -35,7 +35,7 @@ def thread_out(thread: Thread) -> ThreadOut:
     )
 
 
-def _text_of(message: ModelMessage) -> str | None:
+def text_of(message: ModelMessage) -> str | None:
     if isinstance(message, ModelRequest):
         prompts = [p.content for p in message.parts if isinstance(p, UserPromptPart) and isinstance(p.content, str)]
         return "\n".join(prompts) if prompts else None
@@ -155,7 +155,7 @@ class ThreadService:
                     turn=turn,
                     kind="response" if isinstance(message, ModelResponse) else "request",
                     message=payload,
-                    text=_text_of(message),
+                    text=text_of(message),
                     model_name=model_name if isinstance(message, ModelResponse) else None,
                     request_id=request_id,
                     acting_user_id=acting_user_id,

@@ -1,0 +1,127 @@
+"""Runs (the unit of work and the queue), their numbered events, their steps (the tool-call ledger and the
+model-request timeline) and the idempotency keys of the requests that create them."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from switchboard.models.base import Base, CreatedAt
+
+RUN_STATUSES = ("queued", "running", "requires_action", "succeeded", "failed", "cancelled", "timed_out")
+FINAL_STATUSES = ("succeeded", "failed", "cancelled", "timed_out")
+STEP_STATUSES = ("running", "succeeded", "retried", "unknown", "awaiting_approval", "denied")
+
+
+class Run(CreatedAt, Base):
+    """One agent execution. `status='queued'` rows, in `queue_seq` order, are the queue workers claim from."""
+
+    __tablename__ = "runs"
+    __table_args__ = (
+        CheckConstraint(f"status IN {RUN_STATUSES}", name="status"),
+        Index("ix_runs_queue", "queue_seq", postgresql_where=text("status = 'queued'")),
+        Index("ix_runs_thread_active", "thread_id", postgresql_where=text(f"status NOT IN {FINAL_STATUSES}")),
+        Index("ix_runs_lease", "lease_expires_at", postgresql_where=text("status = 'running'")),
+        Index("ix_runs_user_created", "user_id", "created_at", "id"),
+        Index("ix_runs_agent_status", "agent", "status"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    queue_seq: Mapped[int] = mapped_column(BigInteger, Identity(), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    thread_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("threads.id", ondelete="CASCADE"))
+    turn: Mapped[int] = mapped_column(Integer)
+    agent: Mapped[str] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(20), default="queued")
+    input: Mapped[str] = mapped_column(Text)
+    multitask_strategy: Mapped[str] = mapped_column(String(16), default="enqueue")
+    metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", JSONB, default=dict, server_default="{}")
+    limits: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict, server_default="{}")
+    output: Mapped[Any | None] = mapped_column(JSONB, default=None)
+    error: Mapped[dict[str, Any] | None] = mapped_column(JSONB, default=None)  # {"type", "message"}
+    usage: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict, server_default="{}")
+    model_name: Mapped[str | None] = mapped_column(String(200), default=None)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # The number of the run's last event; events are numbered 1, 2, 3… per run.
+    event_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    lease_owner: Mapped[str | None] = mapped_column(String(200), default=None)
+    lease_expires_at: Mapped[datetime | None] = mapped_column(default=None)
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    request_id: Mapped[str | None] = mapped_column(String(128), default=None)
+    acting_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), default=None)
+    started_at: Mapped[datetime | None] = mapped_column(default=None)
+    finished_at: Mapped[datetime | None] = mapped_column(default=None)
+    updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())
+
+
+class RunEvent(CreatedAt, Base):
+    """One event of a run, numbered from 1; what `GET /v1/runs/{id}/events` replays and tails."""
+
+    __tablename__ = "run_events"
+
+    run_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    type: Mapped[str] = mapped_column(String(32))
+    data: Mapped[dict[str, Any]] = mapped_column(JSONB)
+
+
+class RunStep(Base):
+    """A step of a run's timeline: a model request, or a tool call. Tool-call rows are the ledger: one per
+    (run, tool_call_id), so a call whose result is recorded is answered from here and never executed again."""
+
+    __tablename__ = "run_steps"
+    __table_args__ = (
+        UniqueConstraint("run_id", "tool_call_id"),
+        CheckConstraint(f"status IN {STEP_STATUSES}", name="status"),
+        Index("ix_run_steps_run_id", "run_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    run_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))  # "model_request" | "tool_call"
+    status: Mapped[str] = mapped_column(String(20))
+    attempt: Mapped[int] = mapped_column(Integer)
+    tool_call_id: Mapped[str | None] = mapped_column(String(200), default=None)
+    tool_name: Mapped[str | None] = mapped_column(String(200), default=None)
+    args: Mapped[Any | None] = mapped_column(JSONB, default=None)
+    result: Mapped[Any | None] = mapped_column(JSONB, default=None)
+    idempotent: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
+    model_name: Mapped[str | None] = mapped_column(String(200), default=None)
+    usage: Mapped[dict[str, Any] | None] = mapped_column(JSONB, default=None)
+    # Approval of a tool that requires it: None while pending.
+    approved: Mapped[bool | None] = mapped_column(Boolean, default=None)
+    decision_reason: Mapped[str | None] = mapped_column(Text, default=None)
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), default=None)
+    decided_at: Mapped[datetime | None] = mapped_column(default=None)
+    started_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    finished_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class IdempotencyKey(CreatedAt, Base):
+    """A run-creating request made with an `Idempotency-Key`: its fingerprint and the run it created."""
+
+    __tablename__ = "idempotency_keys"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    run_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
+    response: Mapped[dict[str, Any] | None] = mapped_column(JSONB, default=None)

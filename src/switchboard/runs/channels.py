@@ -1,0 +1,12 @@
+"""The NOTIFY channels runs use between processes."""
+
+RUNS_READY = "sb_runs_ready"
+"""Something may have become claimable: a run was queued, or a thread or an agent slot was freed."""
+
+RUN_EVENTS = "sb_run_events"
+"""Payload: a run id whose events grew."""
+
+RUN_CANCEL = "sb_run_cancel"
+"""Payload: a running run id whose cancellation was requested."""
+
+ALL = (RUNS_READY, RUN_EVENTS, RUN_CANCEL)

@@ -1,0 +1,67 @@
+"""What a worker loads to execute (or resume) a run: the run, who it acts for, and the thread's history."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from pydantic_ai.messages import ModelMessage, ModelMessagesTypeAdapter, repair_messages
+from sqlalchemy import func, or_, select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from switchboard.auth.principal import Principal
+from switchboard.models import Run, ThreadMessage, User
+from switchboard.users.service import principal_of
+
+
+@dataclass
+class LoadedRun:
+    run: Run
+    principal: Principal
+    prior: list[ModelMessage]  # the thread's history before this run, made provider-valid
+    own: list[ModelMessage]  # what this run wrote before (a resumed run continues from here)
+    next_seq: int
+
+    @property
+    def id(self) -> uuid.UUID:
+        return self.run.id
+
+    @property
+    def usage(self) -> dict[str, Any]:
+        return self.run.usage or {}
+
+    @property
+    def started_at(self) -> datetime | None:
+        return self.run.started_at
+
+
+async def load_run(engine: AsyncEngine, run_id: uuid.UUID) -> LoadedRun:
+    async with AsyncSession(engine, expire_on_commit=False) as session:
+        run = await session.get_one(Run, run_id)
+        user = await session.get_one(User, run.user_id)
+        principal = principal_of(user)
+        if run.acting_user_id is not None:
+            principal = replace(principal, acted_by_user_id=run.acting_user_id)
+        # Failed runs are left out of later history (their prompt never got an answer worth keeping);
+        # cancelled and timed-out runs keep what they produced.
+        failed = select(Run.id).where(Run.thread_id == run.thread_id, Run.status == "failed")
+        rows = list(
+            await session.scalars(
+                select(ThreadMessage)
+                .where(
+                    ThreadMessage.thread_id == run.thread_id,
+                    or_(ThreadMessage.run_id.is_(None), ThreadMessage.run_id.not_in(failed)),
+                )
+                .order_by(ThreadMessage.seq)
+            )
+        )
+        last_seq = await session.scalar(
+            select(func.max(ThreadMessage.seq)).where(ThreadMessage.thread_id == run.thread_id)
+        )
+    prior_rows = [row.message for row in rows if row.run_id != run_id]
+    own_rows = [row.message for row in rows if row.run_id == run_id]
+    prior = repair_messages(ModelMessagesTypeAdapter.validate_python(prior_rows)) if prior_rows else []
+    own = ModelMessagesTypeAdapter.validate_python(own_rows) if own_rows else []
+    return LoadedRun(run=run, principal=principal, prior=prior, own=own, next_seq=int(last_seq or 0) + 1)

@@ -1,0 +1,69 @@
+"""What every door onto runs shares (the runs API, chat, the seed routes): start a run in its own committed unit
+of work, honouring an Idempotency-Key, then wait for it or stream its events."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic_core import to_jsonable_python
+
+from switchboard.auth.principal import Principal
+from switchboard.kit.state import AppState
+from switchboard.models import Run, RunEvent
+from switchboard.runs import idempotency
+from switchboard.runs.follow import follow, wait_until_settled
+from switchboard.runs.schemas import RunCreate, RunOut
+from switchboard.runs.service import RunService
+
+
+@dataclass(frozen=True)
+class Started:
+    run: RunOut
+    replayed: dict[str, Any] | None = None  # the original response body, when an Idempotency-Key repeated
+
+
+async def start_run(
+    state: AppState,
+    user: Principal,
+    body: RunCreate,
+    *,
+    route: str,
+    request_id: str | None,
+    idempotency_key: str | None = None,
+    thread_key: str | None = None,
+) -> Started:
+    """Create the run and commit (the queue sees it at once); with a key seen before, the original run."""
+    async with state.db.unit_of_work() as session:
+        service = RunService(session, state.agents, state.settings)
+        if idempotency_key is not None:
+            earlier = await idempotency.find_or_lock(session, user, idempotency_key, route, body)
+            if earlier is not None:
+                run = await session.get_one(Run, earlier.run_id)
+                return Started(run=await service.out(run), replayed=earlier.response)
+        run = await service.create(user, body, request_id=request_id, thread_key=thread_key)
+        out = await service.out(run)
+        if idempotency_key is not None:
+            idempotency.remember(
+                session, user, idempotency_key, route, body, run.id, response=out.model_dump(mode="json")
+            )
+        return Started(run=out)
+
+
+async def wait_for(state: AppState, run_id: uuid.UUID) -> RunOut:
+    await wait_until_settled(state.db.sessions, state.notifier, run_id, state.settings.run_wait_seconds)
+    async with state.db.sessions() as session:
+        run = await session.get_one(Run, run_id)
+        return await RunService(session, state.agents, state.settings).out(run)
+
+
+def events_of(state: AppState, run_id: uuid.UUID, after: int = 0) -> AsyncIterator[RunEvent]:
+    return follow(state.db.sessions, state.notifier, run_id, after)
+
+
+def sse(event: RunEvent) -> dict[str, str]:
+    data = json.dumps(to_jsonable_python(event.data, fallback=str), separators=(",", ":"))
+    return {"id": str(event.seq), "event": event.type, "data": data}

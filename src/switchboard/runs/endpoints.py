@@ -1,0 +1,208 @@
+"""The runs API: create (background, wait, stream), read, list, cancel, approve, steps and resumable events."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi.responses import JSONResponse
+from sse_starlette import EventSourceResponse
+
+from switchboard.auth.dependencies import PrincipalDep, SessionDep
+from switchboard.kit.errors import API_ERRORS, ErrorResponse, ValidationFailed
+from switchboard.kit.pagination import CursorParam, LimitParam, Page
+from switchboard.kit.request_context import current_request_id
+from switchboard.kit.state import app_state
+from switchboard.runs.doors import events_of, sse, start_run, wait_for
+from switchboard.runs.idempotency import IdempotencyKeyHeader
+from switchboard.runs.schemas import ApprovalDecision, RunCreate, RunOut, RunStatus, StepOut
+from switchboard.runs.service import RunService, run_out, step_out
+
+router = APIRouter(prefix="/v1/runs", tags=["runs"], responses={**API_ERRORS, 404: {"model": ErrorResponse}})
+
+KEEPALIVE_SECONDS = 10  # a comment line this often on an idle stream (proxies drop silent connections)
+
+EVENTS_DOC = (
+    "Server-sent events, numbered per run (`id:` 1, 2, 3…). Types: `status` (`{status, …}`), `text_delta` "
+    "(`{index, delta}`), `message` (`{seq, kind, message}`: each Pydantic AI message as it is stored), "
+    "`tool_call`, `tool_result`, `approval_required` (`{calls}`), `approval_decided`, `cancel_requested`, and a "
+    "last `end` (`{status, output, error, usage}`), after which the stream closes. Idle streams get a `: ping` "
+    "comment every 10 s."
+)
+CREATE_ERRORS: dict[int | str, dict[str, object]] = {
+    409: {
+        "model": ErrorResponse,
+        "description": "Thread or agent busy (strategy/limit `reject`), or the same "
+        "Idempotency-Key is still being processed.",
+    },
+    413: {"model": ErrorResponse},
+    422: {"model": ErrorResponse},
+}
+
+
+@router.post(
+    "",
+    status_code=202,
+    summary="Start a background run",
+    responses={
+        202: {"description": "Queued. `Location` is the run; follow it with /wait, /events or polling."},
+        **CREATE_ERRORS,
+    },
+)
+async def create_run(
+    body: RunCreate, request: Request, user: PrincipalDep, idempotency_key: IdempotencyKeyHeader = None
+) -> JSONResponse:
+    """Queue a run of `agent` on `message`, on `thread_id` or a new thread. The run is committed before this
+    answers: it will run even if this server dies now. Seed 002's "delegation" pattern is exactly this."""
+    started = await start_run(
+        app_state(request),
+        user,
+        body,
+        route="runs",
+        request_id=current_request_id(),
+        idempotency_key=idempotency_key,
+    )
+    content = started.replayed or started.run.model_dump(mode="json")
+    return JSONResponse(content, status_code=202, headers={"Location": f"/v1/runs/{started.run.id}"})
+
+
+@router.post("/wait", summary="Run and wait for the result", responses=CREATE_ERRORS)
+async def create_run_and_wait(
+    body: RunCreate,
+    request: Request,
+    response: Response,
+    user: PrincipalDep,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> RunOut:
+    """Like POST /v1/runs, then answers when the run has finished or needs approval (`requires_action`).
+    After SWITCHBOARD_RUN_WAIT_SECONDS it answers with the run as it is; follow it at `Location`."""
+    state = app_state(request)
+    started = await start_run(
+        state, user, body, route="runs/wait", request_id=current_request_id(), idempotency_key=idempotency_key
+    )
+    response.headers["Location"] = f"/v1/runs/{started.run.id}"
+    return await wait_for(state, started.run.id)
+
+
+@router.post(
+    "/stream",
+    summary="Run and stream its events",
+    response_class=EventSourceResponse,
+    responses={200: {"content": {"text/event-stream": {}}, "description": EVENTS_DOC}, **CREATE_ERRORS},
+)
+async def create_run_and_stream(
+    body: RunCreate, request: Request, user: PrincipalDep, idempotency_key: IdempotencyKeyHeader = None
+) -> EventSourceResponse:
+    """Like POST /v1/runs, then streams the run's events from the first. If the connection drops, resume with
+    GET /v1/runs/{id}/events and `Last-Event-ID`: the run itself goes on regardless."""
+    state = app_state(request)
+    started = await start_run(
+        state, user, body, route="runs/stream", request_id=current_request_id(), idempotency_key=idempotency_key
+    )
+
+    async def stream() -> AsyncIterator[dict[str, str]]:
+        async for event in events_of(state, started.run.id):
+            yield sse(event)
+
+    return EventSourceResponse(stream(), ping=KEEPALIVE_SECONDS, headers={"Location": f"/v1/runs/{started.run.id}"})
+
+
+@router.get("", summary="List your runs, newest first")
+async def list_runs(
+    request: Request,
+    user: PrincipalDep,
+    session: SessionDep,
+    limit: LimitParam = 20,
+    cursor: CursorParam = None,
+    thread_id: Annotated[uuid.UUID | None, Query(description="Only runs on this thread.")] = None,
+    agent: Annotated[str | None, Query(max_length=100, description="Only runs of this agent.")] = None,
+    status: Annotated[RunStatus | None, Query(description="Only runs in this status.")] = None,
+) -> Page[RunOut]:
+    state = app_state(request)
+    service = RunService(session, state.agents, state.settings)
+    runs, next_cursor = await service.page(user, limit, cursor, thread_id=thread_id, agent=agent, status=status)
+    return Page[RunOut](items=[run_out(r) for r in runs], next_cursor=next_cursor)
+
+
+@router.get("/{run_id}", summary="Get one of your runs")
+async def get_run(run_id: uuid.UUID, request: Request, user: PrincipalDep, session: SessionDep) -> RunOut:
+    state = app_state(request)
+    service = RunService(session, state.agents, state.settings)
+    return await service.out(await service.get(user, run_id))
+
+
+@router.post(
+    "/{run_id}/cancel",
+    summary="Cancel a run",
+    responses={409: {"model": ErrorResponse, "description": "The run has already finished."}},
+)
+async def cancel_run(run_id: uuid.UUID, request: Request, user: PrincipalDep, session: SessionDep) -> RunOut:
+    """A queued or paused run is cancelled at once. A running one is flagged: its worker, in whichever process,
+    stops it between steps or in the middle of a streamed model response, keeping what it produced; the run
+    then ends `cancelled` (follow it with /events or poll it)."""
+    state = app_state(request)
+    service = RunService(session, state.agents, state.settings)
+    return await service.out(await service.cancel(user, run_id))
+
+
+@router.post(
+    "/{run_id}/approvals",
+    summary="Approve or deny a tool call waiting for approval",
+    responses={409: {"model": ErrorResponse, "description": "Not awaiting approval, or already decided."}},
+)
+async def decide_approval(
+    run_id: uuid.UUID, body: ApprovalDecision, request: Request, user: PrincipalDep, session: SessionDep
+) -> RunOut:
+    """When the last pending call of the run is decided, the run goes back to the queue and resumes: approved
+    calls run, denied ones do not and the model is told the reason."""
+    state = app_state(request)
+    service = RunService(session, state.agents, state.settings)
+    return await service.out(await service.decide(user, run_id, body))
+
+
+@router.get("/{run_id}/steps", summary="The run's timeline: model requests and tool calls")
+async def list_steps(run_id: uuid.UUID, request: Request, user: PrincipalDep, session: SessionDep) -> list[StepOut]:
+    state = app_state(request)
+    return [step_out(s) for s in await RunService(session, state.agents, state.settings).steps(user, run_id)]
+
+
+@router.get(
+    "/{run_id}/events",
+    summary="Stream the run's events (resumable)",
+    response_class=EventSourceResponse,
+    responses={200: {"content": {"text/event-stream": {}}, "description": EVENTS_DOC}},
+)
+async def stream_events(
+    run_id: uuid.UUID,
+    request: Request,
+    user: PrincipalDep,
+    session: SessionDep,
+    last_event_id_header: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
+    last_event_id: int | None = Query(
+        default=None, ge=0, description="Resume after this event (the same as the `Last-Event-ID` header)."
+    ),
+) -> EventSourceResponse:
+    """All events after `Last-Event-ID` (header or query; none = from the first), then the live tail, from
+    whichever server process runs the run, until `end`."""
+    state = app_state(request)
+    await RunService(session, state.agents, state.settings).get(user, run_id)
+    after = last_event_id if last_event_id is not None else _parse_last_event_id(last_event_id_header)
+
+    async def stream() -> AsyncIterator[dict[str, str]]:
+        async for event in events_of(state, run_id, after):
+            yield sse(event)
+
+    return EventSourceResponse(stream(), ping=KEEPALIVE_SECONDS)
+
+
+def _parse_last_event_id(value: str | None) -> int:
+    if value is None or value == "":
+        return 0
+    if not value.isdigit():
+        raise ValidationFailed(
+            "Last-Event-ID must be the number of an event of this run (the `id:` of the last event you got).",
+            details=[{"field": "Last-Event-ID", "message": "not a number"}],
+        )
+    return int(value)

@@ -1,0 +1,93 @@
+"""Events produced while a run executes, written in small batches.
+
+Text deltas arrive many per second from a streaming model; writing each as its own transaction would make the
+database the bottleneck. They are buffered for at most `interval` seconds (consecutive deltas merged into one
+event) and written with NOTIFY, so a client sees text within ~50 ms. Everything else (messages, tool calls,
+status changes) is written when the step that produced it is persisted, in the same transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from switchboard.runs import journal
+
+log = structlog.get_logger(__name__)
+
+Extra = Callable[[AsyncConnection], Awaitable[None]]
+
+
+class EventBuffer:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        run_id: uuid.UUID,
+        owner: str,
+        on_cancel_requested: Callable[[], None],
+        interval: float = 0.05,
+    ) -> None:
+        self.engine = engine
+        self.run_id = run_id
+        self.owner = owner
+        self.interval = interval
+        self._on_cancel_requested = on_cancel_requested
+        self._pending: list[journal.Event] = []
+        self._lock = asyncio.Lock()
+        self._timer: asyncio.TimerHandle | None = None
+        self._background: asyncio.Task[None] | None = None
+        self._failure: BaseException | None = None
+
+    def add(self, kind: str, data: dict[str, Any]) -> None:
+        if kind == "text_delta" and self._pending and self._pending[-1][0] == "text_delta":
+            last = self._pending[-1][1]
+            if last.get("index") == data.get("index"):
+                self._pending[-1] = (kind, {**last, "delta": last["delta"] + data["delta"]})
+                return
+        self._pending.append((kind, data))
+        if self._timer is None:
+            self._timer = asyncio.get_running_loop().call_later(self.interval, self._flush_in_background)
+
+    def _flush_in_background(self) -> None:
+        self._timer = None
+        if self._background is None or self._background.done():
+            self._background = asyncio.create_task(self._background_flush())
+
+    async def _background_flush(self) -> None:
+        try:
+            await self.flush()
+        except Exception as exc:  # kept and re-raised by the next foreground flush
+            self._failure = exc
+
+    async def flush(self, extra: Extra | None = None, closing: list[journal.Event] | None = None) -> None:
+        """Write pending events (then `closing`), plus `extra` writes, in one fenced transaction."""
+        if self._failure is not None:
+            failure, self._failure = self._failure, None
+            raise failure
+        async with self._lock:
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+            events, self._pending = self._pending, []
+            events += closing or []
+            if not events and extra is None:
+                return
+            async with self.engine.begin() as connection:
+                if extra is not None:
+                    await extra(connection)
+                appended = await journal.append(connection, self.run_id, events, owner=self.owner)
+        if appended.cancel_requested:
+            self._on_cancel_requested()
+
+    def discard(self) -> list[journal.Event]:
+        """Stop the timer and hand back what was not written (for the run's final transaction)."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        events, self._pending = self._pending, []
+        return events

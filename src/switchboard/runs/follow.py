@@ -1,0 +1,67 @@
+"""Following a run from any server process: its events after a given number, then the live tail; or just
+waiting until it settles. NOTIFY only wakes the reader; events are always read from the database, so a
+reconnecting client gets exactly the events after the one it saw: no gap, no duplicate."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+import uuid
+from collections.abc import AsyncIterator
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from switchboard.kit.notify import Notifier
+from switchboard.models import Run, RunEvent
+from switchboard.models.runs import FINAL_STATUSES
+from switchboard.runs.channels import RUN_EVENTS
+
+# A safety net only: a reader also re-reads this often without a notification (e.g. one lost to a reconnect).
+REREAD_SECONDS = 5.0
+PAGE = 500
+
+
+async def follow(
+    sessions: async_sessionmaker[AsyncSession], notifier: Notifier, run_id: uuid.UUID, after: int = 0
+) -> AsyncIterator[RunEvent]:
+    """Yield the run's events numbered above `after`, live, until (and including) its `end` event."""
+    async with notifier.subscribe(RUN_EVENTS, str(run_id)) as woken:
+        while True:
+            woken.clear()
+            async with sessions() as session:
+                events = list(
+                    await session.scalars(
+                        select(RunEvent)
+                        .where(RunEvent.run_id == run_id, RunEvent.seq > after)
+                        .order_by(RunEvent.seq)
+                        .limit(PAGE)
+                    )
+                )
+            for event in events:
+                yield event
+                after = event.seq
+                if event.type == "end":
+                    return
+            if len(events) == PAGE:
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(woken.wait(), REREAD_SECONDS)
+
+
+async def wait_until_settled(
+    sessions: async_sessionmaker[AsyncSession], notifier: Notifier, run_id: uuid.UUID, wait_seconds: float
+) -> Run:
+    """The run once it is finished or needs approval, or as it is when `wait_seconds` run out."""
+    deadline = time.monotonic() + wait_seconds
+    async with notifier.subscribe(RUN_EVENTS, str(run_id)) as woken:
+        while True:
+            woken.clear()
+            async with sessions() as session:
+                run = await session.get_one(Run, run_id)
+            remaining = deadline - time.monotonic()
+            if run.status in FINAL_STATUSES or run.status == "requires_action" or remaining <= 0:
+                return run
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(woken.wait(), min(remaining, REREAD_SECONDS))

@@ -1,0 +1,109 @@
+"""Request and response shapes of the runs API."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+RunStatus = Literal["queued", "running", "requires_action", "succeeded", "failed", "cancelled", "timed_out"]
+MultitaskStrategy = Literal["enqueue", "reject", "interrupt"]
+
+
+class RunLimits(BaseModel):
+    max_model_requests: int | None = Field(
+        default=None, ge=1, le=1000, description="Most model requests the run may make (default 50)."
+    )
+    max_tool_calls: int | None = Field(default=None, ge=0, le=10000, description="Most tool calls the run may make.")
+    timeout_seconds: float | None = Field(
+        default=None, gt=0, le=86400, description="Wall-clock limit from the run's start; past it → `timed_out`."
+    )
+
+
+class RunCreate(BaseModel):
+    agent: str = Field(min_length=1, max_length=100, examples=["support"], description="A registered agent's name.")
+    message: str = Field(min_length=1, examples=["Show me all my orders"], description="The user's message.")
+    thread_id: uuid.UUID | None = Field(default=None, description="Run on this thread; omit to start a new one.")
+    multitask_strategy: MultitaskStrategy = Field(
+        default="enqueue",
+        description="When the thread already has an unfinished run: `enqueue` waits for it, `reject` answers "
+        "409, `interrupt` cancels it (and any run queued before this one) and then starts.",
+    )
+    metadata: dict[str, Any] = Field(default_factory=dict, description="Stored with the run, returned as is.")
+    limits: RunLimits = Field(default_factory=RunLimits)
+
+
+class RunError(BaseModel):
+    type: str = Field(
+        description="`model_error`, `usage_limit_exceeded`, `timed_out`, `max_attempts_exceeded` or `internal_error`."
+    )
+    message: str
+
+
+class PendingApproval(BaseModel):
+    tool_call_id: str
+    tool_name: str
+    args: Any
+
+
+class RunOut(BaseModel):
+    id: uuid.UUID
+    thread_id: uuid.UUID
+    agent: str
+    status: RunStatus
+    message: str = Field(description="The message the run was created with.")
+    output: Any = Field(
+        default=None,
+        description="The agent's output when `succeeded` (text, or the agent's structured output); for a "
+        "cancelled or timed-out run, the text it had produced so far, if any.",
+    )
+    error: RunError | None = None
+    pending_approvals: list[PendingApproval] = Field(
+        default_factory=list, description="Tool calls waiting for `POST /v1/runs/{id}/approvals` (`requires_action`)."
+    )
+    usage: dict[str, int] = Field(default_factory=dict)
+    model: str | None = Field(default=None, description="The model used. `offline` is rules, not an LLM.")
+    multitask_strategy: MultitaskStrategy
+    metadata: dict[str, Any]
+    limits: RunLimits
+    attempts: int = Field(description="How many times a worker claimed the run.")
+    last_event_id: int = Field(description="The number of the run's latest event (see /v1/runs/{id}/events).")
+    request_id: str | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+class StepOut(BaseModel):
+    kind: Literal["model_request", "tool_call"]
+    status: str = Field(
+        description="`succeeded`; for tool calls also `running` (started, no outcome yet), `unknown` (its worker "
+        "stopped mid-call and the tool is not idempotent), `awaiting_approval`, `denied` or `retried`."
+    )
+    attempt: int
+    tool_call_id: str | None = None
+    tool_name: str | None = None
+    args: Any = None
+    result: Any = None
+    model: str | None = None
+    usage: dict[str, int] | None = None
+    approved: bool | None = None
+    decision_reason: str | None = None
+    started_at: datetime
+    finished_at: datetime | None
+    duration_ms: float | None
+
+
+class ApprovalDecision(BaseModel):
+    tool_call_id: str = Field(min_length=1, max_length=200)
+    approve: bool
+    reason: str | None = Field(default=None, max_length=2000, description="Told to the model when denied.")
+
+
+class EventOut(BaseModel):
+    """The data of one run event (SSE `id:` is its number, `event:` its type)."""
+
+    type: str
+    data: dict[str, Any]

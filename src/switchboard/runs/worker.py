@@ -1,0 +1,221 @@
+"""A worker: claims runs from the queue and executes up to `concurrency` of them at once in this process.
+
+It wakes on NOTIFY (a slow poll is only the fallback), renews the leases of its runs every third of the lease,
+sweeps lapsed leases of any worker back into the queue, and on stop lets its runs finish within a grace period
+before giving the rest back to the queue. `run(drain=True)` returns once nothing is left to claim or running:
+what tests and the benchmark use.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import socket
+import uuid
+from collections.abc import Sequence
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from switchboard.agents.registry import AgentRegistry
+from switchboard.kit.db import Database
+from switchboard.kit.notify import Notifier
+from switchboard.runs import queue
+from switchboard.runs.channels import RUN_CANCEL, RUNS_READY
+from switchboard.runs.executor import RunControl, RunExecutor
+from switchboard.runs.limits import limit_groups
+from switchboard.settings import Settings
+
+log = structlog.get_logger(__name__)
+
+
+class Worker:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        agents: AgentRegistry,
+        settings: Settings,
+        notifier: Notifier,
+        *,
+        concurrency: int | None = None,
+        name: str = "worker",
+    ) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.notifier = notifier
+        self.concurrency = concurrency or settings.worker_concurrency
+        self.id = f"{socket.gethostname()}:{os.getpid()}:{name}:{uuid.uuid4().hex[:6]}"
+        self.executor = RunExecutor(engine, agents, settings)
+        self.free_agents, self.groups = limit_groups(agents)
+        self.active: dict[uuid.UUID, RunControl] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self._background: list[asyncio.Task[None]] = []
+        self.log = log.bind(worker=self.id)
+
+    # --- lifecycle ---
+
+    async def start(self) -> None:
+        """Listen and keep leases alive; call `run()` (or `run(drain=True)`) to start claiming."""
+        self.notifier.on(RUNS_READY, self._on_ready)
+        self.notifier.on(RUN_CANCEL, self._on_cancel)
+        self._background = [
+            asyncio.create_task(self._heartbeat(), name=f"heartbeat {self.id}"),
+            asyncio.create_task(self._sweeper(), name=f"sweeper {self.id}"),
+        ]
+        self.log.info("worker.started", concurrency=self.concurrency)
+
+    async def stop(self, grace: float | None = None) -> None:
+        """Stop claiming; let runs in flight finish for `grace` seconds; give the rest back to the queue."""
+        grace = self.settings.worker_grace_seconds if grace is None else grace
+        self._stopping = True
+        self._wake.set()
+        if self._tasks:
+            self.log.info("worker.draining", runs=len(self._tasks), grace_seconds=grace)
+            await asyncio.wait(set(self._tasks), timeout=grace)
+        for control in list(self.active.values()):
+            control.stop("shutdown")
+        if self._tasks:
+            await asyncio.wait(set(self._tasks))
+        for task in self._background:
+            task.cancel()
+        for task in self._background:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self.notifier.off(RUNS_READY, self._on_ready)
+        self.notifier.off(RUN_CANCEL, self._on_cancel)
+        self.log.info("worker.stopped")
+
+    def _on_ready(self, _payload: str) -> None:
+        self._wake.set()
+
+    def _on_cancel(self, payload: str) -> None:
+        if not payload:
+            # The listener reconnected and notifications may have been missed: claim again now; a missed
+            # cancellation still arrives with the next heartbeat or the next step written.
+            self._wake.set()
+            return
+        with contextlib.suppress(ValueError):
+            control = self.active.get(uuid.UUID(payload))
+            if control is not None:
+                control.stop("cancel")
+
+    # --- claiming ---
+
+    async def run(self, *, drain: bool = False) -> None:
+        """Claim and execute until stopped (or, with `drain`, until nothing is claimable and nothing runs)."""
+        while not self._stopping:
+            self._wake.clear()
+            free = self.concurrency - len(self.active)
+            claimed: Sequence[queue.Claimed] = []
+            if free > 0:
+                try:
+                    claimed = await self._claim(free)
+                except Exception:
+                    self.log.exception("worker.claim_failed")
+                    await asyncio.sleep(min(1.0, self.settings.worker_poll_seconds))
+                    continue
+            for item in claimed:
+                self._spawn(item)
+            if drain and not claimed and not self.active:
+                return
+            if claimed and len(claimed) < free:
+                continue  # there may be more already: claim again before sleeping
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.settings.worker_poll_seconds)
+
+    async def _claim(self, n: int) -> list[queue.Claimed]:
+        async with self.engine.begin() as connection:
+            return await queue.claim(
+                connection,
+                owner=self.id,
+                n=n,
+                lease_seconds=self.settings.worker_lease_seconds,
+                free_agents=self.free_agents,
+                groups=self.groups,
+            )
+
+    def _spawn(self, claimed: queue.Claimed) -> None:
+        control = RunControl(run_id=claimed.run_id)
+        task = asyncio.create_task(self._execute(claimed, control), name=f"run {claimed.run_id}")
+        control.task = task
+        self.active[claimed.run_id] = control
+        self._tasks.add(task)
+        self.log.info("run.claimed", run_id=str(claimed.run_id), attempt=claimed.attempt)
+
+    async def _execute(self, claimed: queue.Claimed, control: RunControl) -> None:
+        try:
+            await self.executor.execute(claimed.run_id, claimed.attempt, self.id, control)
+        except Exception:
+            # The executor settles every failure it can; this is a bug or a lost database, and the lease
+            # will lapse and the sweeper will give the run another attempt.
+            self.log.exception("run.executor_crashed", run_id=str(claimed.run_id))
+        finally:
+            self.active.pop(claimed.run_id, None)
+            task = asyncio.current_task()
+            if task is not None:
+                self._tasks.discard(task)
+            self._wake.set()
+
+    # --- leases ---
+
+    async def _heartbeat(self) -> None:
+        interval = self.settings.worker_lease_seconds / 3
+        while True:
+            await asyncio.sleep(interval)
+            if not self.active:
+                continue
+            ids = list(self.active)
+            try:
+                async with self.engine.begin() as connection:
+                    held = await queue.renew(
+                        connection, owner=self.id, run_ids=ids, lease_seconds=self.settings.worker_lease_seconds
+                    )
+            except Exception:
+                self.log.exception("worker.heartbeat_failed")
+                continue
+            for run_id in ids:
+                control = self.active.get(run_id)
+                if control is None:
+                    continue
+                if run_id not in held:
+                    control.stop("lease_lost")
+                elif held[run_id]:
+                    control.stop("cancel")
+
+    async def _sweeper(self) -> None:
+        interval = max(0.5, self.settings.worker_lease_seconds / 2)
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                async with self.engine.begin() as connection:
+                    swept = await queue.sweep(connection, max_attempts=self.settings.run_max_attempts)
+            except Exception:
+                self.log.exception("worker.sweep_failed")
+                continue
+            for run_id, status in swept:
+                self.log.warning("run.lease_expired", run_id=str(run_id), now=status)
+
+
+class EmbeddedWorkers:
+    """The worker loops `switchboard serve` runs inside the server process (`--workers N`, 0 = API only)."""
+
+    def __init__(self, count: int) -> None:
+        self.count = count
+        self.workers: list[Worker] = []
+        self.loops: list[asyncio.Task[None]] = []
+
+    async def start(self, db: Database, agents: AgentRegistry, settings: Settings, notifier: Notifier) -> None:
+        for index in range(self.count):
+            worker = Worker(db.engine, agents, settings, notifier, name=f"serve-{index}")
+            await worker.start()
+            self.workers.append(worker)
+            self.loops.append(asyncio.create_task(worker.run(), name=f"worker loop {worker.id}"))
+
+    async def stop(self) -> None:
+        await asyncio.gather(*(worker.stop() for worker in self.workers))
+        for loop in self.loops:
+            with contextlib.suppress(asyncio.CancelledError):
+                await loop
