@@ -86,7 +86,7 @@ def test_list_orders_then_answer(switchboard: LiveServer, users: dict[str, DemoU
     assert (body["usage"]["input_tokens"], body["usage"]["output_tokens"]) == (20, 10)  # 2 x the fake's 10 + 5
     first, second = fake.completion_requests
     assert first.model == "fake-model"
-    assert not first.stream
+    assert first.stream  # every run streams: text is stored as it arrives, and a cancel can land mid-response
     assert set(first.tools) == {"list_orders", "get_order", "cancel_order"}
     assert first.user_prompts()[-1] == "Show me all my orders"
     result = tool_result(second)
@@ -152,10 +152,10 @@ def test_rate_limited_once_then_succeeds(switchboard: LiveServer, users: dict[st
     assert second.headers.get("x-stainless-retry-count") == "1"
 
 
-def test_server_errors_become_502_and_change_nothing(
+def test_server_errors_become_502_and_the_run_is_recorded_failed(
     switchboard: LiveServer, users: dict[str, DemoUser], fake: FakeOpenAI
 ) -> None:
-    # The tool cancels order 1 inside the turn's unit of work; the model then fails for good.
+    # The tool cancels order 1 (its own unit of work, committed with its ledger entry); the model then fails.
     fake.add(call("cancel_order", {"order_id": 1}))
     test_user = users[TEST_USER]
 
@@ -169,11 +169,17 @@ def test_server_errors_become_502_and_change_nothing(
     # One successful call, then the first try and llm_max_retries=2 retries of the second.
     assert len(fake.completion_requests) == 4
     assert json.loads(fake.completion_requests[1].tool_results().popitem()[1])["outcome"] == "cancelled"
-    assert order_statuses(switchboard, test_user) == {1: "pending"}
+    # A tool's effect is real once the call completed (it would not be re-run on a retry of the run either):
+    # the order is cancelled, and the run's timeline says so.
+    assert order_statuses(switchboard, test_user) == {1: "cancelled"}
     with switchboard.client(test_user.key) as client:
-        threads = client.get("/v1/threads")
-    assert threads.status_code == 200
-    assert threads.json()["items"] == []
+        runs = client.get("/v1/runs").json()["items"]
+        assert [(r["status"], r["error"]["type"]) for r in runs] == [("failed", "model_error")]
+        steps = client.get(f"/v1/runs/{runs[0]['id']}/steps").json()
+    tool_steps = [s for s in steps if s["kind"] == "tool_call"]
+    assert [(s["tool_name"], s["status"], s["result"]["outcome"]) for s in tool_steps] == [
+        ("cancel_order", "succeeded", "cancelled")
+    ]
 
 
 def test_streamed_turn_against_the_streaming_fake(

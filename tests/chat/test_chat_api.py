@@ -21,7 +21,7 @@ from tests.http_checks import assert_error, chat
 from tests.support import DemoUser, LiveServer, run_db, seed_demo
 
 TEST_USER = "test.user@example.com"
-CHAT_KEYS = {"thread_id", "reply", "model", "usage", "request_id"}
+CHAT_KEYS = {"thread_id", "run_id", "status", "reply", "model", "usage", "pending_approvals", "request_id"}
 
 
 def echo_plugin() -> Plugin:
@@ -241,7 +241,7 @@ def test_streamed_turn_events_in_order_and_stored(server: LiveServer, demo: dict
     assert len(middle) - len(tools) > 1  # streamed in pieces, not one blob
 
     thread = events[0][1]
-    assert thread == {"thread_id": done["thread_id"], "agent": "support", "model": "offline"}
+    assert thread == {"thread_id": done["thread_id"], "run_id": done["run_id"], "agent": "support", "model": "offline"}
     call, result = events[1][1], events[2][1]
     assert call["tool_name"] == result["tool_name"] == "list_orders"
     assert call["tool_call_id"] == result["tool_call_id"]
@@ -267,7 +267,14 @@ def test_streamed_turn_continues_a_thread(server: LiveServer, demo: dict[str, De
         )
         status = order_status(client, 1)
         thread = client.get(f"/v1/threads/{first['thread_id']}").json()
-    assert events[0] == ("thread", {"thread_id": first["thread_id"], "agent": "support", "model": "offline"})
+    kind, opening = events[0]
+    assert kind == "thread"
+    assert {k: opening[k] for k in ("thread_id", "agent", "model")} == {
+        "thread_id": first["thread_id"],
+        "agent": "support",
+        "model": "offline",
+    }
+    assert opening["run_id"] == events[-1][1]["run_id"]
     assert [data["tool_name"] for name, data in events if name == "tool_call"] == ["cancel_order"]
     assert events[-1][0] == "done"
     assert "successfully cancelled" in events[-1][1]["reply"]

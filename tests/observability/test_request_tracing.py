@@ -313,7 +313,7 @@ def test_log_output_never_contains_api_keys(
     for rid, path, status in sent:
         assert rid in requests, (rid, output[-2000:])
         assert (requests[rid]["path"], requests[rid]["status"]) == (path, status)
-    assert any(e.get("event") == "chat.turn_completed" for e in events)
+    assert any(e.get("event") == "run.settled" and e.get("status") == "succeeded" for e in events)
     for secret in (key, revoked, unknown, users[ADMIN].key):
         assert secret not in output
         assert secret[12:] not in output  # not even the part after the visible prefix

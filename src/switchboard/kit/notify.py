@@ -40,7 +40,13 @@ class Notifier:
         self._closing = False
 
     async def start(self) -> None:
-        await self._connect()
+        """Listen; if the database is unreachable now, keep trying in the background (the server still starts,
+        and /ready says what is wrong)."""
+        try:
+            await self._connect()
+        except (OSError, asyncpg.PostgresError) as exc:
+            log.warning("notifier.connect_failed", error=str(exc))
+            self._lost.set()
         self._supervisor = asyncio.create_task(self._supervise(), name="notifier")
 
     async def close(self) -> None:

@@ -1,8 +1,8 @@
 """Events produced while a run executes, written in small batches.
 
-Text deltas arrive many per second from a streaming model; writing each as its own transaction would make the
-database the bottleneck. They are buffered for at most `interval` seconds (consecutive deltas merged into one
-event) and written with NOTIFY, so a client sees text within ~50 ms. Everything else (messages, tool calls,
+Text deltas arrive many per second from a streaming model; writing each in its own transaction would make the
+database the bottleneck. Each stays its own numbered event, but they are buffered for at most `interval` seconds
+and written together, with one NOTIFY, so a client sees text within ~50 ms. Everything else (messages, tool calls,
 status changes) is written when the step that produced it is persisted, in the same transaction.
 """
 
@@ -44,11 +44,6 @@ class EventBuffer:
         self._failure: BaseException | None = None
 
     def add(self, kind: str, data: dict[str, Any]) -> None:
-        if kind == "text_delta" and self._pending and self._pending[-1][0] == "text_delta":
-            last = self._pending[-1][1]
-            if last.get("index") == data.get("index"):
-                self._pending[-1] = (kind, {**last, "delta": last["delta"] + data["delta"]})
-                return
         self._pending.append((kind, data))
         if self._timer is None:
             self._timer = asyncio.get_running_loop().call_later(self.interval, self._flush_in_background)

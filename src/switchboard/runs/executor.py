@@ -147,7 +147,8 @@ class RunExecutor:
         except (AgentRunError, UserError) as exc:
             message = self._redact(str(exc))
             bound.warning("run.model_failed", model=progress.model_name, error=message)
-            outcome = ("failed", None, {"type": "model_error", "message": f"The model failed: {message}"})
+            failure = f"The model {progress.model_name!r} failed: {message}"
+            outcome = ("failed", None, {"type": "model_error", "message": failure})
         except Exception as exc:
             bound.exception("run.crashed")
             message = self._redact(f"{type(exc).__name__}: {exc}")
@@ -158,7 +159,7 @@ class RunExecutor:
         except LeaseLost:
             bound.warning("run.lease_lost")
             return None
-        bound.info("run.settled", status=status, **progress.usage)
+        bound.info("run.settled", status=status, requests=progress.usage.get("requests"))
         return status
 
     def _remaining(self, loaded: LoadedRun) -> float | None:
@@ -219,7 +220,7 @@ class RunExecutor:
                     async with node.stream(agent_run.ctx) as tool_stream:
                         async for tool_event in tool_stream:
                             self._on_tool_event(tool_event, buffer)
-            progress.usage = usage_dict(agent_run.usage())
+            progress.usage = usage_dict(agent_run.usage)
             progress.unwritten = agent_run.new_messages()[progress.persisted :]
             result = agent_run.result
             assert result is not None  # the loop above only ends at the End node
@@ -257,7 +258,7 @@ class RunExecutor:
         """Write the run's messages completed since the last call (and pending events), in one transaction."""
         new = agent_run.new_messages()
         fresh = new[progress.persisted :]
-        progress.usage = usage_dict(agent_run.usage())
+        progress.usage = usage_dict(agent_run.usage)
         if not fresh:
             await buffer.flush()
             return
