@@ -32,6 +32,8 @@ class ResolvedModel:
 
 
 def resolve_model(spec: AgentSpec, settings: Settings) -> ResolvedModel:
+    if isinstance(spec.model, Model):  # an agent that brings its own model object uses it as is
+        return ResolvedModel(name=spec.model.model_name, model=spec.model, settings=ModelSettings())
     name = spec.model or settings.model
     # The provider SDKs retry 429, 5xx and connection errors with exponential backoff; we set how often
     # and how long one attempt may take.

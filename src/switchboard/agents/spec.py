@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from pydantic_ai import Agent
 from pydantic_ai.messages import ModelMessage, ModelResponse
+from pydantic_ai.models import Model
 from pydantic_ai.models.function import AgentInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -72,14 +73,14 @@ class ConcurrencyLimit:
 
 @dataclass(frozen=True)
 class AgentSpec:
-    """A named agent: the Pydantic AI agent (built with `deps_type=AgentDeps` and no model of its own),
-    a description, an optional model string, optional offline rules for the `offline` model, and an optional
-    concurrency limit."""
+    """A named agent: the Pydantic AI agent (built with `deps_type=AgentDeps` and no model of its own), a
+    description, an optional model (a model string, or a Pydantic AI `Model` object such as a `FunctionModel`),
+    optional offline rules for the `offline` model, and an optional concurrency limit."""
 
     name: str
     description: str
     agent: Agent[AgentDeps, Any]
-    model: str | None = None
+    model: str | Model | None = None
     offline: OfflineRules | None = None
     concurrency: ConcurrencyLimit | None = None
 

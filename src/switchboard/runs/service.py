@@ -307,7 +307,8 @@ class RunService:
         if not await self.pending_approvals(run):
             events.append(("status", {"status": "queued", "reason": "approvals_decided"}))
             await self.session.execute(
-                text("UPDATE runs SET status = 'queued', updated_at = now() WHERE id = :id"), {"id": run.id}
+                text("UPDATE runs SET status = 'queued', attempts = attempts - 1, updated_at = now() WHERE id = :id"),
+                {"id": run.id},
             )
             await journal.notify(connection, RUNS_READY)
         await journal.append(connection, run.id, events)

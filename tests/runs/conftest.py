@@ -1,0 +1,61 @@
+"""Fixtures for the run-engine tests: a server with the test agents, the effects table, and seeded users."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tests.runs.agents import EFFECTS_TABLE
+from tests.support import DemoUser, LiveServer, run_db, seed_demo
+
+TEST_PLUGIN = "tests.runs.agents:plugin"
+
+
+@pytest.fixture
+def effects_log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A file the test tools append one line to per execution (outside any transaction)."""
+    path = tmp_path / "effects.log"
+    path.touch()
+    monkeypatch.setenv("SWITCHBOARD_TEST_EFFECTS_LOG", str(path))
+    return path
+
+
+@pytest.fixture
+def effects(db_url: str) -> Callable[[], dict[str, int]]:
+    """The committed counters of the `bump` tool."""
+
+    async def reset(session: AsyncSession) -> None:
+        await session.execute(text(EFFECTS_TABLE))
+        await session.execute(text("TRUNCATE test_effects"))
+
+    run_db(db_url, reset)
+
+    def read() -> dict[str, int]:
+        async def go(session: AsyncSession) -> dict[str, int]:
+            rows = await session.execute(text("SELECT key, count FROM test_effects"))
+            return {key: count for key, count in rows.all()}
+
+        return run_db(db_url, go)
+
+    return read
+
+
+@pytest.fixture
+def runs_server(make_server: Callable[..., LiveServer], effects_log: Path) -> Callable[..., LiveServer]:
+    """Start a server with the test agents (embedded workers unless workers=0)."""
+
+    def start(**overrides: Any) -> LiveServer:
+        return make_server(plugins=[TEST_PLUGIN], **overrides)
+
+    return start
+
+
+@pytest.fixture
+def users(runs_server: Callable[..., LiveServer]) -> tuple[LiveServer, dict[str, DemoUser]]:
+    server = runs_server()
+    return server, seed_demo(server.settings)
