@@ -87,7 +87,7 @@ def test_list_orders_then_answer(switchboard: LiveServer, users: dict[str, DemoU
     first, second = fake.completion_requests
     assert first.model == "fake-model"
     assert first.stream  # every run streams: text is stored as it arrives, and a cancel can land mid-response
-    assert set(first.tools) == {"list_orders", "get_order", "cancel_order"}
+    assert set(first.tools) == {"list_orders", "get_order", "cancel_order", "refund_order"}
     assert first.user_prompts()[-1] == "Show me all my orders"
     result = tool_result(second)
     assert [(order["id"], order["status"], order["product"]) for order in result["orders"]] == [

@@ -25,7 +25,9 @@ class Product(Base):
 class Order(Base):
     __tablename__ = "orders"
     __table_args__ = (
-        CheckConstraint("status IN ('pending', 'processing', 'shipped', 'delivered', 'cancelled')", name="status"),
+        CheckConstraint(
+            "status IN ('pending', 'processing', 'shipped', 'delivered', 'cancelled', 'refunded')", name="status"
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)

@@ -25,14 +25,16 @@ from switchboard.agents.offline import latest_user_prompt
 ASK_CANCEL = (
     "I'd be happy to help you cancel an order! Could you please provide me with the order number you'd like to cancel?"
 )
+ASK_REFUND = "I can request a refund for you. Which order number should be refunded?"
 ASK_LOOKUP = "Sure, I can look that up. Could you please tell me the order number you'd like me to check?"
 HELP = (
-    "I can list your orders, look up an order's status, or cancel an order. "
+    "I can list your orders, look up an order's status, cancel an order, or request a refund. "
     'Try "Show me all my orders" or "What is the status of order 1?" '
     "(I am the offline model: keyword rules, not an LLM.)"
 )
 
 _CANCEL = re.compile(r"\bcancel", re.IGNORECASE)
+_REFUND = re.compile(r"\brefund", re.IGNORECASE)
 _LIST = re.compile(r"\b(list|show|see|all)\b.*\borders\b|\bmy orders\b|\borders\?", re.IGNORECASE)
 _LOOKUP = re.compile(r"\b(status|where|track|details?|look\s*up|check|what about|how is)\b", re.IGNORECASE)
 _ORDER_NUMBER = re.compile(r"(?:\border\b\s*(?:number\s*|no\.?\s*)?#?\s*|#\s*)(\d+)", re.IGNORECASE)
@@ -49,6 +51,12 @@ def support_rules(messages: list[ModelMessage], info: AgentInfo) -> ModelRespons
             return ModelResponse(parts=[TextPart(word_result(results[-1].tool_name, results[-1].content))])
     prompt = latest_user_prompt(messages) or ""
     earlier = messages[:-1]
+    if _REFUND.search(prompt):
+        match = _ORDER_NUMBER.search(prompt)
+        refund_id = int(match.group(1)) if match else None
+        if refund_id is None and _REFERENCE.search(prompt):
+            refund_id = _last_order_mentioned(earlier)
+        return _call("refund_order", {"order_id": refund_id}) if refund_id is not None else _say(ASK_REFUND)
     intent, order_id = _understand(prompt, earlier)
     if intent == "list":
         return _call("list_orders", {})
@@ -124,6 +132,8 @@ def _say(text: str) -> ModelResponse:
 
 def word_result(tool: str, content: Any) -> str:
     """Turn a tool's result into the reply the customer reads."""
+    if tool == "refund_order" and isinstance(content, str):  # the refund was denied: the reason is the content
+        return f"The refund was not made. {content}"
     if not isinstance(content, dict):
         return f"Something went wrong while using {tool}: {content}"
     if tool == "list_orders":
@@ -144,6 +154,9 @@ def word_result(tool: str, content: Any) -> str:
         )
     if tool == "cancel_order":
         return _word_cancel(content)
+    if tool == "refund_order":
+        done = content.get("outcome") == "refunded"
+        return f"{'Done! ' if done else ''}{content.get('message')} Is there anything else I can help you with?"
     return f"{tool} returned: {content}"
 
 

@@ -13,6 +13,7 @@ from switchboard.demo.models import Order
 from switchboard.demo.repository import OrderRepository
 
 CANCELLABLE = frozenset({"pending", "processing"})
+REFUNDABLE = frozenset({"shipped", "delivered"})
 
 
 class OrderLine(BaseModel):
@@ -35,6 +36,20 @@ class CancelOutcome(StrEnum):
     ALREADY_CANCELLED = "already_cancelled"
     NOT_CANCELLABLE = "not_cancellable"
     NOT_FOUND = "not_found"
+
+
+class RefundOutcome(StrEnum):
+    REFUNDED = "refunded"
+    ALREADY_REFUNDED = "already_refunded"
+    NOT_REFUNDABLE = "not_refundable"
+    NOT_FOUND = "not_found"
+
+
+class RefundResult(BaseModel):
+    order_id: int
+    outcome: RefundOutcome
+    status: str | None
+    message: str
 
 
 class CancelResult(BaseModel):
@@ -103,4 +118,38 @@ class OrderService:
             outcome=CancelOutcome.CANCELLED,
             status=order.status,
             message=f"Order #{order_id} has been cancelled.",
+        )
+
+    async def refund_order(self, user: Principal, order_id: int) -> RefundResult:
+        """Refund a shipped or delivered order (pending and processing ones are cancelled instead)."""
+        order = await self.orders.owned(user.user_id, order_id, for_update=True)
+        if order is None:
+            return RefundResult(
+                order_id=order_id,
+                outcome=RefundOutcome.NOT_FOUND,
+                status=None,
+                message=f"Order #{order_id} was not found in this customer's account.",
+            )
+        if order.status == "refunded":
+            return RefundResult(
+                order_id=order_id,
+                outcome=RefundOutcome.ALREADY_REFUNDED,
+                status=order.status,
+                message=f"Order #{order_id} was already refunded.",
+            )
+        if order.status not in REFUNDABLE:
+            return RefundResult(
+                order_id=order_id,
+                outcome=RefundOutcome.NOT_REFUNDABLE,
+                status=order.status,
+                message=f"Order #{order_id} is {order.status}: only shipped or delivered orders can be refunded "
+                "(a pending or processing order can be cancelled instead).",
+            )
+        order.status = "refunded"
+        await self.orders.session.flush()
+        return RefundResult(
+            order_id=order_id,
+            outcome=RefundOutcome.REFUNDED,
+            status=order.status,
+            message=f"Order #{order_id} has been refunded.",
         )

@@ -37,3 +37,14 @@ async def cancel_order(ctx: RunContext[AgentDeps], order_id: int) -> dict[str, A
     """
     result = await OrderService(ctx.deps.session).cancel_order(ctx.deps.user, order_id)
     return result.model_dump(mode="json")
+
+
+async def refund_order(ctx: RunContext[AgentDeps], order_id: int) -> dict[str, Any]:
+    """Refund one of the current customer's shipped or delivered orders. A person must approve each refund
+    before it is made (the run pauses until then).
+
+    Args:
+        order_id: The order number to refund.
+    """
+    result = await OrderService(ctx.deps.session).refund_order(ctx.deps.user, order_id)
+    return result.model_dump(mode="json")

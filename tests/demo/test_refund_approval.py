@@ -1,0 +1,105 @@
+"""The demo's refund tool needs a person's approval: the turn pauses in `requires_action`, and the refund is made
+only once approved; a denial is told to the customer and the order is left as it was."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import httpx
+
+from tests.http_checks import assert_error
+from tests.support import DemoUser, LiveServer
+
+BOB = "bob@example.com"  # owns order 3, shipped
+ALICE = "alice@example.com"  # owns order 2, processing
+
+
+def statuses(client: httpx.Client) -> dict[int, str]:
+    return {order["id"]: order["status"] for order in client.get("/demo/orders").json()}
+
+
+def settled(client: httpx.Client, run_id: str) -> dict[str, Any]:
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        run: dict[str, Any] = client.get(f"/v1/runs/{run_id}").json()
+        if run["status"] in ("succeeded", "failed", "cancelled", "timed_out"):
+            return run
+        time.sleep(0.05)
+    raise AssertionError(f"run {run_id} did not finish: {run}")
+
+
+def ask_for_refund(client: httpx.Client, order_id: int) -> dict[str, Any]:
+    response = client.post("/v1/chat", json={"agent": "support", "message": f"Please refund order {order_id}"})
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def test_a_refund_waits_for_approval_then_happens(server: LiveServer, demo: dict[str, DemoUser]) -> None:
+    with server.client(demo[BOB].key) as client:
+        paused = ask_for_refund(client, 3)
+        before = statuses(client)
+        [pending] = paused["pending_approvals"]
+        decided = client.post(
+            f"/v1/runs/{paused['run_id']}/approvals", json={"tool_call_id": pending["tool_call_id"], "approve": True}
+        )
+        run = settled(client, paused["run_id"])
+        after = statuses(client)
+        messages = client.get(f"/v1/threads/{paused['thread_id']}/messages").json()["items"]
+    assert paused["status"] == "requires_action"
+    assert (pending["tool_name"], pending["args"]) == ("refund_order", {"order_id": 3})
+    assert "Waiting for your approval" in paused["reply"]
+    assert before[3] == "shipped"  # nothing happened before the approval
+    assert decided.status_code == 200, decided.text
+    assert run["status"] == "succeeded"
+    assert run["output"].startswith("Done! Order #3 has been refunded.")
+    assert after[3] == "refunded"
+    assert messages[-1]["text"] == run["output"]
+
+
+def test_a_denied_refund_never_happens_and_the_customer_is_told_why(
+    server: LiveServer, demo: dict[str, DemoUser]
+) -> None:
+    with server.client(demo[BOB].key) as client:
+        paused = ask_for_refund(client, 3)
+        call_id = paused["pending_approvals"][0]["tool_call_id"]
+        client.post(
+            f"/v1/runs/{paused['run_id']}/approvals",
+            json={"tool_call_id": call_id, "approve": False, "reason": "the parcel is still in transit"},
+        )
+        run = settled(client, paused["run_id"])
+        after = statuses(client)
+        steps = client.get(f"/v1/runs/{paused['run_id']}/steps").json()
+    assert run["status"] == "succeeded"
+    assert run["output"] == "The refund was not made. The user denied this tool call: the parcel is still in transit"
+    assert after[3] == "shipped"
+    [refund] = [step for step in steps if step["kind"] == "tool_call"]
+    assert (refund["status"], refund["approved"], refund["decision_reason"]) == (
+        "denied",
+        False,
+        "the parcel is still in transit",
+    )
+
+
+def test_only_the_runs_owner_can_decide(server: LiveServer, demo: dict[str, DemoUser]) -> None:
+    with server.client(demo[BOB].key) as bob:
+        paused = ask_for_refund(bob, 3)
+    call_id = paused["pending_approvals"][0]["tool_call_id"]
+    with server.client(demo[ALICE].key) as alice:
+        response = alice.post(f"/v1/runs/{paused['run_id']}/approvals", json={"tool_call_id": call_id, "approve": True})
+    assert_error(response, 404, "not_found")
+    with server.client(demo[BOB].key) as bob:
+        assert bob.get(f"/v1/runs/{paused['run_id']}").json()["status"] == "requires_action"
+        assert statuses(bob)[3] == "shipped"
+
+
+def test_rules_refuse_refunds_of_orders_not_yet_shipped(server: LiveServer, demo: dict[str, DemoUser]) -> None:
+    with server.client(demo[ALICE].key) as client:
+        paused = ask_for_refund(client, 2)
+        call_id = paused["pending_approvals"][0]["tool_call_id"]
+        client.post(f"/v1/runs/{paused['run_id']}/approvals", json={"tool_call_id": call_id, "approve": True})
+        run = settled(client, paused["run_id"])
+        after = statuses(client)
+    assert "only shipped or delivered orders can be refunded" in run["output"]
+    assert after[2] == "processing"
