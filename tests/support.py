@@ -44,6 +44,8 @@ def make_settings(database_url: str, data_dir: Path, **overrides: Any) -> Settin
         "llm_api_key": None,
         "plugins": [],
         "load_entry_points": True,
+        # Servers stopped at the end of a test give runs still in flight a short grace, not the default 20 s.
+        "worker_grace_seconds": 1.0,
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)

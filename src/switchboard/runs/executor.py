@@ -109,11 +109,10 @@ class RunExecutor:
         if loaded.run.cancel_requested:
             control.stop("cancel")
         timeout = self._remaining(loaded)
+        deadline = asyncio.timeout(timeout if timeout is None or timeout > 0 else 0)
         outcome: tuple[str, Any, dict[str, Any] | None]
         try:
-            if timeout is not None and timeout <= 0:
-                raise TimeoutError
-            async with asyncio.timeout(timeout):
+            async with deadline:
                 output = await self._drive(progress, registered.spec.agent, registered, buffer, owner, attempt, control)
             outcome = ("succeeded", output, None)
         except asyncio.CancelledError:
@@ -135,10 +134,15 @@ class RunExecutor:
             outcome = ("cancelled", progress.partial_text or None, None)
         except PausedForApproval as paused:
             return await self._pause(progress, buffer, owner, paused, bound)
-        except TimeoutError:
-            limit = (loaded.run.limits or {}).get("timeout_seconds")
-            timed_out = {"type": "timed_out", "message": f"The run exceeded its wall-clock limit of {limit} seconds."}
-            outcome = ("timed_out", progress.partial_text or None, timed_out)
+        except TimeoutError as exc:
+            if not deadline.expired():  # a tool's own timeout, not the run's wall-clock limit
+                bound.exception("run.crashed")
+                crashed = {"type": "internal_error", "message": f"The run failed: {self._redact(repr(exc))}"}
+                outcome = ("failed", None, crashed)
+            else:
+                limit = (loaded.run.limits or {}).get("timeout_seconds")
+                timed_out = {"type": "timed_out", "message": f"The run exceeded its wall-clock limit of {limit} s."}
+                outcome = ("timed_out", progress.partial_text or None, timed_out)
         except UsageLimitExceeded as exc:
             outcome = ("failed", None, {"type": "usage_limit_exceeded", "message": str(exc)})
         except LeaseLost:
