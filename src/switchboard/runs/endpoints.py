@@ -47,7 +47,7 @@ CREATE_ERRORS: dict[int | str, dict[str, object]] = {
     status_code=202,
     summary="Start a background run",
     responses={
-        202: {"description": "Queued. `Location` is the run; follow it with /wait, /events or polling."},
+        202: {"model": RunOut, "description": "Queued. `Location` is the run: follow its /events, or poll it."},
         **CREATE_ERRORS,
     },
 )
