@@ -258,3 +258,7 @@ def keys_revoke(prefix: Annotated[str, typer.Argument(help="The key's visible pr
 
 def main() -> None:
     app()
+
+
+if __name__ == "__main__":
+    main()

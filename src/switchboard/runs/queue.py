@@ -167,8 +167,8 @@ async def sweep(connection: AsyncConnection, *, max_attempts: int) -> list[tuple
             if status == "failed":
                 error = {
                     "type": "max_attempts_exceeded",
-                    "message": f"The run's worker stopped responding (its lease lapsed) on each of {attempts} "
-                    f"attempts; giving up (SWITCHBOARD_RUN_MAX_ATTEMPTS={max_attempts}).",
+                    "message": f"The run's worker stopped responding (its lease lapsed) on attempt {attempts} of "
+                    f"{max_attempts}; giving up (SWITCHBOARD_RUN_MAX_ATTEMPTS={max_attempts}).",
                 }
                 await connection.execute(
                     text("UPDATE runs SET error = CAST(:error AS jsonb) WHERE id = :id"),

@@ -187,8 +187,7 @@ class Worker:
 
     async def _sweeper(self) -> None:
         interval = max(0.5, self.settings.worker_lease_seconds / 2)
-        while True:
-            await asyncio.sleep(interval)
+        while True:  # sweeps at start-up first: a worker replacing a crashed one recovers its runs at once
             try:
                 async with self.engine.begin() as connection:
                     swept = await queue.sweep(connection, max_attempts=self.settings.run_max_attempts)
@@ -197,6 +196,7 @@ class Worker:
                 continue
             for run_id, status in swept:
                 self.log.warning("run.lease_expired", run_id=str(run_id), now=status)
+            await asyncio.sleep(interval)
 
 
 class EmbeddedWorkers:
