@@ -193,9 +193,9 @@ class Worker:
                     swept = await queue.sweep(connection, max_attempts=self.settings.run_max_attempts)
             except Exception:
                 self.log.exception("worker.sweep_failed")
-                continue
-            for run_id, status in swept:
-                self.log.warning("run.lease_expired", run_id=str(run_id), now=status)
+            else:
+                for run_id, status in swept:
+                    self.log.warning("run.lease_expired", run_id=str(run_id), now=status)
             await asyncio.sleep(interval)
 
 
