@@ -79,9 +79,6 @@ def test_resume_after_an_event_gets_exactly_the_rest(users: Users, how: str) -> 
             assert rest == events[k:], k
 
 
-@pytest.mark.xfail(
-    reason="bug: follow() only returns after yielding `end`; resuming after it waits forever", strict=True
-)
 def test_resume_after_the_end_closes_at_once(users: Users) -> None:
     """A client that saw `end` and reconnects (EventSource does so by itself when a stream closes) gets no
     events, and the stream closes instead of staying open forever, re-reading the database every few seconds."""

@@ -39,6 +39,12 @@ async def follow(
                         .limit(PAGE)
                     )
                 )
+                if not events:
+                    # A client resuming at or past the run's `end`: nothing more will ever come. (The final status
+                    # and the `end` event are written in one transaction, so this cannot close a stream early.)
+                    run = await session.get(Run, run_id)
+                    if run is None or (run.status in FINAL_STATUSES and run.event_seq <= after):
+                        return
             for event in events:
                 yield event
                 after = event.seq
