@@ -6,7 +6,7 @@ ifeq ($(UV),)
 UV := python3 -m uv
 endif
 
-.PHONY: serve test lint typecheck pytest sync
+.PHONY: serve test lint typecheck pytest sync bench
 
 .venv/.synced: pyproject.toml uv.lock
 	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet uv || python3 -m pip install --quiet --user --break-system-packages uv
@@ -29,3 +29,7 @@ pytest: .venv/.synced
 	$(UV) run --frozen pytest
 
 test: lint typecheck pytest
+
+# The run-engine benchmark: one worker process draining runs, and enqueue->start latency (see bench/README.md).
+bench: .venv/.synced
+	$(UV) run --frozen python -m bench.run_engine
