@@ -386,11 +386,6 @@ def server_and_user(runs_server: Callable[..., LiveServer]) -> tuple[LiveServer,
     return server, seed_demo(server.settings)[USER]
 
 
-@pytest.mark.xfail(
-    reason="bug: queue._CLAIM sets started_at = now(), the claim transaction's start, which precedes any wait "
-    "inside the claim (the limit group's lock); should be clock_timestamp()",
-    strict=True,
-)
 async def test_started_at_is_when_the_run_was_claimed_not_when_the_claim_began(
     server_and_user: tuple[LiveServer, DemoUser],
 ) -> None:

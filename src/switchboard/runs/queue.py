@@ -38,8 +38,9 @@ WITH candidates AS (
         status = 'running',
         attempts = runs.attempts + 1,
         lease_owner = :owner,
-        lease_expires_at = now() + make_interval(secs => :lease),
-        started_at = coalesce(runs.started_at, now()),
+        -- clock_timestamp(), not now(): the claim may have waited for a limit group's lock in this transaction
+        lease_expires_at = clock_timestamp() + make_interval(secs => :lease),
+        started_at = coalesce(runs.started_at, clock_timestamp()),
         updated_at = now(),
         event_seq = runs.event_seq + 1
     FROM candidates WHERE runs.id = candidates.id
