@@ -20,7 +20,7 @@ class ThreadOut(BaseModel):
     agent: str
     title: str | None
     metadata: dict[str, Any]
-    turns: int = Field(description="Completed chat turns.")
+    turns: int = Field(description="Runs created on the thread (each chat turn is one).")
     created_at: datetime
     updated_at: datetime
 
