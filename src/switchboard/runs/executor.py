@@ -32,7 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from switchboard.agents.registry import AgentRegistry
 from switchboard.agents.spec import AgentDeps
 from switchboard.models import RunStep, ThreadMessage
-from switchboard.runs import queue
+from switchboard.runs import journal, queue
 from switchboard.runs.context import LoadedRun, load_run
 from switchboard.runs.event_buffer import EventBuffer
 from switchboard.runs.journal import Event, LeaseLost, dumps
@@ -43,6 +43,11 @@ from switchboard.threads.service import text_of
 log = structlog.get_logger(__name__)
 
 StopReason = Literal["cancel", "shutdown", "lease_lost"]
+
+
+_UPDATE_USAGE = text(
+    "UPDATE runs SET usage = CAST(:usage AS jsonb), model_name = :model WHERE id = :id RETURNING cancel_requested"
+)
 
 
 class RunCancelled(Exception):  # a control-flow signal, not an error
@@ -89,6 +94,9 @@ class _Progress:
     partial_text: str = ""
     usage: dict[str, int] = field(default_factory=dict)
     unwritten: list[ModelMessage] = field(default_factory=list)  # the final messages, written with the outcome
+    # A response that called no tool, with its request: written with the next write, the outcome's normally.
+    deferred: list[ModelMessage] = field(default_factory=list)
+    deferred_text: str = ""
 
 
 class RunExecutor:
@@ -126,7 +134,7 @@ class RunExecutor:
                 bound.warning("run.lease_lost")
                 return None
             if reason == "shutdown":
-                await self._release(run_id, owner, buffer)
+                await self._release(progress, owner, buffer)
                 bound.info("run.released", reason="worker_shutdown")
                 return "queued"
             outcome = ("cancelled", progress.partial_text or None, None)
@@ -159,7 +167,7 @@ class RunExecutor:
             outcome = ("failed", None, {"type": "internal_error", "message": f"The run failed: {message}"})
         status, output, error = outcome
         try:
-            await self._settle(progress, buffer, owner, status, output, error)
+            status = await self._settle(progress, buffer, owner, status, output, error)
         except LeaseLost:
             bound.warning("run.lease_lost")
             return None
@@ -207,7 +215,15 @@ class RunExecutor:
             async for node in agent_run:
                 if Agent.is_end_node(node):
                     break
-                await self._persist(progress, agent_run, buffer)
+                if Agent.is_call_tools_node(node) and not node.model_response.tool_calls:
+                    # A response that calls no tool: nothing runs before the next write (the outcome's, or the
+                    # next step's on a retry), so it is written there, saving a transaction per run. Every
+                    # outcome writes it (see _settle and _release); the events are the same, in the same order.
+                    progress.deferred = agent_run.new_messages()[progress.persisted :]
+                    progress.deferred_text = progress.partial_text
+                    progress.usage = usage_dict(agent_run.usage)
+                else:
+                    await self._persist(progress, agent_run, buffer)
                 if control.stop_reason == "cancel":
                     raise RunCancelled
                 if Agent.is_model_request_node(node):
@@ -273,6 +289,7 @@ class RunExecutor:
 
         await buffer.flush(write, closing=events)
         progress.persisted = len(new)
+        progress.deferred = []
 
     def _message_events(self, progress: _Progress, messages: list[ModelMessage]) -> list[Event]:
         dumped = ModelMessagesTypeAdapter.dump_python(messages, mode="json")
@@ -283,7 +300,8 @@ class RunExecutor:
 
     async def _write_messages(
         self, connection: AsyncConnection, progress: _Progress, messages: list[ModelMessage]
-    ) -> None:
+    ) -> bool:
+        """Insert the messages (and a step per model response); returns whether a cancel has been requested."""
         run = progress.loaded.run
         dumped = ModelMessagesTypeAdapter.dump_python(messages, mode="json")
         rows: list[dict[str, Any]] = []
@@ -323,10 +341,10 @@ class RunExecutor:
         await connection.execute(insert(ThreadMessage), rows)
         if steps:
             await connection.execute(insert(RunStep), steps)
-        await connection.execute(
-            text("UPDATE runs SET usage = CAST(:usage AS jsonb), model_name = :model WHERE id = :id"),
-            {"usage": dumps(progress.usage), "model": progress.model_name, "id": run.id},
+        updated = await connection.execute(
+            _UPDATE_USAGE, {"usage": dumps(progress.usage), "model": progress.model_name, "id": run.id}
         )
+        return bool(updated.scalar())
 
     async def _settle(
         self,
@@ -336,13 +354,18 @@ class RunExecutor:
         status: str,
         output: Any,
         error: dict[str, Any] | None,
-    ) -> None:
-        pending = progress.unwritten if status == "succeeded" else []
+    ) -> str:
+        """Write the outcome (with the messages not written yet) in one transaction; returns the status written."""
+        pending = progress.unwritten if status == "succeeded" else progress.deferred
         events = buffer.discard()
         async with self.engine.begin() as connection:
             if pending:
-                await self._write_messages(connection, progress, pending)
                 events += self._message_events(progress, pending)
+                cancel_requested = await self._write_messages(connection, progress, pending)
+                if cancel_requested and status == "succeeded" and progress.deferred:
+                    # The deferred response's own write is where a cancel requested meanwhile was noticed;
+                    # noticed here instead, it ends the run as it would have there.
+                    status, output, error = "cancelled", progress.deferred_text or None, None
             await queue.settle(
                 connection,
                 run_id=progress.loaded.id,
@@ -353,6 +376,7 @@ class RunExecutor:
                 usage=progress.usage,
                 events=events,
             )
+        return status
 
     async def _pause(
         self, progress: _Progress, buffer: EventBuffer, owner: str, paused: PausedForApproval, bound: Any
@@ -378,10 +402,15 @@ class RunExecutor:
         bound.info("run.awaiting_approval", calls=[c["tool_call_id"] for c in calls])
         return "requires_action"
 
-    async def _release(self, run_id: uuid.UUID, owner: str, buffer: EventBuffer) -> None:
-        buffer.discard()
+    async def _release(self, progress: _Progress, owner: str, buffer: EventBuffer) -> None:
+        run_id = progress.loaded.id
+        events = buffer.discard()
         try:
             async with self.engine.begin() as connection:
+                if progress.deferred:  # written, with its events, as it would have been when it arrived
+                    events += self._message_events(progress, progress.deferred)
+                    await self._write_messages(connection, progress, progress.deferred)
+                    await journal.append(connection, run_id, events, owner=owner)
                 await queue.release(connection, run_id=run_id, owner=owner, reason="worker_shutdown")
         except LeaseLost:
             log.warning("run.lease_lost", run_id=str(run_id))
