@@ -89,13 +89,14 @@ RETURNING id
 """
 )
 
+# Announces on RUNS_READY (a thread or an agent slot was freed) only when the fence held.
 _SETTLE = text(
     """
 UPDATE runs SET status = :status, output = CAST(:output AS jsonb), error = CAST(:error AS jsonb),
     usage = CAST(:usage AS jsonb), finished_at = CASE WHEN :final THEN now() END,
     lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
 WHERE id = :id AND lease_owner = :owner AND status = 'running'
-RETURNING id
+RETURNING id, pg_notify(:ready, '')
 """
 )
 
@@ -218,7 +219,7 @@ async def settle(
         "error": journal.dumps(error),
         "usage": journal.dumps(usage),
         "final": final,
+        "ready": RUNS_READY,
     }
     if (await connection.execute(_SETTLE, params)).first() is None:
         raise journal.LeaseLost(str(run_id))
-    await journal.notify(connection, RUNS_READY)
