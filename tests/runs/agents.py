@@ -4,7 +4,7 @@ servers and by worker subprocesses alike. Their models are `FunctionModel`s: scr
 Prompts steer them:
 - `echo`: answers "echo: <prompt>" word by word.
 - `slow`: "words=N delay=S" streams N words, S seconds apart (for cancel, timeout and crash tests).
-- `counter`: calls `bump(key=<prompt>)` (adds 1 to `test_effects.count` in the tool's unit of work, and one line
+- `counter`: calls `bump(key=<prompt>)` (adds 1 to `switchboard_tests.effects` in the tool's unit of work, and one line
   to the file `SWITCHBOARD_TEST_EFFECTS_LOG` outside it), then streams "bumped <key> to N" slowly when the
   prompt ends with "slowly" (a crash window after the tool call).
 - `emailer`: calls `send_email` (declared non-idempotent), which logs a line to the effects file, then sleeps
@@ -37,7 +37,12 @@ from switchboard.agents.offline import latest_user_prompt
 from switchboard.agents.spec import AgentDeps, AgentSpec, ConcurrencyLimit
 from switchboard.plugins import Plugin
 
-EFFECTS_TABLE = "CREATE TABLE IF NOT EXISTS test_effects (key text PRIMARY KEY, count integer NOT NULL)"
+# In a schema of its own, so the schema checks of tests/test_migrations.py (the public schema) never see it.
+EFFECTS_TABLE = "switchboard_tests.effects"
+CREATE_EFFECTS = (
+    "CREATE SCHEMA IF NOT EXISTS switchboard_tests",
+    f"CREATE TABLE IF NOT EXISTS {EFFECTS_TABLE} (key text PRIMARY KEY, count integer NOT NULL)",
+)
 
 
 def _number(prompt: str, name: str, default: float) -> float:
@@ -122,11 +127,10 @@ def _refunder(messages: list[ModelMessage]) -> ToolCallPart | tuple[str, float]:
 async def bump(ctx: RunContext[AgentDeps], key: str) -> str:
     """Add one to the counter `key`."""
     _log_effect(f"bump {key} run={ctx.deps.run_id}")
-    await ctx.deps.session.execute(text(EFFECTS_TABLE))
     count = await ctx.deps.session.scalar(
         text(
-            "INSERT INTO test_effects (key, count) VALUES (:key, 1) "
-            "ON CONFLICT (key) DO UPDATE SET count = test_effects.count + 1 RETURNING count"
+            "INSERT INTO switchboard_tests.effects AS e (key, count) VALUES (:key, 1) "
+            "ON CONFLICT (key) DO UPDATE SET count = e.count + 1 RETURNING count"
         ),
         {"key": key},
     )

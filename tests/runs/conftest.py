@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tests.runs.agents import EFFECTS_TABLE
+from tests.runs.agents import CREATE_EFFECTS, EFFECTS_TABLE
 from tests.support import DemoUser, LiveServer, run_db, seed_demo
 
 TEST_PLUGIN = "tests.runs.agents:plugin"
@@ -30,14 +30,15 @@ def effects(db_url: str) -> Callable[[], dict[str, int]]:
     """The committed counters of the `bump` tool."""
 
     async def reset(session: AsyncSession) -> None:
-        await session.execute(text(EFFECTS_TABLE))
-        await session.execute(text("TRUNCATE test_effects"))
+        for statement in CREATE_EFFECTS:
+            await session.execute(text(statement))
+        await session.execute(text(f"TRUNCATE {EFFECTS_TABLE}"))
 
     run_db(db_url, reset)
 
     def read() -> dict[str, int]:
         async def go(session: AsyncSession) -> dict[str, int]:
-            rows = await session.execute(text("SELECT key, count FROM test_effects"))
+            rows = await session.execute(text("SELECT key, count FROM switchboard_tests.effects"))
             return {key: count for key, count in rows.all()}
 
         return run_db(db_url, go)
@@ -46,7 +47,9 @@ def effects(db_url: str) -> Callable[[], dict[str, int]]:
 
 
 @pytest.fixture
-def runs_server(make_server: Callable[..., LiveServer], effects_log: Path) -> Callable[..., LiveServer]:
+def runs_server(
+    make_server: Callable[..., LiveServer], effects_log: Path, effects: Callable[[], dict[str, int]]
+) -> Callable[..., LiveServer]:
     """Start a server with the test agents (embedded workers unless workers=0)."""
 
     def start(**overrides: Any) -> LiveServer:
