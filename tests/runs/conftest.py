@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.runs.agents import CREATE_EFFECTS, EFFECTS_TABLE
+from tests.runs.processes import Processes, processes
 from tests.support import DemoUser, LiveServer, run_db, seed_demo
 
 TEST_PLUGIN = "tests.runs.agents:plugin"
@@ -62,3 +64,17 @@ def runs_server(
 def users(runs_server: Callable[..., LiveServer]) -> tuple[LiveServer, dict[str, DemoUser]]:
     server = runs_server()
     return server, seed_demo(server.settings)
+
+
+@pytest.fixture
+def procs(db_url: str, tmp_path: Path, effects_log: Path) -> Iterator[Processes]:
+    with processes(db_url, tmp_path, effects_log) as started:
+        yield started
+
+
+@pytest.fixture
+def api(runs_server: Callable[..., LiveServer]) -> tuple[LiveServer, httpx.Client]:
+    """The HTTP API alone (workers=0): nothing executes runs unless a worker process does."""
+    server = runs_server(workers=0)
+    people = seed_demo(server.settings)
+    return server, server.client(people["alice@example.com"].key)

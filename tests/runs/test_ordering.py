@@ -20,6 +20,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
 from tests.http_checks import assert_error
+from tests.runs.helpers import get_run
 from tests.support import DemoUser, LiveServer, run_db, seed_demo
 
 USER = "test.user@example.com"
@@ -39,13 +40,6 @@ def created(client: httpx.Client, agent: str, message: str, **extra: Any) -> dic
     assert response.status_code == 202, response.text
     run: dict[str, Any] = response.json()
     assert run["status"] == "queued", run
-    return run
-
-
-def get_run(client: httpx.Client, run_id: str) -> dict[str, Any]:
-    response = client.get(f"/v1/runs/{run_id}")
-    assert response.status_code == 200, response.text
-    run: dict[str, Any] = response.json()
     return run
 
 

@@ -7,34 +7,18 @@ from __future__ import annotations
 
 import signal
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
 from tests.runs.helpers import FINAL, Event, create_run, get_run, read_events
-from tests.runs.processes import START_SECONDS, Processes, processes
-from tests.support import LiveServer, seed_demo
+from tests.runs.processes import START_SECONDS, Processes
+from tests.support import LiveServer
 
 ALICE = "alice@example.com"
 GRACE_SECONDS = 2.0
-
-
-@pytest.fixture
-def procs(db_url: str, tmp_path: Path, effects_log: Path) -> Iterator[Processes]:
-    with processes(db_url, tmp_path, effects_log) as started:
-        yield started
-
-
-@pytest.fixture
-def api(runs_server: Callable[..., LiveServer]) -> tuple[LiveServer, httpx.Client]:
-    """The HTTP API alone (workers=0): nothing executes runs unless a worker process does."""
-    server = runs_server(workers=0)
-    users = seed_demo(server.settings)
-    return server, server.client(users[ALICE].key)
 
 
 def statuses(events: list[Event]) -> list[tuple[str, Any, Any]]:

@@ -11,22 +11,10 @@ from typing import Any
 
 from switchboard.auth.principal import Principal
 from switchboard.chat.schemas import ChatResponse, Usage
-from switchboard.kit.errors import AppError, Conflict, ModelFailed, ServiceUnavailable
+from switchboard.kit.errors import AppError, Conflict, ModelFailed, RunFailed, RunTimedOut, ServiceUnavailable
 from switchboard.kit.state import AppState
 from switchboard.runs.doors import events_of, start_run, wait_for
 from switchboard.runs.schemas import RunCreate, RunOut
-
-
-class RunFailed(AppError):
-    """A chat turn's run failed for a reason other than the model (a limit, repeated worker loss…)."""
-
-    status_code = 502
-    type = "run_failed"
-
-
-class RunTimedOut(AppError):
-    status_code = 504
-    type = "run_timed_out"
 
 
 @dataclass(frozen=True)

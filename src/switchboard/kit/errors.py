@@ -64,15 +64,29 @@ class ValidationFailed(AppError):
 
 
 class ModelFailed(AppError):
-    """The model (LLM) failed or misbehaved; the request changed nothing."""
+    """The model (LLM) failed or misbehaved; the run is recorded as failed."""
 
     status_code = 502
     type = "model_error"
 
 
+class RunFailed(AppError):
+    """A run a request waited for failed for a reason other than the model (a limit, repeated worker loss…)."""
+
+    status_code = 502
+    type = "run_failed"
+
+
 class ServiceUnavailable(AppError):
     status_code = 503
     type = "unavailable"
+
+
+class RunTimedOut(AppError):
+    """A run a request waited for hit its wall-clock limit."""
+
+    status_code = 504
+    type = "run_timed_out"
 
 
 class ErrorBody(BaseModel):
