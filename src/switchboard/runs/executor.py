@@ -84,6 +84,11 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def _dump(messages: list[ModelMessage]) -> list[Any]:
+    """Messages as JSON-able data, once for both their rows and their events."""
+    return ModelMessagesTypeAdapter.dump_python(messages, mode="json")  # type: ignore[no-any-return]
+
+
 @dataclass
 class _Progress:
     loaded: LoadedRun
@@ -282,28 +287,27 @@ class RunExecutor:
         if not fresh:
             await buffer.flush()
             return
-        events = self._message_events(progress, fresh)
+        dumped = _dump(fresh)
+        events = self._message_events(progress, fresh, dumped)
 
         async def write(connection: AsyncConnection) -> None:
-            await self._write_messages(connection, progress, fresh)
+            await self._write_messages(connection, progress, fresh, dumped)
 
         await buffer.flush(write, closing=events)
         progress.persisted = len(new)
         progress.deferred = []
 
-    def _message_events(self, progress: _Progress, messages: list[ModelMessage]) -> list[Event]:
-        dumped = ModelMessagesTypeAdapter.dump_python(messages, mode="json")
+    def _message_events(self, progress: _Progress, messages: list[ModelMessage], dumped: list[Any]) -> list[Event]:
         return [
             ("message", {"seq": progress.next_seq + i, "kind": message.kind, "message": data})
             for i, (message, data) in enumerate(zip(messages, dumped, strict=True))
         ]
 
     async def _write_messages(
-        self, connection: AsyncConnection, progress: _Progress, messages: list[ModelMessage]
+        self, connection: AsyncConnection, progress: _Progress, messages: list[ModelMessage], dumped: list[Any]
     ) -> bool:
         """Insert the messages (and a step per model response); returns whether a cancel has been requested."""
         run = progress.loaded.run
-        dumped = ModelMessagesTypeAdapter.dump_python(messages, mode="json")
         rows: list[dict[str, Any]] = []
         steps: list[dict[str, Any]] = []
         for message, data in zip(messages, dumped, strict=True):
@@ -360,8 +364,9 @@ class RunExecutor:
         events = buffer.discard()
         async with self.engine.begin() as connection:
             if pending:
-                events += self._message_events(progress, pending)
-                cancel_requested = await self._write_messages(connection, progress, pending)
+                dumped = _dump(pending)
+                events += self._message_events(progress, pending, dumped)
+                cancel_requested = await self._write_messages(connection, progress, pending, dumped)
                 if cancel_requested and status == "succeeded" and progress.deferred:
                     # The deferred response's own write is where a cancel requested meanwhile was noticed;
                     # noticed here instead, it ends the run as it would have there.
@@ -408,8 +413,9 @@ class RunExecutor:
         try:
             async with self.engine.begin() as connection:
                 if progress.deferred:  # written, with its events, as it would have been when it arrived
-                    events += self._message_events(progress, progress.deferred)
-                    await self._write_messages(connection, progress, progress.deferred)
+                    dumped = _dump(progress.deferred)
+                    events += self._message_events(progress, progress.deferred, dumped)
+                    await self._write_messages(connection, progress, progress.deferred, dumped)
                     await journal.append(connection, run_id, events, owner=owner)
                 await queue.release(connection, run_id=run_id, owner=owner, reason="worker_shutdown")
         except LeaseLost:
