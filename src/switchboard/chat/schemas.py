@@ -15,10 +15,10 @@ class ChatRequest(BaseModel):
 
 
 class Usage(BaseModel):
-    requests: int = Field(description="Model requests made in this turn.")
-    tool_calls: int
-    input_tokens: int
-    output_tokens: int
+    requests: int = Field(default=0, description="Model requests made in this turn.")
+    tool_calls: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
 
 
 class ChatResponse(BaseModel):

@@ -45,9 +45,7 @@ def chat_response(run: RunOut, request_id: str | None) -> ChatResponse:
             status=run.status,
             reply=reply,
             model=run.model or "",
-            usage=Usage.model_validate(
-                {"requests": 0, "tool_calls": 0, "input_tokens": 0, "output_tokens": 0, **run.usage}
-            ),
+            usage=Usage.model_validate(run.usage),
             pending_approvals=run.pending_approvals,
             request_id=request_id,
         )
