@@ -79,6 +79,12 @@ class EventBuffer:
         if appended.cancel_requested:
             self._on_cancel_requested()
 
+    async def take(self) -> list[journal.Event]:
+        """`discard`, once a background flush in flight has finished: the run's final transaction must come
+        after it (the other way round, that flush's events would find the lease gone and be lost)."""
+        async with self._lock:
+            return self.discard()
+
     def discard(self) -> list[journal.Event]:
         """Stop the timer and hand back what was not written (for the run's final transaction)."""
         if self._timer is not None:

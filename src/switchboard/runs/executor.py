@@ -361,7 +361,7 @@ class RunExecutor:
     ) -> str:
         """Write the outcome (with the messages not written yet) in one transaction; returns the status written."""
         pending = progress.unwritten if status == "succeeded" else progress.deferred
-        events = buffer.discard()
+        events = await buffer.take()
         async with self.engine.begin() as connection:
             if pending:
                 dumped = _dump(pending)
@@ -390,7 +390,7 @@ class RunExecutor:
             {"tool_call_id": call.tool_call_id, "tool_name": call.tool_name, "args": call.args_as_dict()}
             for call in paused.calls
         ]
-        events = [*buffer.discard(), ("approval_required", {"calls": calls})]
+        events = [*await buffer.take(), ("approval_required", {"calls": calls})]
         try:
             async with self.engine.begin() as connection:
                 await queue.settle(
@@ -409,7 +409,7 @@ class RunExecutor:
 
     async def _release(self, progress: _Progress, owner: str, buffer: EventBuffer) -> None:
         run_id = progress.loaded.id
-        events = buffer.discard()
+        events = await buffer.take()
         try:
             async with self.engine.begin() as connection:
                 if progress.deferred:  # written, with its events, as it would have been when it arrived
