@@ -46,6 +46,7 @@ from typing import Any, BinaryIO
 from pydantic_ai import Agent
 from pydantic_ai.messages import ModelMessage, ModelResponse, TextPart
 from pydantic_ai.models.function import AgentInfo
+from pydantic_ai.usage import UsageLimits
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -55,9 +56,11 @@ from switchboard.agents.spec import AgentDeps, AgentSpec
 from switchboard.auth.principal import Principal
 from switchboard.kit.db import make_sessionmaker
 from switchboard.kit.embedded_pg import EmbeddedPostgres
+from switchboard.kit.logging import configure_logging
 from switchboard.migrations import runner as migrations
 from switchboard.plugins import Plugin
 from switchboard.plugins.loader import load_plugins
+from switchboard.runs.ledger import RunLedger
 from switchboard.runs.schemas import RunCreate
 from switchboard.runs.service import RunService
 from switchboard.settings import Settings
@@ -501,6 +504,45 @@ async def latency(ctx: Context, concurrency: int, count: int, spacing_ms: float,
     )
 
 
+# --- the agent alone --------------------------------------------------------------------------------------
+
+
+async def agent_alone(ctx: Context, n: int = 1000) -> float:
+    """CPU ms per run of the bench agent driven as the executor drives it (node by node, streamed, with the run
+    ledger capability and usage limits) but with no database at all, in this process: the floor under the
+    worker's CPU per run, whatever the engine does. The best of 5 batches (the least disturbed)."""
+    registered = ctx.registry.require(AGENT)
+    deps = AgentDeps(user=ctx.principal)
+
+    async def once() -> None:
+        ledger = RunLedger(engine=ctx.engine, run_id=uuid.uuid4(), owner="bench", attempt=1)
+        async with registered.spec.agent.iter(
+            "ping",
+            deps=deps,
+            model=registered.model.model,
+            model_settings=registered.model.settings,
+            usage_limits=UsageLimits(request_limit=50),
+            capabilities=[ledger],
+        ) as run:
+            async for node in run:
+                if Agent.is_end_node(node):
+                    break
+                if Agent.is_model_request_node(node) or Agent.is_call_tools_node(node):
+                    async with node.stream(run.ctx) as stream:
+                        async for _ in stream:
+                            pass
+
+    for _ in range(50):
+        await once()
+    batches: list[float] = []
+    for _ in range(5):
+        began = time.process_time()
+        for _ in range(n // 5):
+            await once()
+        batches.append((time.process_time() - began) * 1000 / (n // 5))
+    return round(min(batches), 2)
+
+
 # --- report ------------------------------------------------------------------------------------------------
 
 
@@ -553,6 +595,14 @@ def print_table(report: dict[str, Any]) -> None:
             (f"  concurrency {t['concurrency']}", f"{t['runs_per_second']:.0f} runs/s", _ms(t["worker_cpu_ms_per_run"]))
             for t in report["throughput_tried"]
         ]
+    alone = report["agent_alone_cpu_ms_per_run"]
+    rows.append(
+        (
+            "  agent alone",
+            f"{alone:.2f} ms CPU",
+            f"per run, pydantic-ai without any database: one process tops out near {1000 / alone:.0f} runs/s",
+        )
+    )
     lat = report["latency"]
     if lat is not None:
         rows += [
@@ -663,6 +713,7 @@ async def measure(ctx: Context, args: argparse.Namespace, kind: str) -> dict[str
     if args.profile is not None:
         args.profile = args.profile or str(Path(tempfile.gettempdir()) / "switchboard-bench-worker.prof")
         await throughput(ctx, best.concurrency if best else args.concurrency[0], args.runs, Path(args.profile))
+    alone = await agent_alone(ctx)
     met = (best is None or best.runs_per_second >= TARGET_RUNS_PER_SECOND) and (
         lat is None or lat.p50_ms < TARGET_P50_MS
     )
@@ -672,6 +723,7 @@ async def measure(ctx: Context, args: argparse.Namespace, kind: str) -> dict[str
         "throughput": asdict(best) if best else None,
         "throughput_tried": [asdict(t) for t in tried],
         "latency": asdict(lat) if lat else None,
+        "agent_alone_cpu_ms_per_run": alone,
         "database": kind,
         "postgres": await _server_version(ctx),
         "cpus": os.cpu_count(),
@@ -684,6 +736,7 @@ async def measure(ctx: Context, args: argparse.Namespace, kind: str) -> dict[str
 
 
 def main(argv: Sequence[str] | None = None) -> None:
+    configure_logging("WARNING", "console")  # stdout: the table and the JSON line only
     sys.exit(asyncio.run(main_async(parse_args(argv))))
 
 
