@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import structlog
@@ -15,9 +14,6 @@ from pydantic_ai.exceptions import AgentRunError, UsageLimitExceeded, UserError
 from pydantic_ai.messages import (
     FunctionToolCallEvent,
     FunctionToolResultEvent,
-    ModelMessage,
-    ModelMessagesTypeAdapter,
-    ModelResponse,
     PartDeltaEvent,
     PartStartEvent,
     TextPart,
@@ -26,28 +22,21 @@ from pydantic_ai.messages import (
 from pydantic_ai.run import AgentRun
 from pydantic_ai.usage import RunUsage, UsageLimits
 from pydantic_core import to_jsonable_python
-from sqlalchemy import insert, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from switchboard.agents.registry import AgentRegistry
 from switchboard.agents.spec import AgentDeps
-from switchboard.models import RunStep, ThreadMessage
 from switchboard.runs import journal, queue
 from switchboard.runs.context import LoadedRun, load_run
 from switchboard.runs.event_buffer import EventBuffer
-from switchboard.runs.journal import Event, LeaseLost, dumps
+from switchboard.runs.journal import LeaseLost
 from switchboard.runs.ledger import PausedForApproval, RunLedger
+from switchboard.runs.progress import Progress, dump_messages, message_events, now, usage_dict, write_messages
 from switchboard.settings import Settings
-from switchboard.threads.service import text_of
 
 log = structlog.get_logger(__name__)
 
 StopReason = Literal["cancel", "shutdown", "lease_lost"]
-
-
-_UPDATE_USAGE = text(
-    "UPDATE runs SET usage = CAST(:usage AS jsonb), model_name = :model WHERE id = :id RETURNING cancel_requested"
-)
 
 
 class RunCancelled(Exception):  # a control-flow signal, not an error
@@ -71,39 +60,6 @@ class RunControl:
             self.task.cancel()
 
 
-def usage_dict(usage: RunUsage) -> dict[str, int]:
-    return {
-        "requests": usage.requests,
-        "tool_calls": usage.tool_calls,
-        "input_tokens": usage.input_tokens,
-        "output_tokens": usage.output_tokens,
-    }
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-def _dump(messages: list[ModelMessage]) -> list[Any]:
-    """Messages as JSON-able data, once for both their rows and their events."""
-    return ModelMessagesTypeAdapter.dump_python(messages, mode="json")  # type: ignore[no-any-return]
-
-
-@dataclass
-class _Progress:
-    loaded: LoadedRun
-    model_name: str
-    persisted: int = 0  # how many of the run's new messages are written
-    next_seq: int = 0
-    request_started_at: datetime | None = None
-    partial_text: str = ""
-    usage: dict[str, int] = field(default_factory=dict)
-    unwritten: list[ModelMessage] = field(default_factory=list)  # the final messages, written with the outcome
-    # A response that called no tool, with its request: written with the next write, the outcome's normally.
-    deferred: list[ModelMessage] = field(default_factory=list)
-    deferred_text: str = ""
-
-
 class RunExecutor:
     def __init__(self, engine: AsyncEngine, agents: AgentRegistry, settings: Settings) -> None:
         self.engine = engine
@@ -114,7 +70,7 @@ class RunExecutor:
         """Run to a settled state; returns the status written (None if the run was given up to another worker)."""
         loaded = await load_run(self.engine, run_id)
         registered = self.agents.require(loaded.run.agent)
-        progress = _Progress(
+        progress = Progress(
             loaded=loaded, model_name=registered.model.name, next_seq=loaded.next_seq, usage=dict(loaded.usage)
         )
         buffer = EventBuffer(self.engine, run_id, owner, on_cancel_requested=lambda: control.stop("cancel"))
@@ -183,8 +139,8 @@ class RunExecutor:
         limit = (loaded.run.limits or {}).get("timeout_seconds")
         if limit is None:
             return None
-        started = loaded.started_at or _now()
-        return float(limit) - (_now() - started).total_seconds()
+        started = loaded.started_at or now()
+        return float(limit) - (now() - started).total_seconds()
 
     def _redact(self, message: str) -> str:
         secret = self.settings.llm_api_key.get_secret_value() if self.settings.llm_api_key else None
@@ -192,7 +148,7 @@ class RunExecutor:
 
     async def _drive(
         self,
-        progress: _Progress,
+        progress: Progress,
         agent: Agent[AgentDeps, Any],
         registered: Any,
         buffer: EventBuffer,
@@ -232,7 +188,7 @@ class RunExecutor:
                 if control.stop_reason == "cancel":
                     raise RunCancelled
                 if Agent.is_model_request_node(node):
-                    progress.request_started_at = _now()
+                    progress.request_started_at = now()
                     progress.partial_text = ""
                     control.interruptible = True
                     try:
@@ -252,7 +208,7 @@ class RunExecutor:
             progress.partial_text = ""
             return to_jsonable_python(result.output, fallback=str)
 
-    def _on_model_event(self, event: Any, progress: _Progress, buffer: EventBuffer) -> None:
+    def _on_model_event(self, event: Any, progress: Progress, buffer: EventBuffer) -> None:
         if isinstance(event, PartStartEvent) and isinstance(event.part, TextPart) and event.part.content:
             progress.partial_text += event.part.content
             buffer.add("text_delta", {"index": event.index, "delta": event.part.content})
@@ -279,7 +235,7 @@ class RunExecutor:
                 },
             )
 
-    async def _persist(self, progress: _Progress, agent_run: AgentRun[AgentDeps, Any], buffer: EventBuffer) -> None:
+    async def _persist(self, progress: Progress, agent_run: AgentRun[AgentDeps, Any], buffer: EventBuffer) -> None:
         """Write the run's messages completed since the last call (and pending events), in one transaction."""
         new = agent_run.new_messages()
         fresh = new[progress.persisted :]
@@ -287,72 +243,19 @@ class RunExecutor:
         if not fresh:
             await buffer.flush()
             return
-        dumped = _dump(fresh)
-        events = self._message_events(progress, fresh, dumped)
+        dumped = dump_messages(fresh)
+        events = message_events(progress, fresh, dumped)
 
         async def write(connection: AsyncConnection) -> None:
-            await self._write_messages(connection, progress, fresh, dumped)
+            await write_messages(connection, progress, fresh, dumped)
 
         await buffer.flush(write, closing=events)
         progress.persisted = len(new)
         progress.deferred = []
 
-    def _message_events(self, progress: _Progress, messages: list[ModelMessage], dumped: list[Any]) -> list[Event]:
-        return [
-            ("message", {"seq": progress.next_seq + i, "kind": message.kind, "message": data})
-            for i, (message, data) in enumerate(zip(messages, dumped, strict=True))
-        ]
-
-    async def _write_messages(
-        self, connection: AsyncConnection, progress: _Progress, messages: list[ModelMessage], dumped: list[Any]
-    ) -> bool:
-        """Insert the messages (and a step per model response); returns whether a cancel has been requested."""
-        run = progress.loaded.run
-        rows: list[dict[str, Any]] = []
-        steps: list[dict[str, Any]] = []
-        for message, data in zip(messages, dumped, strict=True):
-            rows.append(
-                {
-                    "thread_id": run.thread_id,
-                    "run_id": run.id,
-                    "seq": progress.next_seq,
-                    "turn": run.turn,
-                    "kind": message.kind,
-                    "message": data,
-                    "text": text_of(message),
-                    "model_name": progress.model_name if isinstance(message, ModelResponse) else None,
-                    "request_id": run.request_id,
-                    "acting_user_id": run.acting_user_id,
-                }
-            )
-            progress.next_seq += 1
-            if isinstance(message, ModelResponse):
-                steps.append(
-                    {
-                        "run_id": run.id,
-                        "kind": "model_request",
-                        "status": "succeeded",
-                        "attempt": run.attempts,
-                        "model_name": progress.model_name,
-                        "usage": {
-                            "input_tokens": message.usage.input_tokens,
-                            "output_tokens": message.usage.output_tokens,
-                        },
-                        "started_at": progress.request_started_at or message.timestamp,
-                        "finished_at": _now(),
-                    }
-                )
-        await connection.execute(insert(ThreadMessage), rows)
-        if steps:
-            await connection.execute(insert(RunStep), steps)
-        updated = await connection.execute(
-            _UPDATE_USAGE, {"usage": dumps(progress.usage), "model": progress.model_name, "id": run.id}
-        )
-        return bool(updated.scalar())
-
     async def _settle(
         self,
-        progress: _Progress,
+        progress: Progress,
         buffer: EventBuffer,
         owner: str,
         status: str,
@@ -364,9 +267,9 @@ class RunExecutor:
         events = await buffer.take()
         async with self.engine.begin() as connection:
             if pending:
-                dumped = _dump(pending)
-                events += self._message_events(progress, pending, dumped)
-                cancel_requested = await self._write_messages(connection, progress, pending, dumped)
+                dumped = dump_messages(pending)
+                events += message_events(progress, pending, dumped)
+                cancel_requested = await write_messages(connection, progress, pending, dumped)
                 if cancel_requested and status == "succeeded" and progress.deferred:
                     # The deferred response's own write is where a cancel requested meanwhile was noticed;
                     # noticed here instead, it ends the run as it would have there.
@@ -384,7 +287,7 @@ class RunExecutor:
         return status
 
     async def _pause(
-        self, progress: _Progress, buffer: EventBuffer, owner: str, paused: PausedForApproval, bound: Any
+        self, progress: Progress, buffer: EventBuffer, owner: str, paused: PausedForApproval, bound: Any
     ) -> str | None:
         calls = [
             {"tool_call_id": call.tool_call_id, "tool_name": call.tool_name, "args": call.args_as_dict()}
@@ -407,15 +310,15 @@ class RunExecutor:
         bound.info("run.awaiting_approval", calls=[c["tool_call_id"] for c in calls])
         return "requires_action"
 
-    async def _release(self, progress: _Progress, owner: str, buffer: EventBuffer) -> None:
+    async def _release(self, progress: Progress, owner: str, buffer: EventBuffer) -> None:
         run_id = progress.loaded.id
         events = await buffer.take()
         try:
             async with self.engine.begin() as connection:
                 if progress.deferred:  # written, with its events, as it would have been when it arrived
-                    dumped = _dump(progress.deferred)
-                    events += self._message_events(progress, progress.deferred, dumped)
-                    await self._write_messages(connection, progress, progress.deferred, dumped)
+                    dumped = dump_messages(progress.deferred)
+                    events += message_events(progress, progress.deferred, dumped)
+                    await write_messages(connection, progress, progress.deferred, dumped)
                     await journal.append(connection, run_id, events, owner=owner)
                 await queue.release(connection, run_id=run_id, owner=owner, reason="worker_shutdown")
         except LeaseLost:
