@@ -7,6 +7,8 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import uuid
+from datetime import datetime
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Query
@@ -41,3 +43,16 @@ def decode_cursor(cursor: str, arity: int) -> list[Any]:
     if not isinstance(values, list) or len(values) != arity:
         raise ValidationFailed("cursor is not valid: pass next_cursor from the previous page unchanged")
     return values
+
+
+def encode_time_id_cursor(at: datetime, item_id: uuid.UUID) -> str:
+    """The cursor of lists ordered by a timestamp, then an id (newest first)."""
+    return encode_cursor(at.isoformat(), str(item_id))
+
+
+def decode_time_id_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    at, item_id = decode_cursor(cursor, 2)
+    try:
+        return datetime.fromisoformat(at), uuid.UUID(item_id)
+    except (TypeError, ValueError):
+        raise ValidationFailed("cursor is not valid: pass next_cursor unchanged") from None

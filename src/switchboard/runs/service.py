@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from switchboard.agents.registry import AgentRegistry
 from switchboard.auth.principal import Principal
 from switchboard.kit.errors import Conflict, NotFound, PayloadTooLarge, ValidationFailed
-from switchboard.kit.pagination import decode_cursor, encode_cursor
+from switchboard.kit.pagination import decode_time_id_cursor, encode_time_id_cursor
 from switchboard.models import Run, RunStep, Thread
 from switchboard.models.runs import FINAL_STATUSES
 from switchboard.runs import journal
@@ -228,16 +228,12 @@ class RunService:
         if status is not None:
             query = query.where(Run.status == status)
         if cursor is not None:
-            created, last_id = decode_cursor(cursor, 2)
-            try:
-                created_at, run_id = datetime.fromisoformat(created), uuid.UUID(last_id)
-            except (TypeError, ValueError):
-                raise ValidationFailed("cursor is not valid: pass next_cursor unchanged") from None
+            created_at, run_id = decode_time_id_cursor(cursor)
             query = query.where(or_(Run.created_at < created_at, and_(Run.created_at == created_at, Run.id < run_id)))
         runs = list(await self.session.scalars(query.order_by(Run.created_at.desc(), Run.id.desc()).limit(limit + 1)))
         more = len(runs) > limit
         runs = runs[:limit]
-        return runs, encode_cursor(runs[-1].created_at.isoformat(), str(runs[-1].id)) if more else None
+        return runs, encode_time_id_cursor(runs[-1].created_at, runs[-1].id) if more else None
 
     async def steps(self, user: Principal, run_id: uuid.UUID) -> list[RunStep]:
         run = await self.get(user, run_id)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 
 from pydantic_ai.messages import (
     ModelMessage,
@@ -17,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from switchboard.auth.principal import Principal
 from switchboard.kit.errors import NotFound, ValidationFailed
-from switchboard.kit.pagination import decode_cursor, encode_cursor
+from switchboard.kit.pagination import decode_cursor, decode_time_id_cursor, encode_cursor, encode_time_id_cursor
 from switchboard.models import Thread, ThreadMessage
 from switchboard.threads.repository import MessageRepository, ThreadRepository
 from switchboard.threads.schemas import MessageOut, ThreadOut
@@ -98,17 +97,11 @@ class ThreadService:
     async def page(
         self, user: Principal, limit: int, cursor: str | None, agent: str | None = None
     ) -> tuple[list[Thread], str | None]:
-        after: tuple[datetime, uuid.UUID] | None = None
-        if cursor is not None:
-            updated_at, thread_id = decode_cursor(cursor, 2)
-            try:
-                after = (datetime.fromisoformat(updated_at), uuid.UUID(thread_id))
-            except (TypeError, ValueError):
-                raise ValidationFailed("cursor is not valid: pass next_cursor unchanged") from None
+        after = decode_time_id_cursor(cursor) if cursor is not None else None
         threads = await self.threads.page(user.user_id, limit + 1, after, agent)
         more = len(threads) > limit
         threads = threads[:limit]
-        next_cursor = encode_cursor(threads[-1].updated_at.isoformat(), str(threads[-1].id)) if more else None
+        next_cursor = encode_time_id_cursor(threads[-1].updated_at, threads[-1].id) if more else None
         return threads, next_cursor
 
     async def delete(self, user: Principal, thread_id: uuid.UUID) -> None:
