@@ -53,18 +53,18 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from switchboard.agents.registry import AgentRegistry
 from switchboard.agents.spec import AgentDeps, AgentSpec
-from switchboard.auth.principal import Principal
+from switchboard.auth.principal import Principal, principal_of
+from switchboard.engine.ledger import RunLedger
 from switchboard.kit.db import make_sessionmaker
 from switchboard.kit.embedded_pg import EmbeddedPostgres
 from switchboard.kit.logging import configure_logging
 from switchboard.migrations import runner as migrations
 from switchboard.plugins import Plugin
 from switchboard.plugins.loader import load_plugins
-from switchboard.runs.ledger import RunLedger
 from switchboard.runs.schemas import RunCreate
 from switchboard.runs.service import RunService
 from switchboard.settings import Settings
-from switchboard.users.service import UserService, principal_of
+from switchboard.users.service import UserService
 
 AGENT = "bench"
 PLUGIN_PATH = "bench.run_engine:plugin"

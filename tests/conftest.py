@@ -23,7 +23,9 @@ from switchboard.migrations import runner as migrations
 from switchboard.models import Base
 from switchboard.plugins.loader import load_plugins
 from switchboard.settings import Settings
-from tests.support import DemoUser, LiveServer, execute_autocommit, live_server, make_settings, run_db, seed_demo
+from tests.fixtures.database import execute_autocommit, run_db
+from tests.fixtures.demo import DemoUser, seed_demo
+from tests.fixtures.server import LiveServer, live_server, make_settings
 
 models.ALLOW_MODEL_REQUESTS = False
 

@@ -22,7 +22,8 @@ from switchboard.models import ApiKey, User
 from switchboard.plugins.loader import load_plugins
 from switchboard.settings import Settings
 from switchboard.users.service import UserService
-from tests.support import LiveServer, execute_autocommit, run_db
+from tests.fixtures.database import execute_autocommit, run_db
+from tests.fixtures.server import LiveServer
 
 _SCRIPT = shutil.which("switchboard", path=str(Path(sys.executable).parent))
 COMMAND = [_SCRIPT] if _SCRIPT else [sys.executable, "-c", "from switchboard.cli import main; main()"]

@@ -8,8 +8,9 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from tests.http_checks import assert_error
-from tests.support import DemoUser, LiveServer, seed_demo
+from tests.fixtures.demo import DemoUser, seed_demo
+from tests.fixtures.http import assert_error
+from tests.fixtures.server import LiveServer
 
 TEST_USER = "test.user@example.com"
 

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.http_checks import assert_error
-from tests.support import DemoUser, LiveServer
+from tests.fixtures.demo import DemoUser
+from tests.fixtures.http import assert_error
+from tests.fixtures.server import LiveServer
 
 TEST_USER = "test.user@example.com"
 ALICE = "alice@example.com"

@@ -16,7 +16,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support import free_port, process_gone
+from tests.fixtures.processes import process_gone
+from tests.fixtures.server import free_port
 
 _SCRIPT = shutil.which("switchboard", path=str(Path(sys.executable).parent))
 COMMAND = [_SCRIPT] if _SCRIPT else [sys.executable, "-c", "from switchboard.cli import main; main()"]

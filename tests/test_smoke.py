@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from tests.support import DemoUser, LiveServer
+from tests.fixtures.demo import DemoUser
+from tests.fixtures.server import LiveServer
 
 
 def test_health_is_public_and_chat_needs_a_key(server: LiveServer) -> None:

@@ -12,7 +12,8 @@ import pytest
 from pydantic_ai.models import override_allow_model_requests
 
 from tests.fakes.openai_server import FakeOpenAI, RecordedRequest, call, fail, fake_openai_server, reply
-from tests.support import DemoUser, LiveServer, seed_demo
+from tests.fixtures.demo import DemoUser, seed_demo
+from tests.fixtures.server import LiveServer
 
 MODEL = "openai-chat:fake-model"
 API_KEY = "test-key"

@@ -13,22 +13,20 @@ from switchboard import __version__
 from switchboard.agents.endpoints import router as agents_router
 from switchboard.agents.registry import AgentRegistry
 from switchboard.chat.endpoints import router as chat_router
-from switchboard.compat.seed000 import router as seed000_router
-from switchboard.compat.seed004 import router as seed004_router
+from switchboard.engine import channels
+from switchboard.engine.worker import EmbeddedWorkers
 from switchboard.kit.db import Database, safe_url
 from switchboard.kit.errors import install_error_handlers
 from switchboard.kit.logging import configure_logging
 from switchboard.kit.notify import Notifier
-from switchboard.kit.state import AppState
 from switchboard.migrations import runner as migrations
 from switchboard.observability.endpoints import admin_router, health_router
 from switchboard.observability.middleware import RequestContextMiddleware
 from switchboard.observability.request_logs import RequestLogWriter
 from switchboard.plugins.loader import load_plugins
-from switchboard.runs import channels
 from switchboard.runs.endpoints import router as runs_router
-from switchboard.runs.worker import EmbeddedWorkers
 from switchboard.settings import Settings
+from switchboard.state import AppState
 from switchboard.threads.endpoints import router as threads_router
 
 log = structlog.get_logger(__name__)
@@ -93,8 +91,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     install_error_handlers(app)
     app.add_middleware(RequestContextMiddleware)
-    routers = (health_router, agents_router, runs_router, chat_router, threads_router, admin_router)
-    for router in (*routers, seed000_router, seed004_router):
+    for router in (health_router, agents_router, runs_router, chat_router, threads_router, admin_router):
         app.include_router(router)
     for plugin in plugins:
         for router in plugin.routers:

@@ -164,7 +164,7 @@ def worker(
     """Execute runs from the queue, without the HTTP API. Start as many as you like, on any machine that reaches
     the database; SIGTERM lets in-flight runs finish (SWITCHBOARD_WORKER_GRACE_SECONDS) and re-queues the rest."""
     settings = _with_worker_options(_settings(), None, concurrency)
-    from switchboard.runs.standalone import run_worker
+    from switchboard.engine.standalone import run_worker
 
     async def work(db: Database) -> None:
         await _require_migrated(db, settings)

@@ -39,7 +39,6 @@ class Settings(BaseSettings):
     llm_max_retries: int = Field(default=3, ge=0, le=10)
 
     max_prompt_chars: int = Field(default=2000, gt=0)
-    compat_chat_agent: str = Field(default="support", description="The agent behind seed 000's POST /api/v1/chat.")
     migrate_on_start: bool = Field(default=True, description="Apply pending migrations when the server starts.")
 
     plugins: Annotated[list[str], NoDecode] = Field(

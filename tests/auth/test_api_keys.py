@@ -15,8 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from switchboard.models import ApiKey
 from switchboard.users.service import UserService
-from tests.http_checks import assert_error
-from tests.support import LiveServer, run_db
+from tests.fixtures.database import run_db
+from tests.fixtures.http import assert_error
+from tests.fixtures.server import LiveServer
 
 PUBLIC_PATHS = {"/health", "/ready", "/docs", "/openapi.json", "/docs/oauth2-redirect", "/redoc"}
 

@@ -17,8 +17,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from switchboard.agents.spec import AgentDeps, AgentSpec
 from switchboard.models import Thread, ThreadMessage
 from switchboard.plugins import Plugin
-from tests.http_checks import assert_error, chat
-from tests.support import DemoUser, LiveServer, run_db, seed_demo
+from tests.fixtures.database import run_db
+from tests.fixtures.demo import DemoUser, seed_demo
+from tests.fixtures.http import assert_error, chat
+from tests.fixtures.server import LiveServer
 
 TEST_USER = "test.user@example.com"
 CHAT_KEYS = {"thread_id", "run_id", "status", "reply", "model", "usage", "pending_approvals", "request_id"}

@@ -6,8 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from switchboard.chat.client import parse_sse
-from tests.support import DemoUser, LiveServer
+from tests.fixtures.demo import DemoUser
+from tests.fixtures.server import LiveServer
 
 SWITCHBOARD = str(Path(sys.executable).with_name("switchboard"))
 
@@ -44,11 +44,3 @@ def test_cli_chat_reports_errors_clearly(server: LiveServer, demo: dict[str, Dem
     no_key = _chat(server, "", "hello")
     assert no_key.returncode == 2
     assert "SWITCHBOARD_API_KEY" in no_key.stderr
-
-
-def test_parse_sse_joins_fields_and_splits_events() -> None:
-    lines = iter(
-        ["event: thread", 'data: {"a": 1}', "", ": keepalive", "", "event: done", 'data: {"b":', "data: 2}", ""]
-    )
-    events = list(parse_sse(lines))
-    assert [(e.event, e.data) for e in events] == [("thread", {"a": 1}), ("done", {"b": 2})]

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
-from tests.support import DemoUser, LiveServer
+from tests.fixtures.demo import DemoUser
+from tests.fixtures.server import LiveServer
 
 
 def test_concurrent_first_calls_share_one_default_thread(server: LiveServer, demo: dict[str, DemoUser]) -> None:

@@ -16,8 +16,10 @@ import httpx
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tests.http_checks import assert_error
-from tests.support import DemoUser, LiveServer, run_db, seed_demo
+from tests.fixtures.database import run_db
+from tests.fixtures.demo import DemoUser, seed_demo
+from tests.fixtures.http import assert_error
+from tests.fixtures.server import LiveServer
 
 USER = "test.user@example.com"
 BUSY = "An agent is already running, please retry later"

@@ -8,8 +8,9 @@ from typing import Any
 
 import httpx
 
-from tests.http_checks import assert_error
-from tests.support import DemoUser, LiveServer
+from tests.fixtures.demo import DemoUser
+from tests.fixtures.http import assert_error
+from tests.fixtures.server import LiveServer
 
 BOB = "bob@example.com"  # owns order 3, shipped
 ALICE = "alice@example.com"  # owns order 2, processing

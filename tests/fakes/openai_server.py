@@ -30,7 +30,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from tests.support import serve_in_thread
+from tests.fixtures.server import serve_in_thread
 
 JSONObject: TypeAlias = dict[str, Any]
 

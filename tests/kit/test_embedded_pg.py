@@ -20,7 +20,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from switchboard.kit.embedded_pg import DATABASE_NAME, EmbeddedPostgres
-from tests.support import process_gone
+from tests.fixtures.processes import process_gone
 
 # A second holder: acquires the data dir given as argv[1], prints the URL and the postmaster's pid, then waits
 # for a line on stdin: "release" releases and exits; anything else (or EOF) exits without releasing.
@@ -29,7 +29,7 @@ import json, sys
 from pathlib import Path
 import structlog
 from switchboard.kit.embedded_pg import EmbeddedPostgres
-from tests.support import process_gone
+from tests.fixtures.processes import process_gone
 
 structlog.configure(logger_factory=structlog.PrintLoggerFactory(file=sys.stderr))  # stdout is for the answer
 

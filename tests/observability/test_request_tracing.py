@@ -23,9 +23,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 from switchboard.kit.logging import configure_logging
 from switchboard.kit.pagination import encode_cursor
 from switchboard.users.service import UserService
-from tests.http_checks import assert_error
-from tests.support import DemoUser, LiveServer, live_server, run_db, seed_demo
-from tests.support import make_settings as settings_for
+from tests.fixtures.database import run_db
+from tests.fixtures.demo import DemoUser, seed_demo
+from tests.fixtures.http import assert_error
+from tests.fixtures.server import LiveServer, live_server
+from tests.fixtures.server import make_settings as settings_for
 
 TEST_USER = "test.user@example.com"
 ADMIN = "admin@example.com"

@@ -11,11 +11,13 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tests.runs.agents import CREATE_EFFECTS, EFFECTS_TABLE
-from tests.runs.processes import Processes, processes
-from tests.support import DemoUser, LiveServer, run_db, seed_demo
+from tests.fixtures.agents import CREATE_EFFECTS, EFFECTS_TABLE
+from tests.fixtures.database import run_db
+from tests.fixtures.demo import DemoUser, seed_demo
+from tests.fixtures.processes import Processes, processes
+from tests.fixtures.server import LiveServer
 
-TEST_PLUGIN = "tests.runs.agents:plugin"
+TEST_PLUGIN = "tests.fixtures.agents:plugin"
 
 
 @pytest.fixture

@@ -10,10 +10,10 @@ from typing import Any
 
 import httpx
 
-from tests.http_checks import assert_error
+from tests.fixtures.demo import DemoUser, seed_demo
+from tests.fixtures.http import assert_error, create_run, get_run, open_events, read_events, read_until, wait_for_status
+from tests.fixtures.server import LiveServer, live_server, make_settings
 from tests.runs.conftest import TEST_PLUGIN
-from tests.runs.helpers import create_run, get_run, open_events, read_events, read_until, wait_for_status
-from tests.support import DemoUser, LiveServer, live_server, make_settings, seed_demo
 
 ALICE = "alice@example.com"
 Users = tuple[LiveServer, dict[str, DemoUser]]

@@ -13,9 +13,10 @@ from typing import Any
 
 import httpx
 
-from tests.runs.helpers import FINAL, Event, create_run, open_events, read_events, read_until
-from tests.runs.processes import LEASE_SECONDS, Processes
-from tests.support import LiveServer
+from switchboard.models.runs import FINAL
+from tests.fixtures.http import Event, create_run, open_events, read_events, read_until
+from tests.fixtures.processes import LEASE_SECONDS, Processes
+from tests.fixtures.server import LiveServer
 
 ALICE = "alice@example.com"
 

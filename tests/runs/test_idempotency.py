@@ -8,9 +8,9 @@ from typing import Any
 
 import httpx
 
-from tests.http_checks import assert_error
-from tests.runs.helpers import wait_for_status
-from tests.support import DemoUser, LiveServer
+from tests.fixtures.demo import DemoUser
+from tests.fixtures.http import assert_error, wait_for_status
+from tests.fixtures.server import LiveServer
 
 ALICE = "alice@example.com"
 BOB = "bob@example.com"

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import json
 import threading
 import time
 from collections.abc import Awaitable, Callable
@@ -19,12 +18,13 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
-from tests.http_checks import assert_error
-from tests.runs.helpers import get_run
-from tests.support import DemoUser, LiveServer, run_db, seed_demo
+from switchboard.models.runs import FINAL
+from tests.fixtures.database import run_db
+from tests.fixtures.demo import DemoUser, seed_demo
+from tests.fixtures.http import assert_error, get_run, read_events
+from tests.fixtures.server import LiveServer
 
 USER = "test.user@example.com"
-FINAL = {"succeeded", "failed", "cancelled", "timed_out"}
 DEADLINE = 20.0
 
 
@@ -78,15 +78,7 @@ def interval(run: dict[str, Any]) -> tuple[datetime, datetime]:
 
 def run_events(client: httpx.Client, run_id: str) -> list[tuple[str, dict[str, Any]]]:
     """A finished run's events, from its resumable stream (which closes after `end`)."""
-    events: list[tuple[str, dict[str, Any]]] = []
-    kind = ""
-    with client.stream("GET", f"/v1/runs/{run_id}/events") as response:
-        assert response.status_code == 200
-        for line in response.iter_lines():
-            if line.startswith("event:"):
-                kind = line.removeprefix("event:").strip()
-            elif line.startswith("data:"):
-                events.append((kind, json.loads(line.removeprefix("data:").strip())))
+    events = [(event.type, event.data) for event in read_events(client, run_id)]
     assert events, "no events"
     assert events[-1][0] == "end", events
     return events

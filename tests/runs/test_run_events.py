@@ -12,18 +12,19 @@ import pytest
 
 from switchboard.runs import endpoints
 from switchboard.runs.follow import REREAD_SECONDS
-from tests.http_checks import assert_error
-from tests.runs.helpers import (
+from tests.fixtures.demo import DemoUser, seed_demo
+from tests.fixtures.http import (
     Event,
+    assert_error,
     create_run,
     get_run,
     open_events,
-    parse_sse,
+    parse_run_events,
     read_events,
     read_until,
     wait_for_status,
 )
-from tests.support import DemoUser, LiveServer, seed_demo
+from tests.fixtures.server import LiveServer
 
 ALICE = "alice@example.com"
 Users = tuple[LiveServer, dict[str, DemoUser]]
@@ -90,7 +91,7 @@ def test_resume_after_the_end_closes_at_once(users: Users) -> None:
         for params, headers in (({}, {"Last-Event-ID": str(last)}), ({"last_event_id": last + 5}, {})):
             with client.stream("GET", f"/v1/runs/{run_id}/events", params=params, headers=headers) as response:
                 assert response.status_code in (200, 204), response.read()
-                assert list(parse_sse(response.iter_lines())) == []
+                assert list(parse_run_events(response.iter_lines())) == []
 
 
 def test_live_tail_delivers_deltas_while_the_run_runs(users: Users) -> None:
@@ -151,7 +152,7 @@ def test_post_stream_runs_and_streams_its_events(users: Users) -> None:
             assert response.status_code == 200, response.read()
             assert response.headers["content-type"].startswith("text/event-stream")
             location = response.headers["location"]
-            events = list(parse_sse(response.iter_lines()))
+            events = list(parse_run_events(response.iter_lines()))
         assert_numbered(events)
         assert (events[0].type, events[0].data["status"]) == ("status", "queued")
         assert events[-1].type == "end"
@@ -169,7 +170,7 @@ def test_a_dropped_stream_leaves_the_run_going_and_resumes_without_gap(users: Us
     with server.client(people[ALICE].key) as client:
         with client.stream("POST", "/v1/runs/stream", json=body) as response:
             assert response.status_code == 200, response.read()
-            head = read_until(parse_sse(response.iter_lines()), "text_delta")
+            head = read_until(parse_run_events(response.iter_lines()), "text_delta")
         run_id = head[0].data["run_id"]
         assert wait_for_status(client, run_id)["output"] == "w1 w2 w3 w4 w5 w6"
         rest = read_events(client, run_id, headers={"Last-Event-ID": str(head[-1].id)})

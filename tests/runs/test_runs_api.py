@@ -8,9 +8,9 @@ from typing import Any
 
 import httpx
 
-from tests.http_checks import assert_error
-from tests.runs.helpers import create_run, get_run, open_events, read_events, read_until, wait_for_status
-from tests.support import DemoUser, LiveServer, seed_demo
+from tests.fixtures.demo import DemoUser, seed_demo
+from tests.fixtures.http import assert_error, create_run, get_run, open_events, read_events, read_until, wait_for_status
+from tests.fixtures.server import LiveServer
 
 ALICE = "alice@example.com"
 BOB = "bob@example.com"

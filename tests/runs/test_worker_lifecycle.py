@@ -13,9 +13,10 @@ from typing import Any
 
 import httpx
 
-from tests.runs.helpers import FINAL, Event, create_run, get_run, read_events
-from tests.runs.processes import START_SECONDS, Processes
-from tests.support import LiveServer
+from switchboard.models.runs import FINAL
+from tests.fixtures.http import Event, create_run, get_run, read_events
+from tests.fixtures.processes import START_SECONDS, Processes
+from tests.fixtures.server import LiveServer
 
 ALICE = "alice@example.com"
 GRACE_SECONDS = 2.0

@@ -14,8 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from switchboard.kit.pagination import encode_cursor
 from switchboard.models import Thread, ThreadMessage
-from tests.http_checks import assert_error, chat
-from tests.support import DemoUser, LiveServer, run_db
+from tests.fixtures.database import run_db
+from tests.fixtures.demo import DemoUser
+from tests.fixtures.http import assert_error, chat
+from tests.fixtures.server import LiveServer
 
 TEST_USER = "test.user@example.com"
 ALICE = "alice@example.com"

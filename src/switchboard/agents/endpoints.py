@@ -1,20 +1,13 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, Field
 
+from switchboard.agents.schemas import AgentOut
 from switchboard.auth.dependencies import PrincipalDep
 from switchboard.kit.errors import API_ERRORS
-from switchboard.kit.state import app_state
+from switchboard.state import app_state
 
 router = APIRouter(prefix="/v1/agents", tags=["agents"], responses=API_ERRORS)
-
-
-class AgentOut(BaseModel):
-    name: str
-    description: str
-    model: str = Field(description="The model this agent uses. `offline` is deterministic rules, not an LLM.")
-    tools: list[str]
 
 
 @router.get("", summary="The agents this server runs")

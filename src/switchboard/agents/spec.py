@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic_ai import Agent
@@ -16,13 +16,10 @@ from pydantic_ai.models.function import AgentInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from switchboard.auth.principal import Principal
+from switchboard.kit.clock import utc_now
 
 OfflineRules = Callable[[list[ModelMessage], AgentInfo], ModelResponse]
 """Deterministic rules that stand in for an LLM: they read the messages so far and answer with a response."""
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 current_tool_session: ContextVar[AsyncSession | None] = ContextVar("switchboard_tool_session", default=None)

@@ -10,9 +10,9 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from switchboard.auth.principal import Principal
+from switchboard.auth.service import authenticate
 from switchboard.kit.errors import PermissionDenied, Unauthenticated
-from switchboard.kit.state import app_state
-from switchboard.users.service import UserService
+from switchboard.state import app_state
 
 _bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer sb_…`")
 
@@ -37,7 +37,7 @@ async def _principal(
         if request.headers.get("authorization"):
             raise Unauthenticated("Malformed Authorization header: it must read `Authorization: Bearer sb_…`.")
         raise Unauthenticated("Missing API key. Send `Authorization: Bearer sb_…`.")
-    principal = await UserService(session).authenticate(credentials.credentials)
+    principal = await authenticate(session, credentials.credentials)
     request.state.user_id = principal.user_id  # for the request log
     return principal
 

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from switchboard.models import User
+
 
 @dataclass(frozen=True)
 class Principal:
@@ -17,3 +19,9 @@ class Principal:
     @property
     def is_admin(self) -> bool:
         return self.role == "admin" and self.acted_by_user_id is None
+
+
+def principal_of(user: User, *, acted_by_user_id: int | None = None) -> Principal:
+    return Principal(
+        user_id=user.id, email=user.email, name=user.name, role=user.role, acted_by_user_id=acted_by_user_id
+    )

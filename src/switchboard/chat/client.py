@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
+
+from switchboard.kit.sse import parse_sse
 
 
 @dataclass(frozen=True)
@@ -18,22 +20,6 @@ class StreamEvent:
 
 class ChatClientError(RuntimeError):
     pass
-
-
-def parse_sse(lines: Iterator[str]) -> Iterator[StreamEvent]:
-    """Server-sent events from text lines: `event:` and `data:` fields, a blank line ends an event."""
-    event, data = "message", list[str]()
-    for line in lines:
-        if not line:
-            if data:
-                yield StreamEvent(event, json.loads("\n".join(data)))
-            event, data = "message", []
-        elif line.startswith("event:"):
-            event = line[6:].strip()
-        elif line.startswith("data:"):
-            data.append(line[5:].lstrip())
-    if data:
-        yield StreamEvent(event, json.loads("\n".join(data)))
 
 
 def stream_turn(
@@ -57,7 +43,8 @@ def stream_turn(
             except (ValueError, KeyError, TypeError):
                 message = response.text
             raise ChatClientError(f"{response.status_code}: {message}")
-        for event in parse_sse(response.iter_lines()):
+        for sse in parse_sse(response.iter_lines()):
+            event = StreamEvent(sse.event, json.loads(sse.data))
             on_event(event)
             if event.event == "done":
                 return event.data

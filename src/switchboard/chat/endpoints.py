@@ -12,9 +12,9 @@ from switchboard.chat.schemas import ChatRequest, ChatResponse
 from switchboard.chat.service import ChatEvent, chat_stream, chat_turn
 from switchboard.kit.errors import API_ERRORS, ErrorResponse
 from switchboard.kit.request_context import current_request_id
-from switchboard.kit.state import app_state
-from switchboard.runs.doors import start_run
 from switchboard.runs.schemas import RunCreate
+from switchboard.runs.starting import start_run
+from switchboard.state import app_state
 
 router = APIRouter(prefix="/v1", tags=["chat"], responses=API_ERRORS)
 

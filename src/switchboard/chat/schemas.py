@@ -5,6 +5,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from switchboard.models.runs import RunStatus
 from switchboard.runs.schemas import PendingApproval
 
 
@@ -24,7 +25,7 @@ class Usage(BaseModel):
 class ChatResponse(BaseModel):
     thread_id: uuid.UUID
     run_id: uuid.UUID = Field(description="The run that answered (GET /v1/runs/{id} for its steps and events).")
-    status: Literal["succeeded", "requires_action"] = Field(
+    status: Literal[RunStatus.SUCCEEDED, RunStatus.REQUIRES_ACTION] = Field(
         description="`requires_action`: a tool call waits for approval (see `pending_approvals`)."
     )
     reply: str

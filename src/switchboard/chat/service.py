@@ -12,9 +12,10 @@ from typing import Any
 from switchboard.auth.principal import Principal
 from switchboard.chat.schemas import ChatResponse, Usage
 from switchboard.kit.errors import AppError, Conflict, ModelFailed, RunFailed, RunTimedOut, ServiceUnavailable
-from switchboard.kit.state import AppState
-from switchboard.runs.doors import events_of, start_run, wait_for
+from switchboard.models.runs import RunStatus
 from switchboard.runs.schemas import RunCreate, RunOut
+from switchboard.runs.starting import events_of, start_run, wait_for
+from switchboard.state import AppState
 
 
 @dataclass(frozen=True)
@@ -36,9 +37,10 @@ def reply_text(output: object) -> str:
 def chat_response(run: RunOut, request_id: str | None) -> ChatResponse:
     """The run as a chat reply, or the error that says why there is none."""
     where = f"GET /v1/runs/{run.id}"
-    if run.status in ("succeeded", "requires_action"):
+    if run.status in (RunStatus.SUCCEEDED, RunStatus.REQUIRES_ACTION):
         pending = ", ".join(f"{p.tool_name} ({p.tool_call_id})" for p in run.pending_approvals)
-        reply = reply_text(run.output) if run.status == "succeeded" else f"Waiting for your approval of: {pending}."
+        succeeded = run.status == RunStatus.SUCCEEDED
+        reply = reply_text(run.output) if succeeded else f"Waiting for your approval of: {pending}."
         return ChatResponse(
             thread_id=run.thread_id,
             run_id=run.id,
@@ -49,13 +51,13 @@ def chat_response(run: RunOut, request_id: str | None) -> ChatResponse:
             pending_approvals=run.pending_approvals,
             request_id=request_id,
         )
-    if run.status == "failed" and run.error is not None:
+    if run.status == RunStatus.FAILED and run.error is not None:
         if run.error.type == "model_error":
             raise ModelFailed(f"{run.error.message} The run is recorded as failed ({where}); try again.")
         raise RunFailed(f"{run.error.message} ({where})")
-    if run.status == "cancelled":
+    if run.status == RunStatus.CANCELLED:
         raise Conflict(f"The run was cancelled before it answered ({where}).")
-    if run.status == "timed_out":
+    if run.status == RunStatus.TIMED_OUT:
         raise RunTimedOut(f"The run hit its time limit before it answered ({where}).")
     raise ServiceUnavailable(
         f"The run is still {run.status}: no worker has finished it yet. It will run when one is available; "

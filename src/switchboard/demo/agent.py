@@ -10,6 +10,8 @@ from switchboard.agents.spec import AgentDeps, AgentSpec
 from switchboard.demo.offline_rules import support_rules
 from switchboard.demo.tools import cancel_order, get_order, list_orders, refund_order
 
+AGENT_NAME = "support"
+
 INSTRUCTIONS = """\
 You are the customer support agent of an online shop. You help the signed-in customer with their orders.
 - Use the tools: list_orders, get_order, cancel_order, refund_order (a person approves each refund). They
@@ -24,7 +26,7 @@ Answer briefly, in the customer's language."""
 def build_support_agent() -> Agent[AgentDeps, Any]:
     return Agent(
         deps_type=AgentDeps,
-        name="support",
+        name=AGENT_NAME,
         instructions=INSTRUCTIONS,
         # A refund moves money: each one waits for a person's approval (the run pauses in requires_action).
         tools=[list_orders, get_order, cancel_order, Tool(refund_order, requires_approval=True)],
@@ -33,7 +35,7 @@ def build_support_agent() -> Agent[AgentDeps, Any]:
 
 def support_spec() -> AgentSpec:
     return AgentSpec(
-        name="support",
+        name=AGENT_NAME,
         description="Customer support for the demo shop: list, look up, cancel and refund (with approval) your orders.",
         agent=build_support_agent(),
         offline=support_rules,

@@ -3,7 +3,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from switchboard.auth.dependencies import PrincipalDep, SessionDep
-from switchboard.demo.service import OrderService, OrderView
+from switchboard.demo.schemas import OrderView
+from switchboard.demo.service import OrderService
 from switchboard.kit.errors import API_ERRORS
 
 router = APIRouter(prefix="/demo", tags=["demo shop"], responses=API_ERRORS)

@@ -4,13 +4,26 @@ own Alembic branch (see `migrations/`)."""
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Identity, Integer, String, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from switchboard.models import Base
+from switchboard.models.base import EnumText, sql_list
 
-ORDER_STATUSES = ("pending", "processing", "shipped", "delivered", "cancelled")
+
+class OrderStatus(StrEnum):
+    PENDING = "pending"
+    PROCESSING = "processing"
+    SHIPPED = "shipped"
+    DELIVERED = "delivered"
+    CANCELLED = "cancelled"
+    REFUNDED = "refunded"
+
+
+CANCELLABLE = frozenset({OrderStatus.PENDING, OrderStatus.PROCESSING})
+REFUNDABLE = frozenset({OrderStatus.SHIPPED, OrderStatus.DELIVERED})
 
 
 class Product(Base):
@@ -24,15 +37,11 @@ class Product(Base):
 
 class Order(Base):
     __tablename__ = "orders"
-    __table_args__ = (
-        CheckConstraint(
-            "status IN ('pending', 'processing', 'shipped', 'delivered', 'cancelled', 'refunded')", name="status"
-        ),
-    )
+    __table_args__ = (CheckConstraint(f"status IN {sql_list(OrderStatus)}", name="status"),)
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    status: Mapped[str] = mapped_column(String(16))
+    status: Mapped[OrderStatus] = mapped_column(EnumText(OrderStatus, 16))
     placed_at: Mapped[datetime] = mapped_column(server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())
 

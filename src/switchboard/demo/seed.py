@@ -13,6 +13,7 @@ from pathlib import Path
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from switchboard.auth.service import authenticate
 from switchboard.demo.models import Order, OrderItem, Product
 from switchboard.kit.errors import Unauthenticated
 from switchboard.plugins.spec import SeedContext
@@ -82,7 +83,7 @@ async def _demo_keys(session: AsyncSession, data_dir: Path, user_ids: dict[str, 
         key = remembered.get(email)
         if key is not None:
             try:
-                if (await users.authenticate(key)).user_id == user_id:
+                if (await authenticate(session, key)).user_id == user_id:
                     keys[email] = key
                     continue
             except Unauthenticated:

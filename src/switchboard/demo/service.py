@@ -2,61 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from enum import StrEnum
-
-from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from switchboard.auth.principal import Principal
-from switchboard.demo.models import Order
+from switchboard.demo.models import CANCELLABLE, REFUNDABLE, Order, OrderStatus
 from switchboard.demo.repository import OrderRepository
-
-CANCELLABLE = frozenset({"pending", "processing"})
-REFUNDABLE = frozenset({"shipped", "delivered"})
-
-
-class OrderLine(BaseModel):
-    product: str
-    quantity: int
-    unit_price_cents: int
-
-
-class OrderView(BaseModel):
-    id: int
-    status: str
-    product: str | None  # the first item's product, as seed 000 shows it
-    items: list[OrderLine]
-    total_cents: int
-    placed_at: datetime
-
-
-class CancelOutcome(StrEnum):
-    CANCELLED = "cancelled"
-    ALREADY_CANCELLED = "already_cancelled"
-    NOT_CANCELLABLE = "not_cancellable"
-    NOT_FOUND = "not_found"
-
-
-class RefundOutcome(StrEnum):
-    REFUNDED = "refunded"
-    ALREADY_REFUNDED = "already_refunded"
-    NOT_REFUNDABLE = "not_refundable"
-    NOT_FOUND = "not_found"
-
-
-class RefundResult(BaseModel):
-    order_id: int
-    outcome: RefundOutcome
-    status: str | None
-    message: str
-
-
-class CancelResult(BaseModel):
-    order_id: int
-    outcome: CancelOutcome
-    status: str | None  # the order's status after the attempt; None when not found
-    message: str
+from switchboard.demo.schemas import (
+    CancelOutcome,
+    CancelResult,
+    OrderLine,
+    OrderView,
+    RefundOutcome,
+    RefundResult,
+)
 
 
 class OrderService:
@@ -97,7 +55,7 @@ class OrderService:
                 status=None,
                 message=f"Order #{order_id} was not found in this customer's account.",
             )
-        if order.status == "cancelled":
+        if order.status == OrderStatus.CANCELLED:
             return CancelResult(
                 order_id=order_id,
                 outcome=CancelOutcome.ALREADY_CANCELLED,
@@ -111,7 +69,7 @@ class OrderService:
                 status=order.status,
                 message=f"Order #{order_id} has already been {order.status} and cannot be cancelled.",
             )
-        order.status = "cancelled"
+        order.status = OrderStatus.CANCELLED
         await self.orders.session.flush()
         return CancelResult(
             order_id=order_id,
@@ -130,7 +88,7 @@ class OrderService:
                 status=None,
                 message=f"Order #{order_id} was not found in this customer's account.",
             )
-        if order.status == "refunded":
+        if order.status == OrderStatus.REFUNDED:
             return RefundResult(
                 order_id=order_id,
                 outcome=RefundOutcome.ALREADY_REFUNDED,
@@ -145,7 +103,7 @@ class OrderService:
                 message=f"Order #{order_id} is {order.status}: only shipped or delivered orders can be refunded "
                 "(a pending or processing order can be cancelled instead).",
             )
-        order.status = "refunded"
+        order.status = OrderStatus.REFUNDED
         await self.orders.session.flush()
         return RefundResult(
             order_id=order_id,

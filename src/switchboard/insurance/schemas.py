@@ -5,9 +5,10 @@ the output goes through Pydantic AI's own validation rather than being built beh
 
 from __future__ import annotations
 
+import uuid
 from datetime import date
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 from pydantic_ai.messages import ModelResponse, TextPart, ToolCallPart
@@ -64,3 +65,33 @@ def output_response(info: AgentInfo, output: BaseModel) -> ModelResponse:
     if not info.output_tools:
         return ModelResponse(parts=[TextPart(output.model_dump_json())])
     return ModelResponse(parts=[ToolCallPart(info.output_tools[0].name, output.model_dump(mode="json"))])
+
+
+# --- the runner API's requests and responses (seed 004's shapes) ---
+
+
+class AgentRunRequest(BaseModel):
+    agent_type: str = Field(examples=["document-extractor"], description="`document-extractor` or `policy-checker`.")
+    user_id: str | None = Field(
+        default=None,
+        max_length=200,
+        description="Kept as a client reference in the run's metadata (`seed004_user_id`); who runs the agent "
+        "is decided by the API key.",
+    )
+    input: str | None = Field(
+        default=None, description="The document (document-extractor) or the claim (policy-checker), as text."
+    )
+
+
+class AgentRunAccepted(BaseModel):
+    run_id: uuid.UUID
+
+
+RunnerState = Literal["PENDING", "RUNNING", "DONE", "ERROR"]
+
+
+class AgentRunStatus(BaseModel):
+    run_id: uuid.UUID
+    state: RunnerState
+    result: Any = Field(default=None, description="The agent's structured output once DONE.")
+    error: str | None = None

@@ -21,6 +21,8 @@ log = structlog.get_logger(__name__)
 
 ANY_KEY = "*"
 RECONNECT_SECONDS = 1.0
+APPLICATION_NAME = "switchboard-listener"
+"""How the listening connection shows in pg_stat_activity."""
 
 
 def asyncpg_dsn(sqlalchemy_url: str) -> str:
@@ -92,15 +94,18 @@ class Notifier:
             callback(payload)
 
     def _wake_everyone(self) -> None:
-        for channel, keyed in self._waiters.items():
+        """After a reconnect: notifications sent meanwhile are gone, so every subscriber and every callback, on
+        every channel, is told to look again."""
+        for keyed in self._waiters.values():
             for events in keyed.values():
                 for event in events:
                     event.set()
-            for callback in self._callbacks.get(channel, ()):
+        for callbacks in self._callbacks.values():
+            for callback in list(callbacks):
                 callback("")
 
     async def _connect(self) -> None:
-        connection = await asyncpg.connect(self._dsn)
+        connection = await asyncpg.connect(self._dsn, server_settings={"application_name": APPLICATION_NAME})
         for channel in self._channels:
             await connection.add_listener(channel, self._dispatch)
         connection.add_termination_listener(lambda _conn: self._lost.set())

@@ -1,6 +1,8 @@
 """Keyset pagination: `?limit=&cursor=`; responses carry `next_cursor` (null on the last page).
 
-A cursor is the sort key of the last item, base64-encoded JSON: opaque to clients, stable under inserts."""
+A page is the rows after the last one of the previous page in a fixed order of columns (the last being unique,
+such as an id). The cursor is that row's values of those columns, base64-encoded JSON: opaque to clients, and
+stable when rows are added meanwhile."""
 
 from __future__ import annotations
 
@@ -8,11 +10,15 @@ import base64
 import binascii
 import json
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Query
 from pydantic import BaseModel
+from sqlalchemy import Select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from switchboard.kit.errors import ValidationFailed
 
@@ -21,8 +27,10 @@ CursorParam = Annotated[
     str | None, Query(max_length=500, description="`next_cursor` from the previous page; omit for the first page.")
 ]
 
-
 T = TypeVar("T")
+R = TypeVar("R")
+
+INVALID = "cursor is not valid: pass next_cursor from the previous page unchanged"
 
 
 class Page(BaseModel, Generic[T]):
@@ -39,20 +47,53 @@ def decode_cursor(cursor: str, arity: int) -> list[Any]:
         padded = cursor + "=" * (-len(cursor) % 4)
         values = json.loads(base64.urlsafe_b64decode(padded.encode()))
     except (binascii.Error, ValueError, UnicodeDecodeError):
-        raise ValidationFailed("cursor is not valid: pass next_cursor from the previous page unchanged") from None
+        raise ValidationFailed(INVALID) from None
     if not isinstance(values, list) or len(values) != arity:
-        raise ValidationFailed("cursor is not valid: pass next_cursor from the previous page unchanged")
+        raise ValidationFailed(INVALID)
     return values
 
 
-def encode_time_id_cursor(at: datetime, item_id: uuid.UUID) -> str:
-    """The cursor of lists ordered by a timestamp, then an id (newest first)."""
-    return encode_cursor(at.isoformat(), str(item_id))
+def _encoded(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    return value
 
 
-def decode_time_id_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
-    at, item_id = decode_cursor(cursor, 2)
-    try:
-        return datetime.fromisoformat(at), uuid.UUID(item_id)
-    except (TypeError, ValueError):
-        raise ValidationFailed("cursor is not valid: pass next_cursor unchanged") from None
+def _decoded(value: Any, kind: type[Any]) -> Any:
+    if kind is datetime:
+        return datetime.fromisoformat(value)
+    if kind is uuid.UUID:
+        return uuid.UUID(value)
+    if kind is int and isinstance(value, int) and not isinstance(value, bool):
+        return value
+    raise ValueError(f"not a {kind.__name__}")
+
+
+async def keyset_page(
+    session: AsyncSession,
+    query: Select[R],
+    columns: Sequence[InstrumentedAttribute[Any]],
+    *,
+    limit: int,
+    cursor: str | None,
+    descending: bool = False,
+) -> tuple[list[R], str | None]:
+    """One page of `query`'s rows ordered by `columns` (all descending or all ascending), and the cursor of the
+    next page (None on the last). A malformed cursor is a 422."""
+    if cursor is not None:
+        values = decode_cursor(cursor, len(columns))
+        try:
+            after = [_decoded(value, column.type.python_type) for value, column in zip(values, columns, strict=True)]
+        except (TypeError, ValueError, AttributeError):
+            raise ValidationFailed(INVALID) from None
+        key, bound = tuple_(*columns), tuple_(*after)
+        query = query.where(key < bound if descending else key > bound)
+    order = [column.desc() if descending else column.asc() for column in columns]
+    rows = list(await session.scalars(query.order_by(*order).limit(limit + 1)))
+    if len(rows) <= limit:
+        return rows, None
+    rows = rows[:limit]
+    last = rows[-1]
+    return rows, encode_cursor(*(_encoded(getattr(last, column.key)) for column in columns))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
@@ -24,11 +25,52 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from switchboard.models.base import Base, CreatedAt
+from switchboard.models.base import Base, CreatedAt, EnumText, sql_list
 
-RUN_STATUSES = ("queued", "running", "requires_action", "succeeded", "failed", "cancelled", "timed_out")
-FINAL_STATUSES = ("succeeded", "failed", "cancelled", "timed_out")
-STEP_STATUSES = ("running", "succeeded", "retried", "unknown", "awaiting_approval", "denied")
+
+class RunStatus(StrEnum):
+    """`queued → running → (requires_action ⇄ running) → succeeded | failed | cancelled | timed_out`; every
+    change is a named statement in `switchboard.engine.transitions`."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    REQUIRES_ACTION = "requires_action"  # paused: a tool call waits for a person's approval
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    TIMED_OUT = "timed_out"
+
+
+FINAL = frozenset({RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.CANCELLED, RunStatus.TIMED_OUT})
+"""A run in a final status never changes again."""
+ACTIVE = frozenset({RunStatus.QUEUED, RunStatus.RUNNING, RunStatus.REQUIRES_ACTION})
+"""Not finished: what holds a thread's place (one active run per thread executes at a time)."""
+HOLDS_THREAD = frozenset({RunStatus.RUNNING, RunStatus.REQUIRES_ACTION})
+"""Started and not finished: a later run of the same thread waits for these."""
+SETTLED = FINAL | {RunStatus.REQUIRES_ACTION}
+"""Where a waiting client stops waiting: finished, or needing a person."""
+
+
+class StepKind(StrEnum):
+    MODEL_REQUEST = "model_request"
+    TOOL_CALL = "tool_call"
+
+
+class StepStatus(StrEnum):
+    RUNNING = "running"  # a non-idempotent tool call started, no outcome recorded yet
+    SUCCEEDED = "succeeded"
+    RETRIED = "retried"
+    UNKNOWN = "unknown"  # its worker stopped mid-call and the tool is not idempotent: never re-run
+    AWAITING_APPROVAL = "awaiting_approval"
+    DENIED = "denied"
+
+
+class MultitaskStrategy(StrEnum):
+    """What a new run does when its thread already has an active run."""
+
+    ENQUEUE = "enqueue"
+    REJECT = "reject"
+    INTERRUPT = "interrupt"
 
 
 class Run(CreatedAt, Base):
@@ -36,10 +78,10 @@ class Run(CreatedAt, Base):
 
     __tablename__ = "runs"
     __table_args__ = (
-        CheckConstraint(f"status IN {RUN_STATUSES}", name="status"),
-        Index("ix_runs_queue", "queue_seq", postgresql_where=text("status = 'queued'")),
-        Index("ix_runs_thread_active", "thread_id", postgresql_where=text(f"status NOT IN {FINAL_STATUSES}")),
-        Index("ix_runs_lease", "lease_expires_at", postgresql_where=text("status = 'running'")),
+        CheckConstraint(f"status IN {sql_list(RunStatus)}", name="status"),
+        Index("ix_runs_queue", "queue_seq", postgresql_where=text(f"status = '{RunStatus.QUEUED}'")),
+        Index("ix_runs_thread_active", "thread_id", postgresql_where=text(f"status NOT IN {sql_list(FINAL)}")),
+        Index("ix_runs_lease", "lease_expires_at", postgresql_where=text(f"status = '{RunStatus.RUNNING}'")),
         Index("ix_runs_user_created", "user_id", "created_at", "id"),
         Index("ix_runs_agent_status", "agent", "status"),
     )
@@ -50,9 +92,11 @@ class Run(CreatedAt, Base):
     thread_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("threads.id", ondelete="CASCADE"))
     turn: Mapped[int] = mapped_column(Integer)
     agent: Mapped[str] = mapped_column(String(100))
-    status: Mapped[str] = mapped_column(String(20), default="queued")
+    status: Mapped[RunStatus] = mapped_column(EnumText(RunStatus, 20), default=RunStatus.QUEUED)
     input: Mapped[str] = mapped_column(Text)
-    multitask_strategy: Mapped[str] = mapped_column(String(16), default="enqueue")
+    multitask_strategy: Mapped[MultitaskStrategy] = mapped_column(
+        EnumText(MultitaskStrategy, 16), default=MultitaskStrategy.ENQUEUE
+    )
     metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", JSONB, default=dict, server_default="{}")
     limits: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict, server_default="{}")
     output: Mapped[Any | None] = mapped_column(JSONB, default=None)
@@ -90,14 +134,14 @@ class RunStep(Base):
     __tablename__ = "run_steps"
     __table_args__ = (
         UniqueConstraint("run_id", "tool_call_id"),
-        CheckConstraint(f"status IN {STEP_STATUSES}", name="status"),
+        CheckConstraint(f"status IN {sql_list(StepStatus)}", name="status"),
         Index("ix_run_steps_run_id", "run_id", "id"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     run_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
-    kind: Mapped[str] = mapped_column(String(16))  # "model_request" | "tool_call"
-    status: Mapped[str] = mapped_column(String(20))
+    kind: Mapped[StepKind] = mapped_column(EnumText(StepKind, 16))
+    status: Mapped[StepStatus] = mapped_column(EnumText(StepStatus, 20))
     attempt: Mapped[int] = mapped_column(Integer)
     tool_call_id: Mapped[str | None] = mapped_column(String(200), default=None)
     tool_name: Mapped[str | None] = mapped_column(String(200), default=None)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import BigInteger, ForeignKey, Identity, Integer, String, Text, UniqueConstraint, func
 from sqlalchemy.dialects.postgresql import JSONB
@@ -49,3 +49,11 @@ class ThreadMessage(CreatedAt, Base):
     )
     # Set when an admin acted for the thread's owner.
     acting_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), default=None)
+
+    @property
+    def role(self) -> Literal["user", "assistant", "tool"]:
+        """Who speaks: a response is the assistant's; a request carrying a user prompt is the user's, any other
+        request returns tool results."""
+        if self.kind == "response":
+            return "assistant"
+        return "user" if any(p.get("part_kind") == "user-prompt" for p in self.message.get("parts", [])) else "tool"

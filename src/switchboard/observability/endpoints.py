@@ -5,35 +5,24 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
 from sqlalchemy import text
 
 from switchboard import __version__
 from switchboard.auth.dependencies import AdminDep, SessionDep
 from switchboard.kit.errors import API_ERRORS, ErrorResponse, error_response
-from switchboard.kit.pagination import CursorParam, LimitParam, Page
-from switchboard.kit.state import app_state
+from switchboard.kit.pagination import CursorParam, LimitParam
 from switchboard.migrations.runner import pending_heads
 from switchboard.observability.repository import RequestLogFilter, RequestLogRepository
+from switchboard.observability.schemas import Health, Readiness, RequestLogOut, RequestLogPage
+from switchboard.state import app_state
 
 health_router = APIRouter(tags=["health"])
 admin_router = APIRouter(prefix="/v1/admin", tags=["admin"], responses={**API_ERRORS, 403: {"model": ErrorResponse}})
 
 
-class Health(BaseModel):
-    status: str
-    version: str
-
-
 @health_router.get("/health", summary="The process is alive (does not touch the database)")
 async def health() -> Health:
     return Health(status="ok", version=__version__)
-
-
-class Readiness(BaseModel):
-    status: str
-    database: str
-    migrations: str
 
 
 @health_router.get(
@@ -57,23 +46,6 @@ async def ready(request: Request) -> JSONResponse | Readiness:
     return Readiness(status="ready", database="ok", migrations="at_head")
 
 
-class RequestLogOut(BaseModel):
-    id: int
-    request_id: str
-    method: str
-    path: str
-    status_code: int
-    duration_ms: float
-    client_host: str | None
-    user_agent: str | None
-    user_id: int | None
-    created_at: datetime
-
-
-class RequestLogPage(Page[RequestLogOut]):
-    pass
-
-
 @admin_router.get("/request-logs", summary="Request logs, newest first (admins only)")
 async def request_logs(
     admin: AdminDep,
@@ -88,6 +60,4 @@ async def request_logs(
 ) -> RequestLogPage:
     where = RequestLogFilter(request_id=request_id, path=path, status=status, since=since, until=until)
     rows, next_cursor = await RequestLogRepository(session).page(where, limit, cursor)
-    return RequestLogPage(
-        items=[RequestLogOut.model_validate(r, from_attributes=True) for r in rows], next_cursor=next_cursor
-    )
+    return RequestLogPage(items=[RequestLogOut.model_validate(r) for r in rows], next_cursor=next_cursor)

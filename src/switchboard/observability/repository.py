@@ -3,11 +3,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from switchboard.kit.errors import ValidationFailed
-from switchboard.kit.pagination import decode_cursor, encode_cursor
+from switchboard.kit.pagination import keyset_page
 from switchboard.models import RequestLog
 
 
@@ -27,7 +26,7 @@ class RequestLogRepository:
     async def page(
         self, where: RequestLogFilter, limit: int, cursor: str | None
     ) -> tuple[list[RequestLog], str | None]:
-        """Newest first; the cursor is the (created_at, id) of the last row of the previous page."""
+        """Newest first."""
         query = select(RequestLog)
         if where.request_id is not None:
             query = query.where(RequestLog.request_id == where.request_id)
@@ -39,17 +38,5 @@ class RequestLogRepository:
             query = query.where(RequestLog.created_at >= where.since)
         if where.until is not None:
             query = query.where(RequestLog.created_at < where.until)
-        if cursor is not None:
-            created_at, row_id = decode_cursor(cursor, 2)
-            try:
-                after, after_id = datetime.fromisoformat(str(created_at)), int(row_id)
-            except (TypeError, ValueError):
-                raise ValidationFailed("cursor is not valid: pass next_cursor unchanged") from None
-            query = query.where(
-                or_(RequestLog.created_at < after, and_(RequestLog.created_at == after, RequestLog.id < after_id))
-            )
-        query = query.order_by(RequestLog.created_at.desc(), RequestLog.id.desc()).limit(limit + 1)
-        rows = list(await self.session.scalars(query))
-        more = len(rows) > limit
-        rows = rows[:limit]
-        return rows, encode_cursor(rows[-1].created_at.isoformat(), rows[-1].id) if more else None
+        columns = [RequestLog.created_at, RequestLog.id]
+        return await keyset_page(self.session, query, columns, limit=limit, cursor=cursor, descending=True)

@@ -1,2 +1,2 @@
-"""Runs: the unit of work. Creation and reads (service), the queue and leases (queue), execution (executor,
-ledger, worker) and numbered, resumable events (journal, follow)."""
+"""The runs API: create, read, list, cancel and approve runs, and follow their events. Executing runs is
+`switchboard.engine`."""

@@ -10,15 +10,16 @@ from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
 from sse_starlette import EventSourceResponse
 
-from switchboard.auth.dependencies import PrincipalDep, SessionDep
+from switchboard.auth.dependencies import PrincipalDep
 from switchboard.kit.errors import API_ERRORS, ErrorResponse, ValidationFailed
 from switchboard.kit.pagination import CursorParam, LimitParam, Page
 from switchboard.kit.request_context import current_request_id
-from switchboard.kit.state import app_state
-from switchboard.runs.doors import events_of, sse, start_run, wait_for
+from switchboard.models.runs import RunStatus
+from switchboard.runs.dependencies import RunServiceDep
 from switchboard.runs.idempotency import IdempotencyKeyHeader
-from switchboard.runs.schemas import ApprovalDecision, RunCreate, RunOut, RunStatus, StepOut
-from switchboard.runs.service import RunService, run_out, step_out
+from switchboard.runs.schemas import ApprovalDecision, RunCreate, RunOut, StepOut
+from switchboard.runs.starting import events_of, sse, start_run, wait_for
+from switchboard.state import app_state
 
 router = APIRouter(prefix="/v1/runs", tags=["runs"], responses={**API_ERRORS, 404: {"model": ErrorResponse}})
 
@@ -111,25 +112,20 @@ async def create_run_and_stream(
 
 @router.get("", summary="List your runs, newest first")
 async def list_runs(
-    request: Request,
     user: PrincipalDep,
-    session: SessionDep,
+    service: RunServiceDep,
     limit: LimitParam = 20,
     cursor: CursorParam = None,
     thread_id: Annotated[uuid.UUID | None, Query(description="Only runs on this thread.")] = None,
     agent: Annotated[str | None, Query(max_length=100, description="Only runs of this agent.")] = None,
     status: Annotated[RunStatus | None, Query(description="Only runs in this status.")] = None,
 ) -> Page[RunOut]:
-    state = app_state(request)
-    service = RunService(session, state.agents, state.settings)
     runs, next_cursor = await service.page(user, limit, cursor, thread_id=thread_id, agent=agent, status=status)
-    return Page[RunOut](items=[run_out(r) for r in runs], next_cursor=next_cursor)
+    return Page[RunOut](items=[RunOut.model_validate(r) for r in runs], next_cursor=next_cursor)
 
 
 @router.get("/{run_id}", summary="Get one of your runs")
-async def get_run(run_id: uuid.UUID, request: Request, user: PrincipalDep, session: SessionDep) -> RunOut:
-    state = app_state(request)
-    service = RunService(session, state.agents, state.settings)
+async def get_run(run_id: uuid.UUID, user: PrincipalDep, service: RunServiceDep) -> RunOut:
     return await service.out(await service.get(user, run_id))
 
 
@@ -138,12 +134,10 @@ async def get_run(run_id: uuid.UUID, request: Request, user: PrincipalDep, sessi
     summary="Cancel a run",
     responses={409: {"model": ErrorResponse, "description": "The run has already finished."}},
 )
-async def cancel_run(run_id: uuid.UUID, request: Request, user: PrincipalDep, session: SessionDep) -> RunOut:
+async def cancel_run(run_id: uuid.UUID, user: PrincipalDep, service: RunServiceDep) -> RunOut:
     """A queued or paused run is cancelled at once. A running one is flagged: its worker, in whichever process,
     stops it between steps or in the middle of a streamed model response, keeping what it produced; the run
     then ends `cancelled` (follow it with /events or poll it)."""
-    state = app_state(request)
-    service = RunService(session, state.agents, state.settings)
     return await service.out(await service.cancel(user, run_id))
 
 
@@ -153,19 +147,16 @@ async def cancel_run(run_id: uuid.UUID, request: Request, user: PrincipalDep, se
     responses={409: {"model": ErrorResponse, "description": "Not awaiting approval, or already decided."}},
 )
 async def decide_approval(
-    run_id: uuid.UUID, body: ApprovalDecision, request: Request, user: PrincipalDep, session: SessionDep
+    run_id: uuid.UUID, body: ApprovalDecision, user: PrincipalDep, service: RunServiceDep
 ) -> RunOut:
     """When the last pending call of the run is decided, the run goes back to the queue and resumes: approved
     calls run, denied ones do not and the model is told the reason."""
-    state = app_state(request)
-    service = RunService(session, state.agents, state.settings)
     return await service.out(await service.decide(user, run_id, body))
 
 
 @router.get("/{run_id}/steps", summary="The run's timeline: model requests and tool calls")
-async def list_steps(run_id: uuid.UUID, request: Request, user: PrincipalDep, session: SessionDep) -> list[StepOut]:
-    state = app_state(request)
-    return [step_out(s) for s in await RunService(session, state.agents, state.settings).steps(user, run_id)]
+async def list_steps(run_id: uuid.UUID, user: PrincipalDep, service: RunServiceDep) -> list[StepOut]:
+    return [StepOut.model_validate(s) for s in await service.steps(user, run_id)]
 
 
 @router.get(
@@ -178,7 +169,7 @@ async def stream_events(
     run_id: uuid.UUID,
     request: Request,
     user: PrincipalDep,
-    session: SessionDep,
+    service: RunServiceDep,
     last_event_id_header: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
     last_event_id: int | None = Query(
         default=None, ge=0, description="Resume after this event (the same as the `Last-Event-ID` header)."
@@ -187,7 +178,7 @@ async def stream_events(
     """All events after `Last-Event-ID` (header or query; none = from the first), then the live tail, from
     whichever server process runs the run, until `end`."""
     state = app_state(request)
-    await RunService(session, state.agents, state.settings).get(user, run_id)
+    await service.get(user, run_id)
     after = last_event_id if last_event_id is not None else _parse_last_event_id(last_event_id_header)
 
     async def stream() -> AsyncIterator[dict[str, str]]:

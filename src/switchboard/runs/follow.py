@@ -13,10 +13,10 @@ from collections.abc import AsyncIterator
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from switchboard.engine.channels import RUN_EVENTS
 from switchboard.kit.notify import Notifier
 from switchboard.models import Run, RunEvent
-from switchboard.models.runs import FINAL_STATUSES
-from switchboard.runs.channels import RUN_EVENTS
+from switchboard.models.runs import FINAL, SETTLED
 
 # A safety net only: a reader also re-reads this often without a notification (e.g. one lost to a reconnect).
 REREAD_SECONDS = 5.0
@@ -43,7 +43,7 @@ async def follow(
                     # A client resuming at or past the run's `end`: nothing more will ever come. (The final status
                     # and the `end` event are written in one transaction, so this cannot close a stream early.)
                     run = await session.get(Run, run_id)
-                    if run is None or (run.status in FINAL_STATUSES and run.event_seq <= after):
+                    if run is None or (run.status in FINAL and run.event_seq <= after):
                         return
             for event in events:
                 yield event
@@ -67,7 +67,7 @@ async def wait_until_settled(
             async with sessions() as session:
                 run = await session.get_one(Run, run_id)
             remaining = deadline - time.monotonic()
-            if run.status in FINAL_STATUSES or run.status == "requires_action" or remaining <= 0:
+            if run.status in SETTLED or remaining <= 0:
                 return run
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(woken.wait(), min(remaining, REREAD_SECONDS))

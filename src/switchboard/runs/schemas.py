@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, computed_field
 
-RunStatus = Literal["queued", "running", "requires_action", "succeeded", "failed", "cancelled", "timed_out"]
-MultitaskStrategy = Literal["enqueue", "reject", "interrupt"]
+from switchboard.kit.schemas import FromRow
+from switchboard.models.runs import MultitaskStrategy, RunStatus, StepKind, StepStatus
 
 
 class RunLimits(BaseModel):
@@ -27,7 +27,7 @@ class RunCreate(BaseModel):
     message: str = Field(min_length=1, examples=["Show me all my orders"], description="The user's message.")
     thread_id: uuid.UUID | None = Field(default=None, description="Run on this thread; omit to start a new one.")
     multitask_strategy: MultitaskStrategy = Field(
-        default="enqueue",
+        default=MultitaskStrategy.ENQUEUE,
         description="When the thread already has an unfinished run: `enqueue` waits for it, `reject` answers "
         "409, `interrupt` cancels it (and any run queued before this one) and then starts.",
     )
@@ -42,18 +42,18 @@ class RunError(BaseModel):
     message: str
 
 
-class PendingApproval(BaseModel):
+class PendingApproval(FromRow):
     tool_call_id: str
     tool_name: str
     args: Any
 
 
-class RunOut(BaseModel):
+class RunOut(FromRow):
     id: uuid.UUID
     thread_id: uuid.UUID
     agent: str
     status: RunStatus
-    message: str = Field(description="The message the run was created with.")
+    message: str = Field(validation_alias="input", description="The message the run was created with.")
     output: Any = Field(
         default=None,
         description="The agent's output when `succeeded` (text, or the agent's structured output); for a "
@@ -64,21 +64,25 @@ class RunOut(BaseModel):
         default_factory=list, description="Tool calls waiting for `POST /v1/runs/{id}/approvals` (`requires_action`)."
     )
     usage: dict[str, int] = Field(default_factory=dict)
-    model: str | None = Field(default=None, description="The model used. `offline` is rules, not an LLM.")
+    model: str | None = Field(
+        default=None, validation_alias="model_name", description="The model used. `offline` is rules, not an LLM."
+    )
     multitask_strategy: MultitaskStrategy
-    metadata: dict[str, Any]
+    metadata: dict[str, Any] = Field(validation_alias="metadata_")
     limits: RunLimits
     attempts: int = Field(description="How many times a worker claimed the run.")
-    last_event_id: int = Field(description="The number of the run's latest event (see /v1/runs/{id}/events).")
+    last_event_id: int = Field(
+        validation_alias="event_seq", description="The number of the run's latest event (see /v1/runs/{id}/events)."
+    )
     request_id: str | None
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
 
 
-class StepOut(BaseModel):
-    kind: Literal["model_request", "tool_call"]
-    status: str = Field(
+class StepOut(FromRow):
+    kind: StepKind
+    status: StepStatus = Field(
         description="`succeeded`; for tool calls also `running` (started, no outcome yet), `unknown` (its worker "
         "stopped mid-call and the tool is not idempotent), `awaiting_approval`, `denied` or `retried`."
     )
@@ -87,23 +91,20 @@ class StepOut(BaseModel):
     tool_name: str | None = None
     args: Any = None
     result: Any = None
-    model: str | None = None
+    model: str | None = Field(default=None, validation_alias="model_name")
     usage: dict[str, int] | None = None
     approved: bool | None = None
     decision_reason: str | None = None
     started_at: datetime
     finished_at: datetime | None
-    duration_ms: float | None
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def duration_ms(self) -> float | None:
+        return (self.finished_at - self.started_at).total_seconds() * 1000 if self.finished_at else None
 
 
 class ApprovalDecision(BaseModel):
     tool_call_id: str = Field(min_length=1, max_length=200)
     approve: bool
     reason: str | None = Field(default=None, max_length=2000, description="Told to the model when denied.")
-
-
-class EventOut(BaseModel):
-    """The data of one run event (SSE `id:` is its number, `event:` its type)."""
-
-    type: str
-    data: dict[str, Any]

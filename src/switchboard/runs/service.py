@@ -1,83 +1,30 @@
 """Runs as the API sees them: create (with the thread and agent rules), read, list, cancel, approve.
 
 Everything happens in the caller's unit of work: a run is queued by the same commit that records the request,
-so it can never be accepted and then lost. NOTIFY is sent in that transaction and delivered at commit.
+so it can never be accepted and then lost. The status changes themselves are `engine.transitions` statements;
+this module decides which one applies.
 """
 
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
-from typing import Any
 
-from sqlalchemy import and_, func, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from switchboard.agents.registry import AgentRegistry
+from switchboard.agents.spec import ConcurrencyLimit
 from switchboard.auth.principal import Principal
+from switchboard.engine import journal, transitions
+from switchboard.engine.limits import busy_in_group, group_of, lock_group
+from switchboard.engine.transitions import NewRun
+from switchboard.kit.clock import utc_now
 from switchboard.kit.errors import Conflict, NotFound, PayloadTooLarge, ValidationFailed
-from switchboard.kit.pagination import decode_time_id_cursor, encode_time_id_cursor
 from switchboard.models import Run, RunStep, Thread
-from switchboard.models.runs import FINAL_STATUSES
-from switchboard.runs import journal
-from switchboard.runs.channels import RUN_CANCEL, RUNS_READY
-from switchboard.runs.limits import group_of
-from switchboard.runs.schemas import ApprovalDecision, PendingApproval, RunCreate, RunLimits, RunOut, StepOut
+from switchboard.models.runs import FINAL, MultitaskStrategy, RunStatus, StepStatus
+from switchboard.runs.repository import RunRepository
+from switchboard.runs.schemas import ApprovalDecision, PendingApproval, RunCreate, RunOut
 from switchboard.settings import Settings
 from switchboard.threads.service import ThreadService
-
-ACTIVE_STATUSES = ("queued", "running", "requires_action")
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-def run_out(run: Run, pending: list[RunStep] | None = None) -> RunOut:
-    return RunOut(
-        id=run.id,
-        thread_id=run.thread_id,
-        agent=run.agent,
-        status=run.status,
-        message=run.input,
-        output=run.output,
-        error=run.error,
-        pending_approvals=[
-            PendingApproval(tool_call_id=s.tool_call_id or "", tool_name=s.tool_name or "", args=s.args)
-            for s in pending or []
-        ],
-        usage=run.usage or {},
-        model=run.model_name,
-        multitask_strategy=run.multitask_strategy,
-        metadata=run.metadata_,
-        limits=RunLimits.model_validate(run.limits or {}),
-        attempts=run.attempts,
-        last_event_id=run.event_seq,
-        request_id=run.request_id,
-        created_at=run.created_at,
-        started_at=run.started_at,
-        finished_at=run.finished_at,
-    )
-
-
-def step_out(step: RunStep) -> StepOut:
-    duration = (step.finished_at - step.started_at).total_seconds() * 1000 if step.finished_at else None
-    return StepOut(
-        kind=step.kind,
-        status=step.status,
-        attempt=step.attempt,
-        tool_call_id=step.tool_call_id,
-        tool_name=step.tool_name,
-        args=step.args,
-        result=step.result,
-        model=step.model_name,
-        usage=step.usage,
-        approved=step.approved,
-        decision_reason=step.decision_reason,
-        started_at=step.started_at,
-        finished_at=step.finished_at,
-        duration_ms=duration,
-    )
 
 
 class RunService:
@@ -85,6 +32,7 @@ class RunService:
         self.session = session
         self.agents = agents
         self.settings = settings
+        self.runs = RunRepository(session)
         self.threads = ThreadService(session)
 
     # --- create ---
@@ -107,30 +55,24 @@ class RunService:
         await self._apply_strategy(thread, body)
         await self._check_agent_limit(registered.spec.name, registered.spec.concurrency)
         thread.turns += 1
-        thread.updated_at = _now()
-        run = Run(
+        thread.updated_at = utc_now()
+        await self.session.flush()
+        run = NewRun(
             id=uuid.uuid4(),
             user_id=user.user_id,
             thread_id=thread.id,
             turn=thread.turns,
             agent=body.agent,
-            status="queued",
             input=body.message,
             multitask_strategy=body.multitask_strategy,
-            metadata_=body.metadata,
+            metadata=body.metadata,
             limits=body.limits.model_dump(exclude_none=True),
+            model_name=registered.model.name,
             request_id=request_id,
             acting_user_id=user.acted_by_user_id,
-            model_name=registered.model.name,
         )
-        self.session.add(run)
-        await self.session.flush()
-        connection = await self.session.connection()
-        status = {"status": "queued", "run_id": str(run.id), "thread_id": str(thread.id), "agent": run.agent}
-        await journal.append(connection, run.id, [("status", status)])
-        await journal.notify(connection, RUNS_READY)
-        await self.session.refresh(run)
-        return run
+        await transitions.enqueue(await self.session.connection(), run)
+        return await self.runs.by_id(run.id)
 
     async def _thread(self, user: Principal, body: RunCreate, thread_key: str | None) -> Thread:
         # The thread row is locked until commit: creates on one thread are decided one at a time.
@@ -147,17 +89,12 @@ class RunService:
         return await self.threads.create(user, body.agent)
 
     async def _apply_strategy(self, thread: Thread, body: RunCreate) -> None:
-        active = list(
-            await self.session.scalars(
-                select(Run)
-                .where(Run.thread_id == thread.id, Run.status.in_(ACTIVE_STATUSES))
-                .order_by(Run.queue_seq)
-                .with_for_update()
-            )
-        )
-        if not active or body.multitask_strategy == "enqueue":
+        if body.multitask_strategy == MultitaskStrategy.ENQUEUE:
             return
-        if body.multitask_strategy == "reject":
+        active = await self.runs.active_on_thread(thread.id)
+        if not active:
+            return
+        if body.multitask_strategy == MultitaskStrategy.REJECT:
             busy = active[0]
             raise Conflict(
                 f"Thread {thread.id} is busy: run {busy.id} is {busy.status}. Retry when it has finished, or "
@@ -166,20 +103,16 @@ class RunService:
         for run in active:  # interrupt
             await self._cancel(run, reason="interrupted")
 
-    async def _check_agent_limit(self, agent: str, limit: Any) -> None:
+    async def _check_agent_limit(self, agent: str, limit: ConcurrencyLimit | None) -> None:
         if limit is None or limit.on_busy != "reject":
             return
         group = group_of(self.agents, agent)
         assert group is not None
-        # Serialises every create of this group (and the workers' claims): of N simultaneous requests for
-        # the last free slot, exactly one sees it free.
-        await self.session.execute(
-            text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"switchboard.limit:{group.key}"}
-        )
-        busy = await self.session.scalar(
-            select(func.count()).where(Run.agent.in_(group.agents), Run.status.in_(("queued", "running")))
-        )
-        if int(busy or 0) >= group.max_runs:
+        # The group's lock serialises every create of this group (and the workers' claims): of N simultaneous
+        # requests for the last free slot, exactly one sees it free.
+        connection = await self.session.connection()
+        await lock_group(connection, group)
+        if await busy_in_group(connection, group) >= group.max_runs:
             what = f"agent {agent!r}" if group.agents == (agent,) else f"the agents {', '.join(group.agents)}"
             raise Conflict(
                 f"An agent is already running, please retry later: {what} may run {group.max_runs} at a time "
@@ -189,26 +122,18 @@ class RunService:
     # --- read ---
 
     async def get(self, user: Principal, run_id: uuid.UUID, *, for_update: bool = False) -> Run:
-        query = select(Run).where(Run.id == run_id, Run.user_id == user.user_id)
-        if for_update:
-            query = query.with_for_update().execution_options(populate_existing=True)
-        run = await self.session.scalar(query)
+        run = await self.runs.owned(user.user_id, run_id, for_update=for_update)
         if run is None:
             raise NotFound(f"Run {run_id} not found.")
         return run
 
     async def out(self, run: Run) -> RunOut:
-        pending = await self.pending_approvals(run) if run.status == "requires_action" else []
-        return run_out(run, pending)
-
-    async def pending_approvals(self, run: Run) -> list[RunStep]:
-        return list(
-            await self.session.scalars(
-                select(RunStep)
-                .where(RunStep.run_id == run.id, RunStep.status == "awaiting_approval", RunStep.approved.is_(None))
-                .order_by(RunStep.id)
-            )
-        )
+        out = RunOut.model_validate(run)
+        if run.status == RunStatus.REQUIRES_ACTION:
+            out.pending_approvals = [
+                PendingApproval.model_validate(s) for s in await self.runs.pending_approvals(run.id)
+            ]
+        return out
 
     async def page(
         self,
@@ -218,72 +143,38 @@ class RunService:
         *,
         thread_id: uuid.UUID | None = None,
         agent: str | None = None,
-        status: str | None = None,
+        status: RunStatus | None = None,
     ) -> tuple[list[Run], str | None]:
-        query = select(Run).where(Run.user_id == user.user_id)
-        if thread_id is not None:
-            query = query.where(Run.thread_id == thread_id)
-        if agent is not None:
-            query = query.where(Run.agent == agent)
-        if status is not None:
-            query = query.where(Run.status == status)
-        if cursor is not None:
-            created_at, run_id = decode_time_id_cursor(cursor)
-            query = query.where(or_(Run.created_at < created_at, and_(Run.created_at == created_at, Run.id < run_id)))
-        runs = list(await self.session.scalars(query.order_by(Run.created_at.desc(), Run.id.desc()).limit(limit + 1)))
-        more = len(runs) > limit
-        runs = runs[:limit]
-        return runs, encode_time_id_cursor(runs[-1].created_at, runs[-1].id) if more else None
+        return await self.runs.page(user.user_id, limit, cursor, thread_id=thread_id, agent=agent, status=status)
 
     async def steps(self, user: Principal, run_id: uuid.UUID) -> list[RunStep]:
-        run = await self.get(user, run_id)
-        return list(
-            await self.session.scalars(
-                select(RunStep).where(RunStep.run_id == run.id).order_by(RunStep.started_at, RunStep.id)
-            )
-        )
+        return await self.runs.steps((await self.get(user, run_id)).id)
 
     # --- cancel ---
 
     async def cancel(self, user: Principal, run_id: uuid.UUID) -> Run:
         run = await self.get(user, run_id, for_update=True)
-        if run.status in FINAL_STATUSES:
+        if run.status in FINAL:
             raise Conflict(f"Run {run_id} has already finished ({run.status}); there is nothing to cancel.")
         await self._cancel(run, reason="cancelled by the user")
-        await self.session.refresh(run)
-        return run
+        return await self.runs.by_id(run.id)
 
     async def _cancel(self, run: Run, *, reason: str) -> None:
         """Queued or paused: cancelled now. Running: flagged, and its worker stops it between steps or mid-stream."""
         connection = await self.session.connection()
-        if run.status == "running":
-            await self.session.execute(
-                text("UPDATE runs SET cancel_requested = true, updated_at = now() WHERE id = :id"), {"id": run.id}
-            )
-            await journal.append(connection, run.id, [("cancel_requested", {"reason": reason})])
-            await journal.notify(connection, RUN_CANCEL, str(run.id))
-            return
-        data = {"status": "cancelled", "reason": reason}
-        await journal.append(connection, run.id, [("status", data), ("end", {**data, "output": None, "error": None})])
-        await self.session.execute(
-            text(
-                "UPDATE runs SET status = 'cancelled', cancel_requested = true, finished_at = now(), "
-                "updated_at = now() WHERE id = :id"
-            ),
-            {"id": run.id},
-        )
-        await journal.notify(connection, RUNS_READY)
+        if run.status == RunStatus.RUNNING:
+            await transitions.request_cancel(connection, run.id, reason)
+        else:
+            await transitions.cancel_now(connection, run.id, reason)
 
     # --- approvals ---
 
     async def decide(self, user: Principal, run_id: uuid.UUID, decision: ApprovalDecision) -> Run:
         run = await self.get(user, run_id, for_update=True)
-        if run.status != "requires_action":
+        if run.status != RunStatus.REQUIRES_ACTION:
             raise Conflict(f"Run {run_id} is {run.status}; approvals are taken only while it is requires_action.")
-        step = await self.session.scalar(
-            select(RunStep).where(RunStep.run_id == run.id, RunStep.tool_call_id == decision.tool_call_id)
-        )
-        if step is None or step.status != "awaiting_approval":
+        step = await self.runs.step_for_call(run.id, decision.tool_call_id)
+        if step is None or step.status != StepStatus.AWAITING_APPROVAL:
             raise NotFound(f"No tool call {decision.tool_call_id!r} awaits approval in run {run_id}.")
         if step.approved is not None:
             verdict = "approved" if step.approved else "denied"
@@ -291,22 +182,15 @@ class RunService:
         step.approved = decision.approve
         step.decision_reason = decision.reason
         step.decided_by = user.acted_by_user_id or user.user_id
-        step.decided_at = _now()
+        step.decided_at = utc_now()
         await self.session.flush()
         connection = await self.session.connection()
-        events: list[journal.Event] = [
-            (
-                "approval_decided",
-                {"tool_call_id": decision.tool_call_id, "approved": decision.approve, "reason": decision.reason},
-            )
-        ]
-        if not await self.pending_approvals(run):
-            events.append(("status", {"status": "queued", "reason": "approvals_decided"}))
-            await self.session.execute(
-                text("UPDATE runs SET status = 'queued', attempts = attempts - 1, updated_at = now() WHERE id = :id"),
-                {"id": run.id},
-            )
-            await journal.notify(connection, RUNS_READY)
-        await journal.append(connection, run.id, events)
-        await self.session.refresh(run)
-        return run
+        decided: journal.Event = (
+            "approval_decided",
+            {"tool_call_id": decision.tool_call_id, "approved": decision.approve, "reason": decision.reason},
+        )
+        if await self.runs.pending_approvals(run.id):
+            await journal.append(connection, run.id, [decided])
+        else:
+            await transitions.requeue_approved(connection, run.id, [decided])
+        return await self.runs.by_id(run.id)

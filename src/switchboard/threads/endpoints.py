@@ -7,9 +7,9 @@ from fastapi import APIRouter, Query, Request, Response
 from switchboard.auth.dependencies import PrincipalDep, SessionDep
 from switchboard.kit.errors import API_ERRORS, ErrorResponse
 from switchboard.kit.pagination import CursorParam, LimitParam
-from switchboard.kit.state import app_state
-from switchboard.threads.schemas import MessagePage, ThreadCreate, ThreadOut, ThreadPage
-from switchboard.threads.service import ThreadService, message_out, thread_out
+from switchboard.state import app_state
+from switchboard.threads.schemas import MessageOut, MessagePage, ThreadCreate, ThreadOut, ThreadPage
+from switchboard.threads.service import ThreadService
 
 router = APIRouter(prefix="/v1/threads", tags=["threads"], responses={**API_ERRORS, 404: {"model": ErrorResponse}})
 
@@ -18,7 +18,7 @@ router = APIRouter(prefix="/v1/threads", tags=["threads"], responses={**API_ERRO
 async def create_thread(body: ThreadCreate, request: Request, user: PrincipalDep, session: SessionDep) -> ThreadOut:
     app_state(request).agents.require(body.agent)
     thread = await ThreadService(session).create(user, body.agent, title=body.title, metadata=body.metadata)
-    return thread_out(thread)
+    return ThreadOut.model_validate(thread)
 
 
 @router.get("", summary="List your threads, most recently active first")
@@ -30,12 +30,12 @@ async def list_threads(
     agent: str | None = Query(default=None, max_length=100, description="Only threads of this agent."),
 ) -> ThreadPage:
     threads, next_cursor = await ThreadService(session).page(user, limit, cursor, agent)
-    return ThreadPage(items=[thread_out(t) for t in threads], next_cursor=next_cursor)
+    return ThreadPage(items=[ThreadOut.model_validate(t) for t in threads], next_cursor=next_cursor)
 
 
 @router.get("/{thread_id}", summary="Get one of your threads")
 async def get_thread(thread_id: uuid.UUID, user: PrincipalDep, session: SessionDep) -> ThreadOut:
-    return thread_out(await ThreadService(session).get(user, thread_id))
+    return ThreadOut.model_validate(await ThreadService(session).get(user, thread_id))
 
 
 @router.get("/{thread_id}/messages", summary="A thread's messages, oldest first")
@@ -47,7 +47,7 @@ async def list_messages(
     cursor: CursorParam = None,
 ) -> MessagePage:
     rows, next_cursor = await ThreadService(session).message_page(user, thread_id, limit, cursor)
-    return MessagePage(items=[message_out(r) for r in rows], next_cursor=next_cursor)
+    return MessagePage(items=[MessageOut.model_validate(r) for r in rows], next_cursor=next_cursor)
 
 
 @router.delete("/{thread_id}", status_code=204, summary="Delete a thread and its messages")

@@ -1,12 +1,12 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 
-from sqlalchemy import and_, delete, func, or_, select
+from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from switchboard.kit.pagination import keyset_page
 from switchboard.models import Thread, ThreadMessage
 
 
@@ -37,18 +37,14 @@ class ThreadRepository:
         return thread
 
     async def page(
-        self, user_id: int, limit: int, after: tuple[datetime, uuid.UUID] | None, agent: str | None
-    ) -> list[Thread]:
+        self, user_id: int, limit: int, cursor: str | None, agent: str | None
+    ) -> tuple[list[Thread], str | None]:
+        """The user's threads, most recently active first."""
         query = select(Thread).where(Thread.user_id == user_id)
         if agent is not None:
             query = query.where(Thread.agent == agent)
-        if after is not None:
-            updated_at, thread_id = after
-            query = query.where(
-                or_(Thread.updated_at < updated_at, and_(Thread.updated_at == updated_at, Thread.id < thread_id))
-            )
-        query = query.order_by(Thread.updated_at.desc(), Thread.id.desc()).limit(limit)
-        return list(await self.session.scalars(query))
+        columns = [Thread.updated_at, Thread.id]
+        return await keyset_page(self.session, query, columns, limit=limit, cursor=cursor, descending=True)
 
     async def add(self, thread: Thread) -> Thread:
         self.session.add(thread)
@@ -64,22 +60,9 @@ class MessageRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def all(self, thread_id: uuid.UUID) -> list[ThreadMessage]:
-        query = select(ThreadMessage).where(ThreadMessage.thread_id == thread_id).order_by(ThreadMessage.seq)
-        return list(await self.session.scalars(query))
-
-    async def page(self, thread_id: uuid.UUID, limit: int, after_seq: int | None) -> list[ThreadMessage]:
+    async def page(
+        self, thread_id: uuid.UUID, limit: int, cursor: str | None
+    ) -> tuple[list[ThreadMessage], str | None]:
+        """The thread's messages, oldest first."""
         query = select(ThreadMessage).where(ThreadMessage.thread_id == thread_id)
-        if after_seq is not None:
-            query = query.where(ThreadMessage.seq > after_seq)
-        return list(await self.session.scalars(query.order_by(ThreadMessage.seq).limit(limit)))
-
-    async def last_seq(self, thread_id: uuid.UUID) -> int:
-        value = await self.session.scalar(
-            select(func.max(ThreadMessage.seq)).where(ThreadMessage.thread_id == thread_id)
-        )
-        return int(value or 0)
-
-    async def add_all(self, messages: list[ThreadMessage]) -> None:
-        self.session.add_all(messages)
-        await self.session.flush()
+        return await keyset_page(self.session, query, [ThreadMessage.seq], limit=limit, cursor=cursor)

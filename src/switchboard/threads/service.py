@@ -1,63 +1,25 @@
-"""Threads: ownership, history and the per-turn record. Another user's thread is simply not found."""
+"""Threads: ownership and history. Another user's thread is simply not found."""
 
 from __future__ import annotations
 
 import uuid
 
-from pydantic_ai.messages import (
-    ModelMessage,
-    ModelMessagesTypeAdapter,
-    ModelRequest,
-    ModelResponse,
-    TextPart,
-    UserPromptPart,
-)
+from pydantic_ai.messages import ModelMessage, ModelRequest, TextPart, UserPromptPart
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from switchboard.auth.principal import Principal
-from switchboard.kit.errors import NotFound, ValidationFailed
-from switchboard.kit.pagination import decode_cursor, decode_time_id_cursor, encode_cursor, encode_time_id_cursor
+from switchboard.kit.errors import NotFound
 from switchboard.models import Thread, ThreadMessage
 from switchboard.threads.repository import MessageRepository, ThreadRepository
-from switchboard.threads.schemas import MessageOut, ThreadOut
-
-
-def thread_out(thread: Thread) -> ThreadOut:
-    return ThreadOut(
-        id=thread.id,
-        agent=thread.agent,
-        title=thread.title,
-        metadata=thread.metadata_,
-        turns=thread.turns,
-        created_at=thread.created_at,
-        updated_at=thread.updated_at,
-    )
 
 
 def text_of(message: ModelMessage) -> str | None:
+    """What a person reads of a message: the user's prompt, or the reply's text."""
     if isinstance(message, ModelRequest):
         prompts = [p.content for p in message.parts if isinstance(p, UserPromptPart) and isinstance(p.content, str)]
         return "\n".join(prompts) if prompts else None
     texts = [p.content for p in message.parts if isinstance(p, TextPart)]
     return "".join(texts) if texts else None
-
-
-def message_out(row: ThreadMessage) -> MessageOut:
-    if row.kind == "response":
-        role = "assistant"
-    else:
-        role = "user" if any(p.get("part_kind") == "user-prompt" for p in row.message.get("parts", [])) else "tool"
-    return MessageOut(
-        seq=row.seq,
-        turn=row.turn,
-        role=role,
-        text=row.text,
-        model=row.model_name,
-        request_id=row.request_id,
-        acted_by_user_id=row.acting_user_id,
-        created_at=row.created_at,
-        message=row.message,
-    )
 
 
 class ThreadService:
@@ -97,12 +59,7 @@ class ThreadService:
     async def page(
         self, user: Principal, limit: int, cursor: str | None, agent: str | None = None
     ) -> tuple[list[Thread], str | None]:
-        after = decode_time_id_cursor(cursor) if cursor is not None else None
-        threads = await self.threads.page(user.user_id, limit + 1, after, agent)
-        more = len(threads) > limit
-        threads = threads[:limit]
-        next_cursor = encode_time_id_cursor(threads[-1].updated_at, threads[-1].id) if more else None
-        return threads, next_cursor
+        return await self.threads.page(user.user_id, limit, cursor, agent)
 
     async def delete(self, user: Principal, thread_id: uuid.UUID) -> None:
         await self.threads.delete(await self.get(user, thread_id))
@@ -111,48 +68,4 @@ class ThreadService:
         self, user: Principal, thread_id: uuid.UUID, limit: int, cursor: str | None
     ) -> tuple[list[ThreadMessage], str | None]:
         thread = await self.get(user, thread_id)
-        after_seq: int | None = None
-        if cursor is not None:
-            (after_seq,) = decode_cursor(cursor, 1)
-            if not isinstance(after_seq, int):
-                raise ValidationFailed("cursor is not valid: pass next_cursor unchanged")
-        rows = await self.messages.page(thread.id, limit + 1, after_seq)
-        more = len(rows) > limit
-        rows = rows[:limit]
-        return rows, encode_cursor(rows[-1].seq) if more else None
-
-    async def history(self, thread: Thread) -> list[ModelMessage]:
-        rows = await self.messages.all(thread.id)
-        return ModelMessagesTypeAdapter.validate_python([row.message for row in rows])
-
-    async def record_turn(
-        self,
-        thread: Thread,
-        new_messages: list[ModelMessage],
-        *,
-        model_name: str,
-        request_id: str | None,
-        acting_user_id: int | None,
-    ) -> None:
-        """Append one turn's messages (the prompt, tool traffic and the reply) in order."""
-        seq = await self.messages.last_seq(thread.id)
-        turn = thread.turns + 1
-        payloads = ModelMessagesTypeAdapter.dump_python(new_messages, mode="json")
-        rows: list[ThreadMessage] = []
-        for message, payload in zip(new_messages, payloads, strict=True):
-            seq += 1
-            rows.append(
-                ThreadMessage(
-                    thread_id=thread.id,
-                    seq=seq,
-                    turn=turn,
-                    kind="response" if isinstance(message, ModelResponse) else "request",
-                    message=payload,
-                    text=text_of(message),
-                    model_name=model_name if isinstance(message, ModelResponse) else None,
-                    request_id=request_id,
-                    acting_user_id=acting_user_id,
-                )
-            )
-        await self.messages.add_all(rows)
-        thread.turns = turn
+        return await self.messages.page(thread.id, limit, cursor)

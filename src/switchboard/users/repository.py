@@ -26,14 +26,6 @@ class ApiKeyRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def by_hash(self, key_hash: str) -> tuple[ApiKey, User] | None:
-        row = (
-            await self.session.execute(
-                select(ApiKey, User).join(User, User.id == ApiKey.user_id).where(ApiKey.key_hash == key_hash)
-            )
-        ).first()
-        return (row[0], row[1]) if row else None
-
     async def by_prefix(self, prefix: str) -> ApiKey | None:
         return await self.session.scalar(select(ApiKey).where(ApiKey.prefix == prefix))
 

@@ -1,30 +1,24 @@
-"""Users and their API keys: the rules. SQL lives in the repository; the caller commits."""
+"""Users and their API keys: creating, issuing and revoking. SQL lives in the repository; the caller commits.
+(Authenticating a key is `switchboard.auth`.)"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from switchboard.auth.keys import generate_key, hash_key, visible_prefix
-from switchboard.auth.principal import Principal
-from switchboard.kit.errors import Conflict, NotFound, Unauthenticated, ValidationFailed
+from switchboard.kit.clock import utc_now
+from switchboard.kit.errors import Conflict, NotFound, ValidationFailed
 from switchboard.models import ApiKey, User
 from switchboard.users.repository import ApiKeyRepository, UserRepository
-
-# last_used_at is a hint, not an audit trail: write it at most once a minute per key.
-LAST_USED_RESOLUTION = timedelta(seconds=60)
 
 
 @dataclass(frozen=True)
 class IssuedKey:
     key: str  # shown once, never stored
     api_key: ApiKey
-
-
-def principal_of(user: User) -> Principal:
-    return Principal(user_id=user.id, email=user.email, name=user.name, role=user.role)
 
 
 class UserService:
@@ -70,17 +64,5 @@ class UserService:
         if api_key is None:
             raise NotFound(f"no API key with prefix {prefix}")
         if api_key.revoked_at is None:
-            api_key.revoked_at = now or datetime.now(UTC)
+            api_key.revoked_at = now or utc_now()
         return api_key
-
-    async def authenticate(self, key: str, now: datetime | None = None) -> Principal:
-        found = await self.keys.by_hash(hash_key(key))
-        if found is None:
-            raise Unauthenticated("Invalid API key. Create one with `switchboard keys create --email E`.")
-        api_key, user = found
-        if api_key.revoked_at is not None:
-            raise Unauthenticated(f"API key {api_key.prefix}… was revoked. Use another key.")
-        now = now or datetime.now(UTC)
-        if api_key.last_used_at is None or now - api_key.last_used_at >= LAST_USED_RESOLUTION:
-            api_key.last_used_at = now
-        return principal_of(user)

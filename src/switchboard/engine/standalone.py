@@ -9,11 +9,11 @@ import signal
 import structlog
 
 from switchboard.agents.registry import AgentRegistry
+from switchboard.engine import channels
+from switchboard.engine.worker import Worker
 from switchboard.kit.db import Database
 from switchboard.kit.notify import Notifier
 from switchboard.plugins.spec import Plugin
-from switchboard.runs import channels
-from switchboard.runs.worker import Worker
 from switchboard.settings import Settings
 
 log = structlog.get_logger(__name__)

@@ -1,5 +1,5 @@
-"""What every door onto runs shares (the runs API, chat, the seed routes): start a run in its own committed unit
-of work, honouring an Idempotency-Key, then wait for it or stream its events."""
+"""Starting a run from any route (the runs API, chat, plugins' routes): create it in its own committed unit of
+work, honouring an Idempotency-Key, then wait for it or stream its events."""
 
 from __future__ import annotations
 
@@ -12,12 +12,12 @@ from typing import Any
 from pydantic_core import to_jsonable_python
 
 from switchboard.auth.principal import Principal
-from switchboard.kit.state import AppState
-from switchboard.models import Run, RunEvent
+from switchboard.models import RunEvent
 from switchboard.runs import idempotency
 from switchboard.runs.follow import follow, wait_until_settled
 from switchboard.runs.schemas import RunCreate, RunOut
 from switchboard.runs.service import RunService
+from switchboard.state import AppState
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,7 @@ async def start_run(
         if idempotency_key is not None:
             earlier = await idempotency.find_or_lock(session, user, idempotency_key, route, body)
             if earlier is not None:
-                run = await session.get_one(Run, earlier.run_id)
+                run = await service.runs.by_id(earlier.run_id)
                 return Started(run=await service.out(run), replayed=earlier.response)
         run = await service.create(user, body, request_id=request_id, thread_key=thread_key)
         out = await service.out(run)
@@ -56,8 +56,8 @@ async def start_run(
 async def wait_for(state: AppState, run_id: uuid.UUID) -> RunOut:
     await wait_until_settled(state.db.sessions, state.notifier, run_id, state.settings.run_wait_seconds)
     async with state.db.sessions() as session:
-        run = await session.get_one(Run, run_id)
-        return await RunService(session, state.agents, state.settings).out(run)
+        service = RunService(session, state.agents, state.settings)
+        return await service.out(await service.runs.by_id(run_id))
 
 
 def events_of(state: AppState, run_id: uuid.UUID, after: int = 0) -> AsyncIterator[RunEvent]:

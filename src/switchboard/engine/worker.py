@@ -19,12 +19,13 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from switchboard.agents.registry import AgentRegistry
+from switchboard.engine import transitions
+from switchboard.engine.channels import RUN_CANCEL, RUNS_READY
+from switchboard.engine.executor import RunControl, RunExecutor
+from switchboard.engine.limits import limit_groups
+from switchboard.engine.transitions import Claimed
 from switchboard.kit.db import Database
 from switchboard.kit.notify import Notifier
-from switchboard.runs import queue
-from switchboard.runs.channels import RUN_CANCEL, RUNS_READY
-from switchboard.runs.executor import RunControl, RunExecutor
-from switchboard.runs.limits import limit_groups
 from switchboard.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -51,6 +52,7 @@ class Worker:
         self.active: dict[uuid.UUID, RunControl] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._wake = asyncio.Event()
+        self._renew_now = asyncio.Event()
         self._stopping = False
         self._background: list[asyncio.Task[None]] = []
         self.log = log.bind(worker=self.id)
@@ -93,9 +95,10 @@ class Worker:
 
     def _on_cancel(self, payload: str) -> None:
         if not payload:
-            # The listener reconnected and notifications may have been missed: claim again now; a missed
-            # cancellation still arrives with the next heartbeat or the next step written.
+            # The listener reconnected and notifications may have been missed: claim again now, and renew the
+            # leases now, which reads the cancel flags of this worker's runs.
             self._wake.set()
+            self._renew_now.set()
             return
         with contextlib.suppress(ValueError):
             control = self.active.get(uuid.UUID(payload))
@@ -109,7 +112,7 @@ class Worker:
         while not self._stopping:
             self._wake.clear()
             free = self.concurrency - len(self.active)
-            claimed: Sequence[queue.Claimed] = []
+            claimed: Sequence[Claimed] = []
             if free > 0:
                 try:
                     claimed = await self._claim(free)
@@ -126,9 +129,9 @@ class Worker:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.settings.worker_poll_seconds)
 
-    async def _claim(self, n: int) -> list[queue.Claimed]:
+    async def _claim(self, n: int) -> list[Claimed]:
         async with self.engine.begin() as connection:
-            return await queue.claim(
+            return await transitions.claim(
                 connection,
                 owner=self.id,
                 n=n,
@@ -137,7 +140,7 @@ class Worker:
                 groups=self.groups,
             )
 
-    def _spawn(self, claimed: queue.Claimed) -> None:
+    def _spawn(self, claimed: Claimed) -> None:
         control = RunControl(run_id=claimed.run_id)
         task = asyncio.create_task(self._execute(claimed, control), name=f"run {claimed.run_id}")
         control.task = task
@@ -145,9 +148,9 @@ class Worker:
         self._tasks.add(task)
         self.log.info("run.claimed", run_id=str(claimed.run_id), attempt=claimed.attempt)
 
-    async def _execute(self, claimed: queue.Claimed, control: RunControl) -> None:
+    async def _execute(self, claimed: Claimed, control: RunControl) -> None:
         try:
-            await self.executor.execute(claimed.run_id, claimed.attempt, self.id, control)
+            await self.executor.execute(claimed, self.id, control)
         except Exception:
             # The executor settles every failure it can; this is a bug or a lost database, and the lease
             # will lapse and the sweeper will give the run another attempt.
@@ -164,13 +167,15 @@ class Worker:
     async def _heartbeat(self) -> None:
         interval = self.settings.worker_lease_seconds / 3
         while True:
-            await asyncio.sleep(interval)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._renew_now.wait(), interval)
+            self._renew_now.clear()
             if not self.active:
                 continue
             ids = list(self.active)
             try:
                 async with self.engine.begin() as connection:
-                    held = await queue.renew(
+                    held = await transitions.renew(
                         connection, owner=self.id, run_ids=ids, lease_seconds=self.settings.worker_lease_seconds
                     )
             except Exception:
@@ -190,7 +195,7 @@ class Worker:
         while True:  # sweeps at start-up first: a worker replacing a crashed one recovers its runs at once
             try:
                 async with self.engine.begin() as connection:
-                    swept = await queue.sweep(connection, max_attempts=self.settings.run_max_attempts)
+                    swept = await transitions.sweep(connection, max_attempts=self.settings.run_max_attempts)
             except Exception:
                 self.log.exception("worker.sweep_failed")
             else:

@@ -1,4 +1,5 @@
-"""Seed 000's route, `POST /api/v1/chat {prompt, user_id?}` → `{response, request_id}`, on the chat service.
+"""The support chat route the demo shop had (seed 000): `POST /api/v1/chat {prompt, user_id?}` →
+`{response, request_id}`, a chat turn with the `support` agent.
 
 Unlike the original, identity comes from the API key: `user_id` may only name the caller, unless the caller
 is an admin, who then acts for that user (recorded on the turn). Successive calls continue one thread per
@@ -8,36 +9,22 @@ from __future__ import annotations
 
 import structlog
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, Field
 
 from switchboard.auth.dependencies import PrincipalDep, SessionDep
-from switchboard.auth.principal import Principal
+from switchboard.auth.principal import Principal, principal_of
 from switchboard.chat.service import chat_turn
-from switchboard.kit.errors import API_ERRORS, ErrorResponse, PermissionDenied, ServiceUnavailable
+from switchboard.demo.agent import AGENT_NAME
+from switchboard.demo.schemas import LegacyChatRequest, LegacyChatResponse
+from switchboard.kit.errors import API_ERRORS, ErrorResponse, PermissionDenied
 from switchboard.kit.request_context import current_request_id
-from switchboard.kit.state import app_state
+from switchboard.state import app_state
 from switchboard.users.service import UserService
 
 log = structlog.get_logger(__name__)
 
-router = APIRouter(prefix="/api/v1", tags=["compat: seed 000"], responses=API_ERRORS)
+router = APIRouter(prefix="/api/v1", tags=["demo shop"], responses=API_ERRORS)
 
-THREAD_KEY = "compat:api-v1-chat"
-
-
-class LegacyChatRequest(BaseModel):
-    prompt: str = Field(min_length=1, examples=["Show me all my orders"])
-    user_id: int | None = Field(
-        default=None, description="Optional. Must be your own id unless you are an admin acting for that user."
-    )
-
-
-class LegacyChatResponse(BaseModel):
-    response: str
-    request_id: str | None
-    model: str = Field(
-        description="Added to seed 000's shape: the model that answered (`offline` is rules, not an LLM)."
-    )
+THREAD_KEY = "compat:api-v1-chat"  # the thread each user's calls continue (the value is stored: keep it)
 
 
 @router.post(
@@ -48,14 +35,9 @@ class LegacyChatResponse(BaseModel):
 async def legacy_chat(
     body: LegacyChatRequest, request: Request, caller: PrincipalDep, session: SessionDep
 ) -> LegacyChatResponse:
-    state = app_state(request)
-    agent_name = state.settings.compat_chat_agent
-    if agent_name not in state.agents:
-        raise ServiceUnavailable(f"agent {agent_name!r} is not installed (SWITCHBOARD_COMPAT_CHAT_AGENT)")
     actor = await _acting_principal(caller, body.user_id, UserService(session))
-    await session.commit()  # the caller's lookups are done; the turn runs in its own unit of work
     result = await chat_turn(
-        state, actor, agent_name, body.prompt, thread_key=THREAD_KEY, request_id=current_request_id()
+        app_state(request), actor, AGENT_NAME, body.prompt, thread_key=THREAD_KEY, request_id=current_request_id()
     )
     return LegacyChatResponse(response=result.reply, request_id=result.request_id, model=result.model)
 
@@ -70,6 +52,4 @@ async def _acting_principal(caller: Principal, user_id: int | None, users: UserS
         )
     target = await users.get(user_id)
     log.info("auth.acting_for", admin_user_id=caller.user_id, user_id=target.id)
-    return Principal(
-        user_id=target.id, email=target.email, name=target.name, role=target.role, acted_by_user_id=caller.user_id
-    )
+    return principal_of(target, acted_by_user_id=caller.user_id)

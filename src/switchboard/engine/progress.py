@@ -1,26 +1,22 @@
-"""A run's progress while it executes, and how its messages are written: a row per message in the thread, a
-`model_request` step per model response, a `message` event each, and the run's usage, in the caller's
-transaction."""
+"""A run's progress while it executes, and how its messages become rows: a thread message each, a
+`model_request` step per model response, and a `message` event each."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from pydantic_ai.messages import ModelMessage, ModelMessagesTypeAdapter, ModelResponse
 from pydantic_ai.usage import RunUsage
-from sqlalchemy import insert, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from switchboard.models import RunStep, ThreadMessage
-from switchboard.runs.context import LoadedRun
-from switchboard.runs.journal import Event, dumps
+from switchboard.engine import records
+from switchboard.engine.journal import Event
+from switchboard.engine.load import LoadedRun
+from switchboard.kit.clock import utc_now
+from switchboard.models.runs import StepKind, StepStatus
 from switchboard.threads.service import text_of
-
-_UPDATE_USAGE = text(
-    "UPDATE runs SET usage = CAST(:usage AS jsonb), model_name = :model WHERE id = :id RETURNING cancel_requested"
-)
 
 
 def usage_dict(usage: RunUsage) -> dict[str, int]:
@@ -30,10 +26,6 @@ def usage_dict(usage: RunUsage) -> dict[str, int]:
         "input_tokens": usage.input_tokens,
         "output_tokens": usage.output_tokens,
     }
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
 
 
 def dump_messages(messages: list[ModelMessage]) -> list[Any]:
@@ -66,11 +58,12 @@ def message_events(progress: Progress, messages: list[ModelMessage], dumped: lis
 async def write_messages(
     connection: AsyncConnection, progress: Progress, messages: list[ModelMessage], dumped: list[Any]
 ) -> bool:
-    """Insert the messages (and a step per model response); returns whether a cancel has been requested."""
+    """Write the messages (and a step per model response) in order; returns whether a cancel was requested."""
     run = progress.loaded.run
     rows: list[dict[str, Any]] = []
     steps: list[dict[str, Any]] = []
     for message, data in zip(messages, dumped, strict=True):
+        response = isinstance(message, ModelResponse)
         rows.append(
             {
                 "thread_id": run.thread_id,
@@ -80,7 +73,7 @@ async def write_messages(
                 "kind": message.kind,
                 "message": data,
                 "text": text_of(message),
-                "model_name": progress.model_name if isinstance(message, ModelResponse) else None,
+                "model_name": progress.model_name if response else None,
                 "request_id": run.request_id,
                 "acting_user_id": run.acting_user_id,
             }
@@ -90,8 +83,8 @@ async def write_messages(
             steps.append(
                 {
                     "run_id": run.id,
-                    "kind": "model_request",
-                    "status": "succeeded",
+                    "kind": StepKind.MODEL_REQUEST,
+                    "status": StepStatus.SUCCEEDED,
                     "attempt": run.attempts,
                     "model_name": progress.model_name,
                     "usage": {
@@ -99,13 +92,9 @@ async def write_messages(
                         "output_tokens": message.usage.output_tokens,
                     },
                     "started_at": progress.request_started_at or message.timestamp,
-                    "finished_at": now(),
+                    "finished_at": utc_now(),
                 }
             )
-    await connection.execute(insert(ThreadMessage), rows)
-    if steps:
-        await connection.execute(insert(RunStep), steps)
-    updated = await connection.execute(
-        _UPDATE_USAGE, {"usage": dumps(progress.usage), "model": progress.model_name, "id": run.id}
+    return await records.add_messages(
+        connection, run.id, rows, steps, usage=progress.usage, model_name=progress.model_name
     )
-    return bool(updated.scalar())

@@ -13,8 +13,7 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic_ai.capabilities import AbstractCapability
@@ -28,17 +27,13 @@ from pydantic_ai.tools import (
     ToolDenied,
 )
 from pydantic_core import to_jsonable_python
-from sqlalchemy import select, text
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from switchboard.agents.spec import AgentDeps, current_tool_session
-from switchboard.models import RunStep
-from switchboard.runs.journal import LeaseLost
-
-_FENCE = text(
-    "UPDATE runs SET updated_at = now() WHERE id = :id AND lease_owner = :owner AND status = 'running' RETURNING id"
-)
+from switchboard.engine.lease import fence
+from switchboard.engine.records import record_tool_step, tool_step
+from switchboard.kit.clock import utc_now
+from switchboard.models.runs import StepStatus
 
 
 class PausedForApproval(Exception):  # a control-flow signal, not an error
@@ -65,33 +60,20 @@ def denial_message(reason: str | None) -> str:
     return f"The user denied this tool call: {reason}" if reason else "The user denied this tool call."
 
 
-async def fence(connection: AsyncConnection | AsyncSession, run_id: uuid.UUID, owner: str) -> None:
-    """Hold the run row until commit, and only while this worker still holds the lease."""
-    if (await connection.execute(_FENCE, {"id": run_id, "owner": owner})).first() is None:
-        raise LeaseLost(str(run_id))
-
-
 @dataclass
 class RunLedger(AbstractCapability[AgentDeps]):
     engine: AsyncEngine
     run_id: uuid.UUID
     owner: str
     attempt: int
-    _sessions: dict[str, AsyncSession] = field(default_factory=dict)
 
     @classmethod
     def get_serialization_name(cls) -> str | None:
         return None
 
-    async def _step(self, session: AsyncSession, tool_call_id: str) -> RunStep | None:
-        return await session.scalar(
-            select(RunStep).where(RunStep.run_id == self.run_id, RunStep.tool_call_id == tool_call_id)
-        )
-
     async def _record(self, session: AsyncSession, call: ToolCallPart, idempotent: bool, **values: Any) -> None:
         row = {
             "run_id": self.run_id,
-            "kind": "tool_call",
             "attempt": self.attempt,
             "tool_call_id": call.tool_call_id,
             "tool_name": call.tool_name,
@@ -99,12 +81,7 @@ class RunLedger(AbstractCapability[AgentDeps]):
             "idempotent": idempotent,
             **values,
         }
-        update = {key: value for key, value in row.items() if key not in ("run_id", "tool_call_id", "kind")}
-        await session.execute(
-            pg_insert(RunStep)
-            .values(**row)
-            .on_conflict_do_update(index_elements=["run_id", "tool_call_id"], set_=update)
-        )
+        await record_tool_step(session, row)
 
     async def wrap_tool_execute(
         self,
@@ -117,17 +94,17 @@ class RunLedger(AbstractCapability[AgentDeps]):
     ) -> Any:
         idempotent = is_idempotent(tool_def)
         async with AsyncSession(self.engine, expire_on_commit=False) as session:
-            step = await self._step(session, call.tool_call_id)
-            if step is not None and step.status == "succeeded":
+            step = await tool_step(session, self.run_id, call.tool_call_id)
+            if step is not None and step.status == StepStatus.SUCCEEDED:
                 return step.result
-            if step is not None and step.status in ("running", "unknown") and not idempotent:
-                await self._record(session, call, idempotent, status="unknown", finished_at=_now())
+            if step is not None and step.status in (StepStatus.RUNNING, StepStatus.UNKNOWN) and not idempotent:
+                await self._record(session, call, idempotent, status=StepStatus.UNKNOWN, finished_at=utc_now())
                 await fence(session, self.run_id, self.owner)
                 await session.commit()
                 return unknown_outcome(call)
-            started_at = _now()
+            started_at = utc_now()
             if not idempotent:
-                await self._record(session, call, idempotent, status="running", started_at=started_at)
+                await self._record(session, call, idempotent, status=StepStatus.RUNNING, started_at=started_at)
                 await fence(session, self.run_id, self.owner)
                 await session.commit()
             token = current_tool_session.set(session)
@@ -142,10 +119,10 @@ class RunLedger(AbstractCapability[AgentDeps]):
                 session,
                 call,
                 idempotent,
-                status="succeeded",
+                status=StepStatus.SUCCEEDED,
                 result=to_jsonable_python(result, fallback=str),
                 started_at=started_at,
-                finished_at=_now(),
+                finished_at=utc_now(),
             )
             await fence(session, self.run_id, self.owner)
             await session.commit()
@@ -160,22 +137,18 @@ class RunLedger(AbstractCapability[AgentDeps]):
         pending: list[ToolCallPart] = []
         async with AsyncSession(self.engine, expire_on_commit=False) as session:
             for call in requests.approvals:
-                step = await self._step(session, call.tool_call_id)
+                step = await tool_step(session, self.run_id, call.tool_call_id)
                 if step is None or step.approved is None:
                     pending.append(call)
                     if step is None:
-                        await self._record(session, call, True, status="awaiting_approval")
+                        await self._record(session, call, True, status=StepStatus.AWAITING_APPROVAL)
                 elif step.approved:
                     decided[call.tool_call_id] = ToolApproved()
                 else:
                     decided[call.tool_call_id] = ToolDenied(denial_message(step.decision_reason))
-                    await self._record(session, call, True, status="denied", finished_at=_now())
+                    await self._record(session, call, True, status=StepStatus.DENIED, finished_at=utc_now())
             await fence(session, self.run_id, self.owner)
             await session.commit()
         if pending:
             raise PausedForApproval(pending)
         return DeferredToolResults(approvals=dict(decided))
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)

@@ -11,9 +11,9 @@ from pydantic_ai.messages import ModelMessage, ModelMessagesTypeAdapter, repair_
 from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from switchboard.auth.principal import Principal
+from switchboard.auth.principal import Principal, principal_of
 from switchboard.models import Run, ThreadMessage, User
-from switchboard.users.service import principal_of
+from switchboard.models.runs import RunStatus
 
 
 @dataclass
@@ -49,7 +49,7 @@ _RUN = (
 )
 # Failed runs are left out of later history (their prompt never got an answer worth keeping); cancelled and
 # timed-out runs keep what they produced.
-_FAILED = select(Run.id).where(Run.thread_id == bindparam("thread_id"), Run.status == "failed")
+_FAILED = select(Run.id).where(Run.thread_id == bindparam("thread_id"), Run.status == RunStatus.FAILED)
 _MESSAGES = (
     select(ThreadMessage.run_id, ThreadMessage.message)
     .where(

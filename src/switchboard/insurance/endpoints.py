@@ -1,5 +1,5 @@
-"""Seed 004's routes, on runs: `POST /agents/run {agent_type, user_id?, input?}` → 202 `{run_id}`, and
-`GET /agents/status/{run_id}` → `{run_id, state, result, error}`.
+"""The minimal agent runner's API (seed 004), on runs: `POST /agents/run {agent_type, user_id?, input?}` → 202
+`{run_id}`, and `GET /agents/status/{run_id}` → `{run_id, state, result, error}`.
 
 The seed's "one agent at a time" was an in-process asyncio.Lock: it held for one process only, and a crash lost
 the run. Here the agents share a concurrency limit of 1 with `on_busy=reject`, decided in PostgreSQL under a
@@ -11,59 +11,37 @@ kept as an opaque client reference in the run's metadata, never as identity.
 from __future__ import annotations
 
 import uuid
-from typing import Any, Literal
 
 import structlog
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
 
-from switchboard.auth.dependencies import PrincipalDep, SessionDep
+from switchboard.auth.dependencies import PrincipalDep
+from switchboard.insurance.extractor import NAME as EXTRACTOR
+from switchboard.insurance.policy import NAME as POLICY_CHECKER
+from switchboard.insurance.schemas import AgentRunAccepted, AgentRunRequest, AgentRunStatus, RunnerState
 from switchboard.kit.errors import API_ERRORS, BadRequest, ErrorResponse
 from switchboard.kit.request_context import current_request_id
-from switchboard.kit.state import app_state
-from switchboard.runs.doors import start_run
+from switchboard.models.runs import RunStatus
+from switchboard.runs.dependencies import RunServiceDep
 from switchboard.runs.schemas import RunCreate
-from switchboard.runs.service import RunService
+from switchboard.runs.starting import start_run
+from switchboard.state import app_state
 
 log = structlog.get_logger(__name__)
 
-router = APIRouter(prefix="/agents", tags=["compat: seed 004"], responses=API_ERRORS)
+router = APIRouter(prefix="/agents", tags=["minimal agent runner (seed 004)"], responses=API_ERRORS)
 
-AGENT_TYPES = ("document-extractor", "policy-checker")
-STATES = {
-    "queued": "PENDING",
-    "running": "RUNNING",
-    "requires_action": "RUNNING",
-    "succeeded": "DONE",
-    "failed": "ERROR",
-    "cancelled": "ERROR",
-    "timed_out": "ERROR",
+AGENT_TYPES = (EXTRACTOR, POLICY_CHECKER)
+STATES: dict[RunStatus, RunnerState] = {
+    RunStatus.QUEUED: "PENDING",
+    RunStatus.RUNNING: "RUNNING",
+    RunStatus.REQUIRES_ACTION: "RUNNING",
+    RunStatus.SUCCEEDED: "DONE",
+    RunStatus.FAILED: "ERROR",
+    RunStatus.CANCELLED: "ERROR",
+    RunStatus.TIMED_OUT: "ERROR",
 }
-
-
-class AgentRunRequest(BaseModel):
-    agent_type: str = Field(examples=["document-extractor"], description="`document-extractor` or `policy-checker`.")
-    user_id: str | None = Field(
-        default=None,
-        max_length=200,
-        description="Kept as a client reference in the run's metadata (`seed004_user_id`); who runs the agent "
-        "is decided by the API key.",
-    )
-    input: str | None = Field(
-        default=None, description="The document (document-extractor) or the claim (policy-checker), as text."
-    )
-
-
-class AgentRunAccepted(BaseModel):
-    run_id: uuid.UUID
-
-
-class AgentRunStatus(BaseModel):
-    run_id: uuid.UUID
-    state: Literal["PENDING", "RUNNING", "DONE", "ERROR"]
-    result: Any = Field(default=None, description="The agent's structured output once DONE.")
-    error: str | None = None
 
 
 @router.post(
@@ -94,11 +72,10 @@ async def run_agent(body: AgentRunRequest, request: Request, user: PrincipalDep)
 
 
 @router.get("/status/{run_id}", summary="Seed 004: poll a run's state and result")
-async def run_status(run_id: uuid.UUID, request: Request, user: PrincipalDep, session: SessionDep) -> AgentRunStatus:
-    state = app_state(request)
-    run = await RunService(session, state.agents, state.settings).get(user, run_id)
-    error = (run.error or {}).get("message") if run.status == "failed" else None
-    if run.status in ("cancelled", "timed_out"):
+async def run_status(run_id: uuid.UUID, user: PrincipalDep, service: RunServiceDep) -> AgentRunStatus:
+    run = await service.get(user, run_id)
+    error = (run.error or {}).get("message") if run.status == RunStatus.FAILED else None
+    if run.status in (RunStatus.CANCELLED, RunStatus.TIMED_OUT):
         error = f"The run was {run.status.replace('_', ' ')}."
-    result = run.output if run.status == "succeeded" else None
+    result = run.output if run.status == RunStatus.SUCCEEDED else None
     return AgentRunStatus(run_id=run.id, state=STATES[run.status], result=result, error=error)

@@ -1,4 +1,5 @@
-"""The NOTIFY channels runs use between processes."""
+"""The NOTIFY channels runs use between processes. A notification only says "look again": the database is the
+source of truth, and every reader re-reads it after a wake-up (or a reconnect of the listener)."""
 
 RUNS_READY = "sb_runs_ready"
 """Something may have become claimable: a run was queued, or a thread or an agent slot was freed."""

@@ -16,11 +16,8 @@ from pydantic_core import to_jsonable_python
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from switchboard.runs.channels import RUN_EVENTS
-
-
-class LeaseLost(Exception):
-    """The run is no longer leased to this worker."""
+from switchboard.engine.channels import RUN_EVENTS
+from switchboard.engine.lease import LEASED, LeaseLost
 
 
 @dataclass(frozen=True)
@@ -44,7 +41,7 @@ WITH bumped AS (
 SELECT event_seq, cancel_requested, pg_notify('{channel}', CAST(:run_id AS text)) FROM bumped
 """
 _UNFENCED = text(_APPEND.format(fence="", channel=RUN_EVENTS))
-_FENCED = text(_APPEND.format(fence="AND lease_owner = :owner AND status = 'running'", channel=RUN_EVENTS))
+_FENCED = text(_APPEND.format(fence=f"AND {LEASED}", channel=RUN_EVENTS))
 
 
 def dumps(data: Any) -> str:

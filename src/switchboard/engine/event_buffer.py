@@ -16,7 +16,7 @@ from typing import Any
 import structlog
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from switchboard.runs import journal
+from switchboard.engine import journal
 
 log = structlog.get_logger(__name__)
 

@@ -1,0 +1,68 @@
+"""The last transaction of an execution: settle (finished), pause (waiting for approvals) or release (worker
+shutting down). Each writes, in one transaction fenced by the lease, what the run had not written yet — its
+pending events and any deferred messages — together with the status change from `transitions`."""
+
+from __future__ import annotations
+
+from pydantic_ai.messages import ToolCallPart
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from switchboard.engine import transitions
+from switchboard.engine.event_buffer import EventBuffer
+from switchboard.engine.journal import Event
+from switchboard.engine.outcome import Outcome, cancelled
+from switchboard.engine.progress import Progress, dump_messages, message_events, write_messages
+from switchboard.models.runs import RunStatus
+
+
+async def settle(
+    engine: AsyncEngine, progress: Progress, buffer: EventBuffer, owner: str, outcome: Outcome
+) -> RunStatus:
+    """Write the outcome with the messages not written yet; returns the status written."""
+    pending = progress.unwritten if outcome.status == RunStatus.SUCCEEDED else progress.deferred
+    events = await buffer.take()
+    async with engine.begin() as connection:
+        if pending:
+            dumped = dump_messages(pending)
+            events += message_events(progress, pending, dumped)
+            cancel_requested = await write_messages(connection, progress, pending, dumped)
+            if cancel_requested and outcome.status == RunStatus.SUCCEEDED and progress.deferred:
+                # The deferred response's own write is where a cancel requested meanwhile was noticed; noticed
+                # here instead, it ends the run as it would have there.
+                outcome = cancelled(progress.deferred_text)
+        await transitions.settle(
+            connection,
+            run_id=progress.loaded.id,
+            owner=owner,
+            status=outcome.status,
+            output=outcome.output,
+            error=outcome.error,
+            usage=progress.usage,
+            events=events,
+        )
+    return outcome.status
+
+
+async def pause(
+    engine: AsyncEngine, progress: Progress, buffer: EventBuffer, owner: str, calls: list[ToolCallPart]
+) -> None:
+    """Pause for the approval of `calls` (their steps are already recorded as awaiting approval)."""
+    waiting = [
+        {"tool_call_id": call.tool_call_id, "tool_name": call.tool_name, "args": call.args_as_dict()} for call in calls
+    ]
+    events: list[Event] = [*await buffer.take(), ("approval_required", {"calls": waiting})]
+    async with engine.begin() as connection:
+        await transitions.pause(connection, run_id=progress.loaded.id, owner=owner, usage=progress.usage, events=events)
+
+
+async def release(engine: AsyncEngine, progress: Progress, buffer: EventBuffer, owner: str) -> None:
+    """Give the run back to the queue; a deferred response is written, with its events, as it would have been."""
+    events = await buffer.take()
+    async with engine.begin() as connection:
+        if progress.deferred:
+            dumped = dump_messages(progress.deferred)
+            events += message_events(progress, progress.deferred, dumped)
+            await write_messages(connection, progress, progress.deferred, dumped)
+        await transitions.release(
+            connection, run_id=progress.loaded.id, owner=owner, reason="worker_shutdown", events=events
+        )

@@ -1,0 +1,326 @@
+"""Every way a run changes status, one named statement each. The runs table is the queue.
+
+    enqueue                                    → queued
+    claim                queued                → running          (attempts + 1, a lease)
+    renew                running               → running          (the lease extended)
+    pause                running               → requires_action  (the lease given up)
+    settle               running               → succeeded | failed | cancelled | timed_out
+    release              running               → queued           (worker shutdown; the attempt not counted)
+    requeue_approved     requires_action       → queued           (every approval decided)
+    request_cancel       running               → running          (flagged; its worker stops it)
+    cancel_now           queued | requires_action → cancelled
+    sweep                running, lease lapsed → queued | failed | cancelled
+
+Each function runs in the caller's transaction and says what it guarantees. A worker's writes are fenced by its
+lease (`lease.LEASED`): once the sweeper has handed a run to another worker, the stale worker's writes change
+nothing and raise `LeaseLost`. NOTIFY is sent in the same transaction, so it is delivered only if it commits.
+
+Claim order: a queued run is claimable only when no other run of its thread is running or awaiting approval and
+no earlier run of its thread is still queued (FIFO per thread); runs of agents with a concurrency limit are
+claimed under their group's lock, after counting its running runs (see `limits`).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Integer, String, Uuid, column, text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from switchboard.engine import journal
+from switchboard.engine.channels import RUN_CANCEL, RUN_EVENTS, RUNS_READY
+from switchboard.engine.journal import Event, dumps
+from switchboard.engine.lease import LEASED, LeaseLost
+from switchboard.engine.limits import LimitGroup, lock_group, running_in_group
+from switchboard.models.base import sql_list
+from switchboard.models.runs import FINAL, HOLDS_THREAD, MultitaskStrategy, RunStatus
+
+S = RunStatus  # the statements below read better with short names
+
+
+@dataclass(frozen=True)
+class NewRun:
+    id: uuid.UUID
+    user_id: int
+    thread_id: uuid.UUID
+    turn: int
+    agent: str
+    input: str
+    multitask_strategy: MultitaskStrategy
+    metadata: dict[str, Any]
+    limits: dict[str, Any]
+    model_name: str
+    request_id: str | None
+    acting_user_id: int | None
+
+
+@dataclass(frozen=True)
+class Claimed:
+    run_id: uuid.UUID
+    attempt: int
+
+
+_ENQUEUE = text(f"""
+INSERT INTO runs (id, user_id, thread_id, turn, agent, status, input, multitask_strategy, metadata, limits,
+                  model_name, request_id, acting_user_id)
+VALUES (:id, :user_id, :thread_id, :turn, :agent, '{S.QUEUED}', :input, :multitask_strategy,
+        CAST(:metadata AS jsonb), CAST(:limits AS jsonb), :model_name, :request_id, :acting_user_id)
+RETURNING pg_notify('{RUNS_READY}', '')
+""")
+
+
+async def enqueue(connection: AsyncConnection, run: NewRun) -> None:
+    """Queue a new run with its first event. Committed with the request that creates it, so a run is never
+    accepted and then lost, nor visible to workers before the rest of the request is."""
+    params = {**vars(run), "metadata": dumps(run.metadata), "limits": dumps(run.limits)}
+    await connection.execute(_ENQUEUE, params)
+    status = {"status": S.QUEUED, "run_id": str(run.id), "thread_id": str(run.thread_id), "agent": run.agent}
+    await journal.append(connection, run.id, [("status", status)])
+
+
+_CLAIM = text(f"""
+WITH candidates AS (
+    SELECT r.id FROM runs r
+    WHERE r.status = '{S.QUEUED}' AND r.agent = ANY(CAST(:agents AS text[]))
+    AND NOT EXISTS (
+        SELECT 1 FROM runs o
+        WHERE o.thread_id = r.thread_id AND o.id <> r.id
+          AND (o.status IN {sql_list(HOLDS_THREAD)} OR (o.status = '{S.QUEUED}' AND o.queue_seq < r.queue_seq))
+    )
+    ORDER BY r.queue_seq
+    LIMIT :n
+    FOR UPDATE OF r SKIP LOCKED
+), claimed AS (
+    UPDATE runs SET
+        status = '{S.RUNNING}',
+        attempts = runs.attempts + 1,
+        lease_owner = :owner,
+        -- clock_timestamp(), not now(): the claim may have waited for a limit group's lock in this transaction
+        lease_expires_at = clock_timestamp() + make_interval(secs => :lease),
+        started_at = coalesce(runs.started_at, clock_timestamp()),
+        updated_at = now(),
+        event_seq = runs.event_seq + 1
+    FROM candidates WHERE runs.id = candidates.id
+    RETURNING runs.id, runs.event_seq, runs.attempts, runs.queue_seq
+), events AS (
+    INSERT INTO run_events (run_id, seq, type, data)
+    SELECT id, event_seq, 'status', jsonb_build_object('status', '{S.RUNNING}', 'attempt', attempts) FROM claimed
+)
+SELECT id, attempts, pg_notify('{RUN_EVENTS}', CAST(id AS text)) FROM claimed ORDER BY queue_seq
+""")
+
+
+async def claim(
+    connection: AsyncConnection,
+    *,
+    owner: str,
+    n: int,
+    lease_seconds: float,
+    free_agents: Sequence[str],
+    groups: Sequence[LimitGroup],
+) -> list[Claimed]:
+    """Claim up to `n` eligible runs, oldest first, leased to `owner` (commit to make the claim real). Runs
+    locked by another claimer are skipped, never waited for; a limit group never exceeds its `max_runs`."""
+    claimed: list[Claimed] = []
+    if free_agents:
+        claimed += await _claim(connection, owner, n, lease_seconds, free_agents)
+    for group in groups:
+        room = n - len(claimed)
+        if room <= 0:
+            break
+        await lock_group(connection, group)
+        room = min(room, group.max_runs - await running_in_group(connection, group))
+        if room > 0:
+            claimed += await _claim(connection, owner, room, lease_seconds, group.agents)
+    return claimed
+
+
+async def _claim(
+    connection: AsyncConnection, owner: str, n: int, lease_seconds: float, agents: Sequence[str]
+) -> list[Claimed]:
+    params: dict[str, Any] = {"owner": owner, "n": n, "lease": lease_seconds, "agents": list(agents)}
+    rows = (await connection.execute(_CLAIM, params)).all()
+    return [Claimed(run_id=row[0], attempt=int(row[1])) for row in rows]
+
+
+_RENEW = text(f"""
+UPDATE runs SET lease_expires_at = now() + make_interval(secs => :lease)
+WHERE id = ANY(CAST(:ids AS uuid[])) AND {LEASED}
+RETURNING id, cancel_requested
+""")
+
+
+async def renew(
+    connection: AsyncConnection, *, owner: str, run_ids: Sequence[uuid.UUID], lease_seconds: float
+) -> dict[uuid.UUID, bool]:
+    """Extend the leases `owner` still holds; returns {run_id: cancel_requested} for those. A run missing from
+    the answer is no longer this worker's: it must stop writing at once."""
+    rows = (await connection.execute(_RENEW, {"ids": list(run_ids), "owner": owner, "lease": lease_seconds})).all()
+    return {row[0]: bool(row[1]) for row in rows}
+
+
+_PAUSE = text(f"""
+UPDATE runs SET status = '{S.REQUIRES_ACTION}', usage = CAST(:usage AS jsonb),
+    lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
+WHERE id = :id AND {LEASED}
+RETURNING id, pg_notify('{RUNS_READY}', '')
+""")
+
+
+async def pause(
+    connection: AsyncConnection, *, run_id: uuid.UUID, owner: str, usage: dict[str, Any], events: Sequence[Event]
+) -> None:
+    """Wait for approvals, holding no worker and no agent slot (the thread stays held). Fenced by the lease."""
+    await journal.append(connection, run_id, [*events, ("status", {"status": S.REQUIRES_ACTION})], owner=owner)
+    params = {"id": run_id, "owner": owner, "usage": dumps(usage)}
+    if (await connection.execute(_PAUSE, params)).first() is None:
+        raise LeaseLost(str(run_id))
+
+
+_SETTLE = text(f"""
+UPDATE runs SET status = :status, output = CAST(:output AS jsonb), error = CAST(:error AS jsonb),
+    usage = CAST(:usage AS jsonb), finished_at = now(), lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
+WHERE id = :id AND {LEASED}
+RETURNING id, pg_notify('{RUNS_READY}', '')
+""")
+
+
+async def settle(
+    connection: AsyncConnection,
+    *,
+    run_id: uuid.UUID,
+    owner: str,
+    status: RunStatus,
+    output: Any = None,
+    error: dict[str, Any] | None = None,
+    usage: dict[str, Any],
+    events: Sequence[Event] = (),
+) -> None:
+    """Finish the run with its last events (`status`, then `end`), fenced by the lease; the thread and the
+    agent slot it held are announced free. The final status and `end` commit together, so a reader that sees
+    the status also finds `end`."""
+    assert status in FINAL, status
+    data: dict[str, Any] = {"status": status}
+    if error is not None:
+        data["error"] = error
+    end = {"status": status, "output": output, "error": error, "usage": usage}
+    await journal.append(connection, run_id, [*events, ("status", data), ("end", end)], owner=owner)
+    params = {
+        "id": run_id,
+        "owner": owner,
+        "status": status,
+        "output": dumps(output),
+        "error": dumps(error),
+        "usage": dumps(usage),
+    }
+    if (await connection.execute(_SETTLE, params)).first() is None:
+        raise LeaseLost(str(run_id))
+
+
+# Giving a run back to the queue without counting the claim as an attempt: from `running` under a lease (a
+# worker shutting down) or from `requires_action`, which holds no lease (every approval decided).
+_REQUEUE = f"""
+UPDATE runs SET status = '{S.QUEUED}', attempts = attempts - 1, lease_owner = NULL, lease_expires_at = NULL,
+    updated_at = now()
+WHERE id = :id AND {{condition}}
+RETURNING id, pg_notify('{RUNS_READY}', '')
+"""
+_RELEASE = text(_REQUEUE.format(condition=LEASED))
+_REQUEUE_APPROVED = text(_REQUEUE.format(condition=f"status = '{S.REQUIRES_ACTION}'"))
+
+
+async def release(
+    connection: AsyncConnection, *, run_id: uuid.UUID, owner: str, reason: str, events: Sequence[Event] = ()
+) -> None:
+    """Give a running run back to the queue (a worker shutting down): not the run's fault, so the attempt is
+    not counted. Fenced by the lease."""
+    queued = ("status", {"status": S.QUEUED, "reason": reason})
+    await journal.append(connection, run_id, [*events, queued], owner=owner)
+    if (await connection.execute(_RELEASE, {"id": run_id, "owner": owner})).first() is None:
+        raise LeaseLost(str(run_id))
+
+
+async def requeue_approved(connection: AsyncConnection, run_id: uuid.UUID, events: Sequence[Event]) -> bool:
+    """Back to the queue once every pending approval is decided; it resumes from its last written step. The
+    paused claim is not counted as an attempt. False if the run was not paused (nothing changed)."""
+    if (await connection.execute(_REQUEUE_APPROVED, {"id": run_id})).first() is None:
+        return False
+    queued = ("status", {"status": S.QUEUED, "reason": "approvals_decided"})
+    await journal.append(connection, run_id, [*events, queued])
+    return True
+
+
+_REQUEST_CANCEL = text(f"""
+UPDATE runs SET cancel_requested = true, updated_at = now() WHERE id = :id AND status = '{S.RUNNING}'
+RETURNING pg_notify('{RUN_CANCEL}', CAST(id AS text))
+""")
+
+
+async def request_cancel(connection: AsyncConnection, run_id: uuid.UUID, reason: str) -> bool:
+    """Flag a running run: its worker, in whichever process, stops it between steps or mid-stream, and settles
+    it `cancelled`. False if it was not running (nothing changed)."""
+    if (await connection.execute(_REQUEST_CANCEL, {"id": run_id})).first() is None:
+        return False
+    await journal.append(connection, run_id, [("cancel_requested", {"reason": reason})])
+    return True
+
+
+_CANCEL_NOW = text(f"""
+UPDATE runs SET status = '{S.CANCELLED}', cancel_requested = true, finished_at = now(), updated_at = now()
+WHERE id = :id AND status IN {sql_list([S.QUEUED, S.REQUIRES_ACTION])}
+RETURNING pg_notify('{RUNS_READY}', '')
+""")
+
+
+async def cancel_now(connection: AsyncConnection, run_id: uuid.UUID, reason: str) -> bool:
+    """Cancel a run no worker holds (queued or paused) at once, with its `end` event. False if it was in
+    another status (nothing changed)."""
+    if (await connection.execute(_CANCEL_NOW, {"id": run_id})).first() is None:
+        return False
+    data = {"status": S.CANCELLED, "reason": reason}
+    await journal.append(connection, run_id, [("status", data), ("end", {**data, "output": None, "error": None})])
+    return True
+
+
+_SWEEP = text(f"""
+WITH expired AS (
+    SELECT id FROM runs WHERE status = '{S.RUNNING}' AND lease_expires_at < now()
+    FOR UPDATE SKIP LOCKED
+)
+UPDATE runs SET
+    status = CASE WHEN runs.cancel_requested THEN '{S.CANCELLED}'
+                  WHEN runs.attempts >= :max_attempts THEN '{S.FAILED}' ELSE '{S.QUEUED}' END,
+    finished_at = CASE WHEN runs.cancel_requested OR runs.attempts >= :max_attempts THEN now() END,
+    error = CASE WHEN NOT runs.cancel_requested AND runs.attempts >= :max_attempts THEN jsonb_build_object(
+        'type', 'max_attempts_exceeded',
+        'message', format('The run''s worker stopped responding (its lease lapsed) on attempt %s of %s; giving up '
+                          '(SWITCHBOARD_RUN_MAX_ATTEMPTS=%s).', runs.attempts, CAST(:max_attempts AS integer),
+                          CAST(:max_attempts AS integer))
+    ) END,
+    lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
+FROM expired WHERE runs.id = expired.id
+RETURNING runs.id, runs.status, runs.attempts, runs.error
+""").columns(column("id", Uuid), column("status", String), column("attempts", Integer), column("error", JSONB))
+
+
+async def sweep(connection: AsyncConnection, *, max_attempts: int) -> list[tuple[uuid.UUID, RunStatus]]:
+    """Runs whose lease lapsed (their worker died or lost the database): back to the queue with the attempt
+    counted, or failed with `max_attempts_exceeded` once `max_attempts` claims have lapsed, or cancelled if a
+    cancel was requested meanwhile. Safe to run in every worker at once: each expired run is swept once."""
+    rows = (await connection.execute(_SWEEP, {"max_attempts": max_attempts})).all()
+    swept: list[tuple[uuid.UUID, RunStatus]] = []
+    for run_id, status, attempts, error in rows:
+        events: list[Event]
+        if status == S.QUEUED:
+            events = [("status", {"status": status, "reason": "lease_expired", "attempts": attempts})]
+        else:
+            events = [("status", {"status": status, "error": error}), ("end", {"status": status, "error": error})]
+        await journal.append(connection, run_id, events)
+        swept.append((run_id, RunStatus(status)))
+    if rows:
+        await journal.notify(connection, RUNS_READY)
+    return swept

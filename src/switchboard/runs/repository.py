@@ -1,0 +1,71 @@
+"""Reading runs and their steps for the API. Every status change is in `switchboard.engine.transitions`."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from switchboard.kit.pagination import keyset_page
+from switchboard.models import Run, RunStep
+from switchboard.models.runs import ACTIVE, RunStatus, StepStatus
+
+
+class RunRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def owned(self, user_id: int, run_id: uuid.UUID, *, for_update: bool = False) -> Run | None:
+        """The user's run (None for another user's); `for_update` locks it until commit and re-reads it."""
+        query = select(Run).where(Run.id == run_id, Run.user_id == user_id)
+        if for_update:
+            query = query.with_for_update().execution_options(populate_existing=True)
+        return await self.session.scalar(query)
+
+    async def by_id(self, run_id: uuid.UUID) -> Run:
+        return await self.session.get_one(Run, run_id, populate_existing=True)
+
+    async def page(
+        self,
+        user_id: int,
+        limit: int,
+        cursor: str | None,
+        *,
+        thread_id: uuid.UUID | None = None,
+        agent: str | None = None,
+        status: RunStatus | None = None,
+    ) -> tuple[list[Run], str | None]:
+        """The user's runs, newest first."""
+        query = select(Run).where(Run.user_id == user_id)
+        if thread_id is not None:
+            query = query.where(Run.thread_id == thread_id)
+        if agent is not None:
+            query = query.where(Run.agent == agent)
+        if status is not None:
+            query = query.where(Run.status == status)
+        return await keyset_page(
+            self.session, query, [Run.created_at, Run.id], limit=limit, cursor=cursor, descending=True
+        )
+
+    async def active_on_thread(self, thread_id: uuid.UUID) -> list[Run]:
+        """The thread's unfinished runs in queue order, locked until commit."""
+        query = select(Run).where(Run.thread_id == thread_id, Run.status.in_(ACTIVE)).order_by(Run.queue_seq)
+        return list(await self.session.scalars(query.with_for_update()))
+
+    async def steps(self, run_id: uuid.UUID) -> list[RunStep]:
+        query = select(RunStep).where(RunStep.run_id == run_id).order_by(RunStep.started_at, RunStep.id)
+        return list(await self.session.scalars(query))
+
+    async def step_for_call(self, run_id: uuid.UUID, tool_call_id: str) -> RunStep | None:
+        query = select(RunStep).where(RunStep.run_id == run_id, RunStep.tool_call_id == tool_call_id)
+        return await self.session.scalar(query)
+
+    async def pending_approvals(self, run_id: uuid.UUID) -> list[RunStep]:
+        """Tool calls of the run waiting for a decision, oldest first."""
+        query = select(RunStep).where(
+            RunStep.run_id == run_id,
+            RunStep.status == StepStatus.AWAITING_APPROVAL,
+            RunStep.approved.is_(None),
+        )
+        return list(await self.session.scalars(query.order_by(RunStep.id)))
