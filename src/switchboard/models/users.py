@@ -7,7 +7,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from switchboard.models.base import Base, CreatedAt
 
-ROLES = ("admin", "member")
 
 
 class User(CreatedAt, Base):
