@@ -11,6 +11,7 @@ import httpx
 import pytest
 from pydantic_ai.models import override_allow_model_requests
 
+from switchboard.models.runs import RunStatus
 from tests.fakes.openai_server import FakeOpenAI, RecordedRequest, call, fail, fake_openai_server, reply
 from tests.fixtures.demo import DemoUser, seed_demo
 from tests.fixtures.server import LiveServer
@@ -175,7 +176,7 @@ def test_server_errors_become_502_and_the_run_is_recorded_failed(
     assert order_statuses(switchboard, test_user) == {1: "cancelled"}
     with switchboard.client(test_user.key) as client:
         runs = client.get("/v1/runs").json()["items"]
-        assert [(r["status"], r["error"]["type"]) for r in runs] == [("failed", "model_error")]
+        assert [(r["status"], r["error"]["type"]) for r in runs] == [(RunStatus.FAILED, "model_error")]
         steps = client.get(f"/v1/runs/{runs[0]['id']}/steps").json()
     tool_steps = [s for s in steps if s["kind"] == "tool_call"]
     assert [(s["tool_name"], s["status"], s["result"]["outcome"]) for s in tool_steps] == [

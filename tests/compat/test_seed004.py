@@ -16,6 +16,7 @@ import httpx
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from switchboard.models.runs import RunStatus
 from tests.fixtures.database import run_db
 from tests.fixtures.demo import DemoUser, seed_demo
 from tests.fixtures.http import assert_error
@@ -170,7 +171,7 @@ def test_extractor_run_is_pending_then_done_with_the_extracted_fields(make_serve
         assert result["emails"] == ["john.smith@example.com"]
 
         run = client.get(f"/v1/runs/{run_id}").json()
-        assert (run["agent"], run["status"], run["message"]) == ("document-extractor", "succeeded", DOCUMENT)
+        assert (run["agent"], run["status"], run["message"]) == ("document-extractor", RunStatus.SUCCEEDED, DOCUMENT)
         assert run["output"] == result
 
 
@@ -284,5 +285,5 @@ def test_two_server_processes_share_the_one_slot(make_server: Callable[..., Live
         assert [run[0] for run in runs_in_db(one)] == winners
         owner = owners[winner.request.headers["authorization"].removeprefix("Bearer ")]
         with two.client(owner.key) as client:
-            assert client.post(f"/v1/runs/{run_id}/cancel").json()["status"] == "cancelled"
+            assert client.post(f"/v1/runs/{run_id}/cancel").json()["status"] == RunStatus.CANCELLED
             assert status(client, run_id)["state"] == "ERROR"

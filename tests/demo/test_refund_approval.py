@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 
+from switchboard.models.runs import RunStatus, StepStatus
 from tests.fixtures.demo import DemoUser
 from tests.fixtures.http import assert_error
 from tests.fixtures.server import LiveServer
@@ -24,7 +25,7 @@ def settled(client: httpx.Client, run_id: str) -> dict[str, Any]:
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         run: dict[str, Any] = client.get(f"/v1/runs/{run_id}").json()
-        if run["status"] in ("succeeded", "failed", "cancelled", "timed_out"):
+        if run["status"] in (RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.CANCELLED, RunStatus.TIMED_OUT):
             return run
         time.sleep(0.05)
     raise AssertionError(f"run {run_id} did not finish: {run}")
@@ -48,12 +49,12 @@ def test_a_refund_waits_for_approval_then_happens(server: LiveServer, demo: dict
         run = settled(client, paused["run_id"])
         after = statuses(client)
         messages = client.get(f"/v1/threads/{paused['thread_id']}/messages").json()["items"]
-    assert paused["status"] == "requires_action"
+    assert paused["status"] == RunStatus.REQUIRES_ACTION
     assert (pending["tool_name"], pending["args"]) == ("refund_order", {"order_id": 3})
     assert "Waiting for your approval" in paused["reply"]
     assert before[3] == "shipped"  # nothing happened before the approval
     assert decided.status_code == 200, decided.text
-    assert run["status"] == "succeeded"
+    assert run["status"] == RunStatus.SUCCEEDED
     assert run["output"].startswith("Done! Order #3 has been refunded.")
     assert after[3] == "refunded"
     assert messages[-1]["text"] == run["output"]
@@ -72,12 +73,12 @@ def test_a_denied_refund_never_happens_and_the_customer_is_told_why(
         run = settled(client, paused["run_id"])
         after = statuses(client)
         steps = client.get(f"/v1/runs/{paused['run_id']}/steps").json()
-    assert run["status"] == "succeeded"
+    assert run["status"] == RunStatus.SUCCEEDED
     assert run["output"] == "The refund was not made. The user denied this tool call: the parcel is still in transit"
     assert after[3] == "shipped"
     [refund] = [step for step in steps if step["kind"] == "tool_call"]
     assert (refund["status"], refund["approved"], refund["decision_reason"]) == (
-        "denied",
+        StepStatus.DENIED,
         False,
         "the parcel is still in transit",
     )
@@ -91,7 +92,7 @@ def test_only_the_runs_owner_can_decide(server: LiveServer, demo: dict[str, Demo
         response = alice.post(f"/v1/runs/{paused['run_id']}/approvals", json={"tool_call_id": call_id, "approve": True})
     assert_error(response, 404, "not_found")
     with server.client(demo[BOB].key) as bob:
-        assert bob.get(f"/v1/runs/{paused['run_id']}").json()["status"] == "requires_action"
+        assert bob.get(f"/v1/runs/{paused['run_id']}").json()["status"] == RunStatus.REQUIRES_ACTION
         assert statuses(bob)[3] == "shipped"
 
 

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
 from switchboard.kit.logging import configure_logging
 from switchboard.kit.pagination import encode_cursor
+from switchboard.models.runs import RunStatus
 from switchboard.users.service import UserService
 from tests.fixtures.database import run_db
 from tests.fixtures.demo import DemoUser, seed_demo
@@ -315,7 +316,7 @@ def test_log_output_never_contains_api_keys(
     for rid, path, status in sent:
         assert rid in requests, (rid, output[-2000:])
         assert (requests[rid]["path"], requests[rid]["status"]) == (path, status)
-    assert any(e.get("event") == "run.settled" and e.get("status") == "succeeded" for e in events)
+    assert any(e.get("event") == "run.settled" and e.get("status") == RunStatus.SUCCEEDED for e in events)
     for secret in (key, revoked, unknown, users[ADMIN].key):
         assert secret not in output
         assert secret[12:] not in output  # not even the part after the visible prefix

@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 
+from switchboard.models.runs import RunStatus, StepStatus
 from tests.fixtures.demo import DemoUser, seed_demo
 from tests.fixtures.http import assert_error, create_run, get_run, open_events, read_events, read_until, wait_for_status
 from tests.fixtures.server import LiveServer, live_server, make_settings
@@ -25,7 +26,7 @@ def refund_lines(effects_log: Path) -> list[str]:
 
 def paused_refund(client: httpx.Client, amount: int) -> dict[str, Any]:
     """A refunder run waiting for approval of its one `refund` call."""
-    run = wait_for_status(client, create_run(client, "refunder", f"amount={amount}")["id"], "requires_action")
+    run = wait_for_status(client, create_run(client, "refunder", f"amount={amount}")["id"], RunStatus.REQUIRES_ACTION)
     [pending] = run["pending_approvals"]
     assert (pending["tool_name"], pending["args"]) == ("refund", {"amount": amount}), run
     assert pending["tool_call_id"]
@@ -52,16 +53,20 @@ def test_approved_call_runs_once_and_the_run_resumes(users: Users, effects_log: 
         with open_events(client, run["id"]) as stream:
             before = read_until(stream, "approval_required")
         assert before[-1].data["calls"] == [{"tool_call_id": call_id, "tool_name": "refund", "args": {"amount": 42}}]
-        assert [e.data["status"] for e in before if e.type == "status"] == ["queued", "running"]
+        assert [e.data["status"] for e in before if e.type == "status"] == [RunStatus.QUEUED, RunStatus.RUNNING]
 
         response = decide(client, run["id"], call_id, True)
         assert response.status_code == 200, response.text
         decided = response.json()
-        assert decided["status"] in ("queued", "running", "succeeded"), decided
+        assert decided["status"] in (RunStatus.QUEUED, RunStatus.RUNNING, RunStatus.SUCCEEDED), decided
         assert decided["pending_approvals"] == []
 
         done = wait_for_status(client, run["id"])
-        assert (done["status"], done["output"], done["error"]) == ("succeeded", "refund result: refunded 42", None)
+        assert (done["status"], done["output"], done["error"]) == (
+            RunStatus.SUCCEEDED,
+            "refund result: refunded 42",
+            None,
+        )
         assert refund_lines(effects_log) == [f"refund 42 run={run['id']}"]
 
         events = read_events(client, run["id"])
@@ -71,11 +76,18 @@ def test_approved_call_runs_once_and_the_run_resumes(users: Users, effects_log: 
         decision = events[types.index("approval_decided")].data
         assert decision == {"tool_call_id": call_id, "approved": True, "reason": None}
         statuses = [e.data["status"] for e in events if e.type == "status"]
-        assert statuses == ["queued", "running", "requires_action", "queued", "running", "succeeded"]
+        assert statuses == [
+            RunStatus.QUEUED,
+            RunStatus.RUNNING,
+            RunStatus.REQUIRES_ACTION,
+            RunStatus.QUEUED,
+            RunStatus.RUNNING,
+            RunStatus.SUCCEEDED,
+        ]
 
         steps = client.get(f"/v1/runs/{run['id']}/steps").json()
         [tool] = [s for s in steps if s["kind"] == "tool_call"]
-        assert (tool["tool_call_id"], tool["status"], tool["approved"]) == (call_id, "succeeded", True)
+        assert (tool["tool_call_id"], tool["status"], tool["approved"]) == (call_id, StepStatus.SUCCEEDED, True)
         assert tool["result"] == "refunded 42"
 
 
@@ -87,14 +99,14 @@ def test_denied_call_never_runs_and_the_model_hears_why(users: Users, effects_lo
         response = decide(client, run["id"], call_id, False, reason="over the limit without a manager")
         assert response.status_code == 200, response.text
         done = wait_for_status(client, run["id"])
-        assert done["status"] == "succeeded", done
+        assert done["status"] == RunStatus.SUCCEEDED, done
         assert "over the limit without a manager" in done["output"]
-        assert "denied" in done["output"]
+        assert "denied" in done["output"]  # the model was told
         assert refund_lines(effects_log) == []
 
         steps = client.get(f"/v1/runs/{run['id']}/steps").json()
         [tool] = [s for s in steps if s["kind"] == "tool_call"]
-        assert (tool["tool_call_id"], tool["status"], tool["approved"]) == (call_id, "denied", False)
+        assert (tool["tool_call_id"], tool["status"], tool["approved"]) == (call_id, StepStatus.DENIED, False)
         assert tool["decision_reason"] == "over the limit without a manager"
         assert tool["result"] is None
         decision = next(e for e in read_events(client, run["id"]) if e.type == "approval_decided")
@@ -115,7 +127,7 @@ def test_decisions_are_checked(users: Users, effects_log: Path) -> None:
             client.post(f"/v1/runs/{run['id']}/approvals", json={"tool_call_id": call_id}), 422, "validation_error"
         )
         assert "approve" in [d["field"] for d in error["details"]]
-        assert get_run(client, run["id"])["status"] == "requires_action"  # none of that decided anything
+        assert get_run(client, run["id"])["status"] == RunStatus.REQUIRES_ACTION  # none of that decided anything
 
         assert decide(client, run["id"], call_id, True).status_code == 200
         assert_error(decide(client, run["id"], call_id, True), 409, "conflict")
@@ -126,7 +138,7 @@ def test_decisions_are_checked(users: Users, effects_log: Path) -> None:
 
         echo = wait_for_status(client, create_run(client, "echo", "no tools here")["id"])
         error = assert_error(decide(client, echo["id"], "anything", True), 409, "conflict")
-        assert "requires_action" in error["message"]
+        assert RunStatus.REQUIRES_ACTION in error["message"]
 
 
 def test_cancelling_a_paused_run_ends_it_and_the_call_never_runs(users: Users, effects_log: Path) -> None:
@@ -136,12 +148,12 @@ def test_cancelling_a_paused_run_ends_it_and_the_call_never_runs(users: Users, e
         response = client.post(f"/v1/runs/{run['id']}/cancel")
         assert response.status_code == 200, response.text
         cancelled = response.json()
-        assert (cancelled["status"], cancelled["pending_approvals"]) == ("cancelled", [])
+        assert (cancelled["status"], cancelled["pending_approvals"]) == (RunStatus.CANCELLED, [])
         end = read_events(client, run["id"])[-1]
-        assert (end.type, end.data["status"]) == ("end", "cancelled")
+        assert (end.type, end.data["status"]) == ("end", RunStatus.CANCELLED)
         call_id = run["pending_approvals"][0]["tool_call_id"]
         assert_error(decide(client, run["id"], call_id, True), 409, "conflict")
-        assert get_run(client, run["id"])["status"] == "cancelled"
+        assert get_run(client, run["id"])["status"] == RunStatus.CANCELLED
     assert refund_lines(effects_log) == []
 
 
@@ -156,12 +168,12 @@ def test_a_pending_approval_survives_a_restart(
     second = runs_server()
     with second.client(people[ALICE].key) as client:
         paused = get_run(client, run["id"])
-        assert paused["status"] == "requires_action"
+        assert paused["status"] == RunStatus.REQUIRES_ACTION
         assert paused["pending_approvals"] == run["pending_approvals"]
         response = decide(client, run["id"], run["pending_approvals"][0]["tool_call_id"], True)
         assert response.status_code == 200, response.text
         done = wait_for_status(client, run["id"])
-        assert (done["status"], done["output"]) == ("succeeded", "refund result: refunded 77")
+        assert (done["status"], done["output"]) == (RunStatus.SUCCEEDED, "refund result: refunded 77")
     assert refund_lines(effects_log) == [f"refund 77 run={run['id']}"]
 
 
@@ -171,12 +183,12 @@ def test_chat_shows_the_pending_approval(users: Users, effects_log: Path) -> Non
         response = client.post("/v1/chat", json={"agent": "refunder", "message": "amount=7"})
         assert response.status_code == 200, response.text
         reply = response.json()
-        assert reply["status"] == "requires_action", reply
+        assert reply["status"] == RunStatus.REQUIRES_ACTION, reply
         [pending] = reply["pending_approvals"]
         assert (pending["tool_name"], pending["args"]) == ("refund", {"amount": 7})
         assert pending["tool_call_id"] in reply["reply"]
         run = get_run(client, reply["run_id"])
-        assert (run["status"], run["thread_id"]) == ("requires_action", reply["thread_id"])
+        assert (run["status"], run["thread_id"]) == (RunStatus.REQUIRES_ACTION, reply["thread_id"])
         assert run["pending_approvals"] == [pending]
         assert refund_lines(effects_log) == []
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 
-from switchboard.models.runs import FINAL
+from switchboard.models.runs import FINAL, RunStatus, StepStatus
 from tests.fixtures.http import Event, create_run, open_events, read_events, read_until
 from tests.fixtures.processes import LEASE_SECONDS, Processes
 from tests.fixtures.server import LiveServer
@@ -52,7 +52,7 @@ def test_a_worker_killed_mid_run_loses_nothing_and_repeats_no_tool_call(
     slow = [create_run(client, "slow", "words=10 delay=0.25")["id"] for _ in range(2)]
     emailer = create_run(client, "emailer", "send the report delay=30")["id"]
     everything = [*counters.values(), *slow, emailer]
-    assert {i: r["status"] for i, r in runs_by_id(client).items()} == dict.fromkeys(everything, "queued")
+    assert {i: r["status"] for i, r in runs_by_id(client).items()} == dict.fromkeys(everything, RunStatus.QUEUED)
 
     first = procs.worker(name="worker-a", worker_lease_seconds=LEASE_SECONDS)
 
@@ -61,14 +61,14 @@ def test_a_worker_killed_mid_run_loses_nothing_and_repeats_no_tool_call(
     def in_the_window() -> bool:
         runs = runs_by_id(client)
         return (
-            all(runs[i]["status"] == "running" for i in everything)
+            all(runs[i]["status"] == RunStatus.RUNNING for i in everything)
             and len(effect_lines(effects_log, "email")) == 1
             and effects() == dict.fromkeys(keys, 1)
         )
 
     procs.wait_until(in_the_window, "worker A to bump every key and start the email", alive=(first,))
     sending = [s for s in client.get(f"/v1/runs/{emailer}/steps").json() if s["kind"] == "tool_call"]
-    assert [(s["tool_name"], s["status"]) for s in sending] == [("send_email", "running")]
+    assert [(s["tool_name"], s["status"]) for s in sending] == [("send_email", StepStatus.RUNNING)]
     assert first.kill() == -9
 
     # B's own lease is longer than A's (it sweeps every half lease): it must not lose runs on a busy machine.
@@ -80,7 +80,7 @@ def test_a_worker_killed_mid_run_loses_nothing_and_repeats_no_tool_call(
 
     runs = procs.wait_until(all_finished, "worker B to finish every run", alive=(second,))
     assert set(runs) == set(everything)  # nothing lost, nothing added
-    assert {i: runs[i]["status"] for i in everything} == dict.fromkeys(everything, "succeeded")
+    assert {i: runs[i]["status"] for i in everything} == dict.fromkeys(everything, RunStatus.SUCCEEDED)
     # Each was claimed by A, interrupted, swept back to the queue when its lease lapsed, and claimed by B.
     assert {i: runs[i]["attempts"] for i in everything} == dict.fromkeys(everything, 2)
     assert {i: runs[i]["error"] for i in everything} == dict.fromkeys(everything)
@@ -94,7 +94,7 @@ def test_a_worker_killed_mid_run_loses_nothing_and_repeats_no_tool_call(
         assert runs[run_id]["output"] == f"bumped {key} to 1 and that is all for now"
         steps = client.get(f"/v1/runs/{run_id}/steps").json()
         tool_steps = [s for s in steps if s["kind"] == "tool_call"]
-        assert [(s["tool_name"], s["status"], s["attempt"]) for s in tool_steps] == [("bump", "succeeded", 1)]
+        assert [(s["tool_name"], s["status"], s["attempt"]) for s in tool_steps] == [("bump", StepStatus.SUCCEEDED, 1)]
     for run_id in slow:
         assert runs[run_id]["output"] == " ".join(f"w{i}" for i in range(1, 11))
 
@@ -104,20 +104,22 @@ def test_a_worker_killed_mid_run_loses_nothing_and_repeats_no_tool_call(
     assert output.startswith("email result: Outcome unknown: the call send_email("), output
     assert "not idempotent" in output
     tool_steps = [s for s in client.get(f"/v1/runs/{emailer}/steps").json() if s["kind"] == "tool_call"]
-    assert [(s["tool_name"], s["status"], s["result"]) for s in tool_steps] == [("send_email", "unknown", None)]
+    assert [(s["tool_name"], s["status"], s["result"]) for s in tool_steps] == [
+        ("send_email", StepStatus.UNKNOWN, None)
+    ]
     assert tool_steps[0]["finished_at"] is not None
 
     for run_id in everything:
         events = read_events(client, run_id)
         assert_contiguous(events)
         assert [(s["status"], s.get("reason"), s.get("attempt")) for s in statuses(events)] == [
-            ("queued", None, None),
-            ("running", None, 1),
-            ("queued", "lease_expired", None),
-            ("running", None, 2),
-            ("succeeded", None, None),
+            (RunStatus.QUEUED, None, None),
+            (RunStatus.RUNNING, None, 1),
+            (RunStatus.QUEUED, "lease_expired", None),
+            (RunStatus.RUNNING, None, 2),
+            (RunStatus.SUCCEEDED, None, None),
         ], statuses(events)
-        assert events[-1].data["status"] == "succeeded"
+        assert events[-1].data["status"] == RunStatus.SUCCEEDED
         assert events[-1].data["output"] == runs[run_id]["output"]
     assert second.alive()  # B goes on waiting for work
 
@@ -130,13 +132,15 @@ def test_a_run_whose_worker_dies_on_its_last_attempt_fails_for_good(
     _, client = api
     run_id = create_run(client, "slow", "words=50 delay=0.2")["id"]
     first = procs.worker(name="worker-a", worker_lease_seconds=LEASE_SECONDS, run_max_attempts=1)
-    procs.wait_for_run(client, run_id, lambda r: r["status"] == "running", "the run to start", alive=(first,))
+    procs.wait_for_run(client, run_id, lambda r: r["status"] == RunStatus.RUNNING, "the run to start", alive=(first,))
     first.kill()
 
     # Another process's sweeper (here: a server's embedded worker) finds the lapsed lease on the last attempt.
     runs_server(workers=1, worker_lease_seconds=LEASE_SECONDS, run_max_attempts=1)
-    run = procs.wait_for_run(client, run_id, lambda r: r["status"] != "running", "the sweeper to settle the run", 15)
-    assert run["status"] == "failed", run
+    run = procs.wait_for_run(
+        client, run_id, lambda r: r["status"] != RunStatus.RUNNING, "the sweeper to settle the run", 15
+    )
+    assert run["status"] == RunStatus.FAILED, run
     assert run["attempts"] == 1
     assert run["finished_at"] is not None
     assert run["error"]["type"] == "max_attempts_exceeded"
@@ -146,8 +150,8 @@ def test_a_run_whose_worker_dies_on_its_last_attempt_fails_for_good(
 
     events = read_events(client, run_id)
     assert_contiguous(events)
-    assert statuses(events)[-1] == {"status": "failed", "error": run["error"]}
-    assert events[-1].data == {"status": "failed", "error": run["error"]}
+    assert statuses(events)[-1] == {"status": RunStatus.FAILED, "error": run["error"]}
+    assert events[-1].data == {"status": RunStatus.FAILED, "error": run["error"]}
     assert "lease_expired" not in [s.get("reason") for s in statuses(events)]  # never went back to the queue
 
 
@@ -157,7 +161,7 @@ def test_cancel_on_the_api_server_stops_a_run_in_a_worker_process(
     _, client = api
     run_id = create_run(client, "slow", "words=100 delay=0.1")["id"]
     worker = procs.worker(name="worker")  # with a long lease: only the cancel may stop the run
-    procs.wait_for_run(client, run_id, lambda r: r["status"] == "running", "the run to start", alive=(worker,))
+    procs.wait_for_run(client, run_id, lambda r: r["status"] == RunStatus.RUNNING, "the run to start", alive=(worker,))
     with open_events(client, run_id) as live:  # the API server's live tail of what the worker writes
         seen = read_until(live, "text_delta")
     assert worker.alive(), worker.output()
@@ -166,11 +170,13 @@ def test_cancel_on_the_api_server_stops_a_run_in_a_worker_process(
     cancelled_at = time.monotonic()
     assert response.status_code == 200, response.text
     flagged = response.json()
-    assert flagged["status"] == "running"  # flagged; the worker, elsewhere, stops it
+    assert flagged["status"] == RunStatus.RUNNING  # flagged; the worker, elsewhere, stops it
 
-    run = procs.wait_for_run(client, run_id, lambda r: r["status"] != "running", "the run to stop", 3, alive=(worker,))
+    run = procs.wait_for_run(
+        client, run_id, lambda r: r["status"] != RunStatus.RUNNING, "the run to stop", 3, alive=(worker,)
+    )
     assert time.monotonic() - cancelled_at < 3
-    assert run["status"] == "cancelled", run
+    assert run["status"] == RunStatus.CANCELLED, run
     assert run["error"] is None
     # What it had produced is kept: the first words (at least those already seen), not all of them.
     words = run["output"].split()
@@ -187,6 +193,6 @@ def test_cancel_on_the_api_server_stops_a_run_in_a_worker_process(
     requested = next(e for e in events if e.type == "cancel_requested")
     assert requested.data == {"reason": "cancelled by the user"}
     assert requested.id == flagged["last_event_id"]  # recorded by the time the request answered
-    assert events[-1].data["status"] == "cancelled"
+    assert events[-1].data["status"] == RunStatus.CANCELLED
     assert events[-1].data["output"] == run["output"]
     assert worker.alive()

@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 
+from switchboard.models.runs import RunStatus
 from tests.fixtures.demo import DemoUser
 from tests.fixtures.http import assert_error, wait_for_status
 from tests.fixtures.server import LiveServer
@@ -38,7 +39,7 @@ def test_a_repeat_returns_the_original_response(users: Users) -> None:
         again = post(client, "/v1/runs", BODY, "order-42")
         assert again.status_code == 202, again.text
         assert again.json() == first.json()
-        assert again.json()["status"] == "queued"
+        assert again.json()["status"] == RunStatus.QUEUED
         assert again.headers["location"] == first.headers["location"] == f"/v1/runs/{run_id}"
         assert run_ids(client) == [run_id]
         assert len(client.get("/v1/threads").json()["items"]) == 1
@@ -83,7 +84,7 @@ def test_wait_replay_returns_the_same_run(users: Users) -> None:
     with server.client(people[ALICE].key) as client:
         first = post(client, "/v1/runs/wait", BODY, "wait-key")
         assert first.status_code == 200, first.text
-        assert first.json()["status"] == "succeeded"
+        assert first.json()["status"] == RunStatus.SUCCEEDED
         again = post(client, "/v1/runs/wait", BODY, "wait-key")
         assert again.status_code == 200, again.text
         assert again.json() == first.json()

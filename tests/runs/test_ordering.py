@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
-from switchboard.models.runs import FINAL
+from switchboard.models.runs import FINAL, RunStatus
 from tests.fixtures.database import run_db
 from tests.fixtures.demo import DemoUser, seed_demo
 from tests.fixtures.http import assert_error, get_run, read_events
@@ -39,7 +39,7 @@ def created(client: httpx.Client, agent: str, message: str, **extra: Any) -> dic
     response = post_run(client, agent, message, **extra)
     assert response.status_code == 202, response.text
     run: dict[str, Any] = response.json()
-    assert run["status"] == "queued", run
+    assert run["status"] == RunStatus.QUEUED, run
     return run
 
 
@@ -128,18 +128,18 @@ def test_enqueued_runs_on_one_thread_run_one_at_a_time_in_order(
         order = [first["id"], second["id"], third["id"]]
 
         # Consistent snapshots of the thread (one query each) until every run has finished.
-        rank = {"succeeded": 0, "running": 1, "queued": 2}
+        rank = {RunStatus.SUCCEEDED: 0, RunStatus.RUNNING: 1, RunStatus.QUEUED: 2}
         seen_waiting = False
         deadline = time.monotonic() + DEADLINE
         while True:
             by_id = {run["id"]: run["status"] for run in list_runs(client, thread_id=thread_id)}
             statuses = [by_id[run_id] for run_id in order]
             assert set(statuses) <= set(rank), statuses
-            assert statuses.count("running") <= 1, statuses
+            assert statuses.count(RunStatus.RUNNING) <= 1, statuses
             ranks = [rank[status] for status in statuses]
             assert ranks == sorted(ranks), f"a later run overtook an earlier one: {statuses}"
-            seen_waiting |= statuses == ["running", "queued", "queued"]
-            if statuses == ["succeeded"] * 3:
+            seen_waiting |= statuses == [RunStatus.RUNNING, RunStatus.QUEUED, RunStatus.QUEUED]
+            if statuses == [RunStatus.SUCCEEDED] * 3:
                 break
             assert time.monotonic() < deadline, statuses
             time.sleep(0.02)
@@ -163,11 +163,11 @@ def test_runs_on_different_threads_run_at_the_same_time(
         two = created(client, "slow", "words=8 delay=0.06")
         assert one["thread_id"] != two["thread_id"]
         deadline = time.monotonic() + DEADLINE
-        while [run["status"] for run in list_runs(client, agent="slow")] != ["running", "running"]:
+        while [run["status"] for run in list_runs(client, agent="slow")] != [RunStatus.RUNNING, RunStatus.RUNNING]:
             assert time.monotonic() < deadline, "the two runs were never running at the same time"
             time.sleep(0.02)
         first, second = wait_final(client, one["id"]), wait_final(client, two["id"])
-    assert first["status"] == second["status"] == "succeeded"
+    assert first["status"] == second["status"] == RunStatus.SUCCEEDED
     (start_1, end_1), (start_2, end_2) = interval(first), interval(second)
     assert start_1 < end_2, "the two runs did not overlap in time"
     assert start_2 < end_1, "the two runs did not overlap in time"
@@ -189,24 +189,24 @@ def test_reject_while_the_thread_has_a_queued_or_running_run(
         rejected = post_run(client, "slow", "hello", thread_id=thread_id, multitask_strategy="reject")
         error = assert_error(rejected, 409, "conflict")
         assert busy["id"] in error["message"], error
-        assert "queued" in error["message"], error
+        assert RunStatus.QUEUED in error["message"], error
         assert [run["id"] for run in list_runs(client)] == [busy["id"]]
         assert client.get(f"/v1/threads/{thread_id}").json()["turns"] == 1
 
         runs_server(workers=1)
-        wait_run(client, busy["id"], lambda run: run["status"] == "running", "running")
+        wait_run(client, busy["id"], lambda run: run["status"] == RunStatus.RUNNING, RunStatus.RUNNING)
         rejected = post_run(client, "slow", "hello", thread_id=thread_id, multitask_strategy="reject")
         error = assert_error(rejected, 409, "conflict")
         assert busy["id"] in error["message"], error
-        assert "running" in error["message"], error
+        assert RunStatus.RUNNING in error["message"], error
         assert [run["id"] for run in list_runs(client)] == [busy["id"]]
         assert client.get(f"/v1/threads/{thread_id}").json()["turns"] == 1
 
         # Cancelled (a final status) leaves the thread idle: reject now accepts.
         assert client.post(f"/v1/runs/{busy['id']}/cancel").status_code == 200
-        assert wait_final(client, busy["id"])["status"] == "cancelled"
+        assert wait_final(client, busy["id"])["status"] == RunStatus.CANCELLED
         accepted = created(client, "slow", "words=1", thread_id=thread_id, multitask_strategy="reject")
-        assert wait_final(client, accepted["id"])["status"] == "succeeded"
+        assert wait_final(client, accepted["id"])["status"] == RunStatus.SUCCEEDED
         assert client.get(f"/v1/threads/{thread_id}").json()["turns"] == 2
 
 
@@ -251,7 +251,12 @@ def test_interrupt_cancels_the_running_run_keeping_its_output_then_runs(
     with server.client(demo[USER].key) as client:
         long = created(client, "slow", "words=80 delay=0.05")
         # Running, and some of its text already written (queued, running, then text deltas).
-        wait_run(client, long["id"], lambda run: run["status"] == "running" and run["last_event_id"] >= 6, "streaming")
+        wait_run(
+            client,
+            long["id"],
+            lambda run: run["status"] == RunStatus.RUNNING and run["last_event_id"] >= 6,
+            "streaming",
+        )
 
         started = time.monotonic()
         new = created(client, "slow", "words=2 delay=0.01", thread_id=long["thread_id"], multitask_strategy="interrupt")
@@ -261,12 +266,12 @@ def test_interrupt_cancels_the_running_run_keeping_its_output_then_runs(
             statuses = {run["id"]: run["status"] for run in list_runs(client, thread_id=long["thread_id"])}
             if statuses[long["id"]] in FINAL:
                 break
-            assert statuses == {long["id"]: "running", new["id"]: "queued"}, statuses
+            assert statuses == {long["id"]: RunStatus.RUNNING, new["id"]: RunStatus.QUEUED}, statuses
             assert time.monotonic() < deadline, statuses
             time.sleep(0.01)
         interrupted = wait_final(client, long["id"])
         assert time.monotonic() - started < 3, "the interrupted run was not stopped promptly"
-        assert interrupted["status"] == "cancelled", interrupted
+        assert interrupted["status"] == RunStatus.CANCELLED, interrupted
         partial = interrupted["output"]
         assert isinstance(partial, str), interrupted
         assert partial, interrupted
@@ -278,7 +283,7 @@ def test_interrupt_cancels_the_running_run_keeping_its_output_then_runs(
 
         kinds = run_events(client, long["id"])
         assert ("cancel_requested", {"reason": "interrupted"}) in kinds, kinds
-        assert kinds[-1][1]["status"] == "cancelled"
+        assert kinds[-1][1]["status"] == RunStatus.CANCELLED
 
 
 def test_interrupt_cancels_queued_runs_at_once_then_runs_when_a_worker_comes(
@@ -294,17 +299,20 @@ def test_interrupt_cancels_queued_runs_at_once_then_runs_when_a_worker_comes(
         third = created(client, "slow", "words=2 delay=0.01", thread_id=thread_id, multitask_strategy="interrupt")
         for run_id in (first["id"], second["id"]):
             run = get_run(client, run_id)  # no worker exists: cancelled by the create itself
-            assert run["status"] == "cancelled", run
+            assert run["status"] == RunStatus.CANCELLED, run
             assert run["finished_at"] is not None, run
             assert (run["started_at"], run["attempts"], run["output"]) == (None, 0, None), run
             end = run_events(client, run_id)[-1]
-            assert end == ("end", {"status": "cancelled", "reason": "interrupted", "output": None, "error": None})
-        assert get_run(client, third["id"])["status"] == "queued"
+            assert end == (
+                "end",
+                {"status": RunStatus.CANCELLED, "reason": "interrupted", "output": None, "error": None},
+            )
+        assert get_run(client, third["id"])["status"] == RunStatus.QUEUED
 
         runs_server(workers=1)
         done = wait_final(client, third["id"])
         assert (done["status"], done["output"]) == ("succeeded", full_text(2)), done
-        assert {get_run(client, r)["status"] for r in (first["id"], second["id"])} == {"cancelled"}
+        assert {get_run(client, r)["status"] for r in (first["id"], second["id"])} == {RunStatus.CANCELLED}
         assert client.get(f"/v1/threads/{thread_id}").json()["turns"] == 3
 
 
@@ -317,16 +325,16 @@ def assert_one_at_a_time(client: httpx.Client, run_ids: list[str]) -> list[dict[
     seen_busy = False
     while True:
         statuses = {run["id"]: run["status"] for run in list_runs(client, agent="solo")}
-        running = [run_id for run_id, status in statuses.items() if status == "running"]
+        running = [run_id for run_id, status in statuses.items() if status == RunStatus.RUNNING]
         assert len(running) <= 1, statuses
-        seen_busy |= len(running) == 1 and "queued" in statuses.values()
+        seen_busy |= len(running) == 1 and RunStatus.QUEUED in statuses.values()
         if all(statuses[run_id] in FINAL for run_id in run_ids):
             break
         assert time.monotonic() < deadline, statuses
         time.sleep(0.01)
     assert seen_busy, "never saw a solo run waiting while another ran"
     runs = sorted((get_run(client, run_id) for run_id in run_ids), key=lambda run: at(run["started_at"]))
-    assert [run["status"] for run in runs] == ["succeeded"] * len(run_ids), runs
+    assert [run["status"] for run in runs] == [RunStatus.SUCCEEDED] * len(run_ids), runs
     for earlier, later in itertools.pairwise(runs):
         assert interval(later)[0] >= interval(earlier)[1], (earlier, later)
     return runs
@@ -405,7 +413,7 @@ async def test_started_at_is_when_the_run_was_claimed_not_when_the_claim_began(
                 return bool((await fetch(run_id))["status"] == status)
 
             first = await create()
-            await until(lambda: status_is(first, "running"), "run 1 running")
+            await until(lambda: status_is(first, RunStatus.RUNNING), "run 1 running")
             async with engine.connect() as lock:
                 await lock.execute(text("SELECT pg_advisory_lock(hashtext('switchboard.limit:solo'))"))
                 second = await create()  # the worker's claim now waits for the group lock
@@ -418,10 +426,10 @@ async def test_started_at_is_when_the_run_was_claimed_not_when_the_claim_began(
                     return bool(waiting)
 
                 await until(claim_waiting, "a claim waiting for the solo group's lock")
-                assert (await fetch(first))["status"] == "running"
-                await until(lambda: status_is(first, "succeeded"), "run 1 finished")
+                assert (await fetch(first))["status"] == RunStatus.RUNNING
+                await until(lambda: status_is(first, RunStatus.SUCCEEDED), "run 1 finished")
                 await lock.execute(text("SELECT pg_advisory_unlock(hashtext('switchboard.limit:solo'))"))
-            await until(lambda: status_is(second, "succeeded"), "run 2 finished")
+            await until(lambda: status_is(second, RunStatus.SUCCEEDED), "run 2 finished")
             one, two = await fetch(first), await fetch(second)
     finally:
         await engine.dispose()

@@ -10,6 +10,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 
+from switchboard.models.runs import RunStatus
 from switchboard.runs import endpoints
 from switchboard.runs.follow import REREAD_SECONDS
 from tests.fixtures.demo import DemoUser, seed_demo
@@ -37,7 +38,7 @@ def assert_numbered(events: list[Event], first: int = 1) -> None:
 def finished_run_events(client: httpx.Client) -> tuple[str, list[Event]]:
     """A finished counter run (it has status, message, tool and text events) and all its events."""
     run = wait_for_status(client, create_run(client, "counter", "figs")["id"])
-    assert run["status"] == "succeeded", run
+    assert run["status"] == RunStatus.SUCCEEDED, run
     events = read_events(client, run["id"])
     assert events[-1].id == run["last_event_id"]
     return run["id"], events
@@ -48,15 +49,19 @@ def test_replay_is_numbered_from_one_and_ends_with_end(users: Users) -> None:
     with server.client(people[ALICE].key) as client:
         run_id, events = finished_run_events(client)
         assert_numbered(events)
-        assert (events[0].type, events[0].data["status"]) == ("status", "queued")
+        assert (events[0].type, events[0].data["status"]) == ("status", RunStatus.QUEUED)
         assert events[1].type == "status"
-        assert events[1].data == {"status": "running", "attempt": 1}
+        assert events[1].data == {"status": RunStatus.RUNNING, "attempt": 1}
         types = [e.type for e in events]
         assert {"message", "tool_call", "tool_result", "text_delta"} <= set(types), types
         assert types.count("end") == 1
         end = events[-1]
         assert end.type == "end"
-        assert (end.data["status"], end.data["output"], end.data["error"]) == ("succeeded", "bumped figs to 1", None)
+        assert (end.data["status"], end.data["output"], end.data["error"]) == (
+            RunStatus.SUCCEEDED,
+            "bumped figs to 1",
+            None,
+        )
         assert end.data["usage"]["requests"] == 2
         call = next(e for e in events if e.type == "tool_call")
         result = next(e for e in events if e.type == "tool_result")
@@ -108,11 +113,11 @@ def test_live_tail_delivers_deltas_while_the_run_runs(users: Users) -> None:
         events = [e for _, e in arrivals]
         assert_numbered(events)
         assert events[-1].type == "end"
-        assert events[-1].data["status"] == "succeeded"
+        assert events[-1].data["status"] == RunStatus.SUCCEEDED
         deltas = [(t, e) for t, e in arrivals if e.type == "text_delta"]
         assert "".join(e.data["delta"] for _, e in deltas) == "w1 w2 w3 w4 w5 w6 w7 w8"
         # Live: the first word arrived while the run was still running, well before the last one.
-        assert status_at_first_delta == "running"
+        assert status_at_first_delta == RunStatus.RUNNING
         assert deltas[-1][0] - deltas[0][0] >= 0.4, [round(t - deltas[0][0], 3) for t, _ in deltas]
         assert read_events(client, run["id"]) == events
 
@@ -127,17 +132,17 @@ def test_a_stream_on_another_server_process_gets_live_events(runs_server: Callab
         run = create_run(client, "slow", "words=6 delay=0.1")
         with open_events(client, run["id"]) as stream:
             queued = next(stream)
-            assert (queued.id, queued.type, queued.data["status"]) == (1, "status", "queued")
+            assert (queued.id, queued.type, queued.data["status"]) == (1, "status", RunStatus.QUEUED)
             runs_server(workers=1)  # B claims the run as soon as it starts
             b_started = time.monotonic()
             arrivals = [(time.monotonic(), event) for event in stream]
         events = [queued, *(event for _, event in arrivals)]
         assert_numbered(events)
         assert events[1].type == "status"
-        assert events[1].data["status"] == "running"
+        assert events[1].data["status"] == RunStatus.RUNNING
         assert "".join(e.data["delta"] for e in events if e.type == "text_delta") == "w1 w2 w3 w4 w5 w6"
         assert events[-1].type == "end"
-        assert events[-1].data["status"] == "succeeded"
+        assert events[-1].data["status"] == RunStatus.SUCCEEDED
         first_delta = next(t for t, e in arrivals if e.type == "text_delta")
         # Arrived over the half second the run took to write them, not in one periodic re-read.
         assert arrivals[-1][0] - first_delta >= 0.3, [(round(t - b_started, 3), e.type) for t, e in arrivals]
@@ -154,9 +159,9 @@ def test_post_stream_runs_and_streams_its_events(users: Users) -> None:
             location = response.headers["location"]
             events = list(parse_run_events(response.iter_lines()))
         assert_numbered(events)
-        assert (events[0].type, events[0].data["status"]) == ("status", "queued")
+        assert (events[0].type, events[0].data["status"]) == ("status", RunStatus.QUEUED)
         assert events[-1].type == "end"
-        assert (events[-1].data["status"], events[-1].data["output"]) == ("succeeded", "echo: stream me")
+        assert (events[-1].data["status"], events[-1].data["output"]) == (RunStatus.SUCCEEDED, "echo: stream me")
         run_id = events[0].data["run_id"]
         assert location == f"/v1/runs/{run_id}"
         assert "".join(e.data["delta"] for e in events if e.type == "text_delta") == "echo: stream me"

@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 
+from switchboard.models.runs import RunStatus, StepStatus
 from tests.fixtures.demo import DemoUser, seed_demo
 from tests.fixtures.http import assert_error, create_run, get_run, open_events, read_events, read_until, wait_for_status
 from tests.fixtures.server import LiveServer
@@ -73,7 +74,7 @@ def test_create_queues_a_run_on_a_new_thread_and_it_succeeds(users: Users) -> No
         assert set(run) == RUN_KEYS
         assert response.headers["location"] == f"/v1/runs/{run['id']}"
         # The answer is built in the transaction that queues the run: nothing can have claimed it yet.
-        assert run["status"] == "queued"
+        assert run["status"] == RunStatus.QUEUED
         assert (run["agent"], run["message"], run["metadata"]) == ("echo", "hello there", {"ref": 7})
         assert (run["output"], run["error"], run["pending_approvals"]) == (None, None, [])
         assert (run["attempts"], run["last_event_id"], run["finished_at"]) == (0, 1, None)
@@ -85,7 +86,7 @@ def test_create_queues_a_run_on_a_new_thread_and_it_succeeds(users: Users) -> No
         assert thread.json()["agent"] == "echo"
 
         done = wait_for_status(client, run["id"])
-        assert done["status"] == "succeeded", done
+        assert done["status"] == RunStatus.SUCCEEDED, done
         assert done["output"] == "echo: hello there"
         assert (done["id"], done["thread_id"]) == (run["id"], run["thread_id"])
         assert done["attempts"] == 1
@@ -103,7 +104,7 @@ def test_a_run_on_an_existing_thread_continues_it(users: Users) -> None:
         assert second["thread_id"] == first["thread_id"]
         # Runs on one thread execute one at a time, in order: when the second has finished, so has the first.
         assert wait_for_status(client, second["id"])["output"] == "echo: second words"
-        assert get_run(client, first["id"])["status"] == "succeeded"
+        assert get_run(client, first["id"])["status"] == RunStatus.SUCCEEDED
         assert thread_messages(client, first["thread_id"]) == [
             ("user", "first words"),
             ("assistant", "echo: first words"),
@@ -122,7 +123,7 @@ def test_wait_returns_the_finished_run(users: Users) -> None:
         run = response.json()
         assert set(run) == RUN_KEYS
         assert response.headers["location"] == f"/v1/runs/{run['id']}"
-        assert (run["status"], run["output"], run["error"]) == ("succeeded", "echo: are you there", None)
+        assert (run["status"], run["output"], run["error"]) == (RunStatus.SUCCEEDED, "echo: are you there", None)
         assert run["finished_at"] is not None
         assert get_run(client, run["id"]) == run
 
@@ -134,7 +135,7 @@ def test_wait_answers_with_the_unfinished_run_when_its_wait_runs_out(runs_server
         response = client.post("/v1/runs/wait", json={"agent": "slow", "message": "words=16 delay=0.05"})
         assert response.status_code == 200, response.text
         run = response.json()  # the run needs 0.75 s of model time: the wait ran out first
-        assert run["status"] in ("queued", "running"), run
+        assert run["status"] in (RunStatus.QUEUED, RunStatus.RUNNING), run
         assert run["finished_at"] is None
         assert response.headers["location"] == f"/v1/runs/{run['id']}"
         assert wait_for_status(client, run["id"])["output"] == slow_text(16)
@@ -157,10 +158,10 @@ def test_list_filters_and_cursor_walk(users: Users, effects: Callable[[], dict[s
         assert list_ids(client, agent="echo") == [r3["id"], r2["id"], r1["id"]]
         assert list_ids(client, agent="counter") == [r4["id"]]
         assert list_ids(client, agent="refunder") == []
-        assert list_ids(client, status="failed") == [r4["id"]]
-        assert list_ids(client, status="succeeded") == [r3["id"], r2["id"], r1["id"]]
-        assert list_ids(client, status="succeeded", thread_id=r1["thread_id"]) == [r1["id"]]
-        assert list_ids(client, status="queued") == []
+        assert list_ids(client, status=RunStatus.FAILED) == [r4["id"]]
+        assert list_ids(client, status=RunStatus.SUCCEEDED) == [r3["id"], r2["id"], r1["id"]]
+        assert list_ids(client, status=RunStatus.SUCCEEDED, thread_id=r1["thread_id"]) == [r1["id"]]
+        assert list_ids(client, status=RunStatus.QUEUED) == []
         assert list_ids(bob) == [bobs["id"]]
 
         walked: list[str] = []
@@ -237,7 +238,7 @@ def test_steps_timeline_of_a_tool_calling_run(users: Users, effects: Callable[[]
     server, people = users
     with server.client(people[ALICE].key) as client:
         run = wait_for_status(client, create_run(client, "counter", "pears")["id"])
-        assert (run["status"], run["output"]) == ("succeeded", "bumped pears to 1")
+        assert (run["status"], run["output"]) == (RunStatus.SUCCEEDED, "bumped pears to 1")
         assert run["usage"]["requests"] == 2
         assert run["usage"]["tool_calls"] == 1
         response = client.get(f"/v1/runs/{run['id']}/steps")
@@ -251,7 +252,7 @@ def test_steps_timeline_of_a_tool_calling_run(users: Users, effects: Callable[[]
     assert tool["tool_call_id"]
     assert tool["approved"] is None
     for step in steps:
-        assert step["status"] == "succeeded", step
+        assert step["status"] == StepStatus.SUCCEEDED, step
         assert step["attempt"] == 1
         assert step["finished_at"] is not None
         assert step["duration_ms"] is not None, step
@@ -271,12 +272,12 @@ def test_max_tool_calls_zero_fails_before_the_tool_runs(users: Users, effects: C
         created = create_run(client, "counter", "plums", limits={"max_tool_calls": 0})
         assert created["limits"] == {"max_model_requests": None, "max_tool_calls": 0, "timeout_seconds": None}
         run = wait_for_status(client, created["id"])
-        assert run["status"] == "failed", run
+        assert run["status"] == RunStatus.FAILED, run
         assert run["error"]["type"] == "usage_limit_exceeded"
         assert "tool_calls_limit" in run["error"]["message"]
         assert run["output"] is None
         end = read_events(client, run["id"])[-1]
-        assert (end.type, end.data["status"], end.data["error"]) == ("end", "failed", run["error"])
+        assert (end.type, end.data["status"], end.data["error"]) == ("end", RunStatus.FAILED, run["error"])
     assert effects() == {}  # the tool never ran
 
 
@@ -285,12 +286,12 @@ def test_timeout_ends_timed_out_keeping_partial_output(users: Users) -> None:
     with server.client(people[ALICE].key) as client:
         created = create_run(client, "slow", "words=40 delay=0.05", limits={"timeout_seconds": 0.8})
         run = wait_for_status(client, created["id"])
-        assert run["status"] == "timed_out", run
-        assert run["error"]["type"] == "timed_out"
+        assert run["status"] == RunStatus.TIMED_OUT, run
+        assert run["error"]["type"] == RunStatus.TIMED_OUT
         assert "0.8" in run["error"]["message"]
         assert_partial(run["output"], slow_text(40))
         end = read_events(client, run["id"])[-1]
-        assert (end.type, end.data["status"], end.data["output"]) == ("end", "timed_out", run["output"])
+        assert (end.type, end.data["status"], end.data["output"]) == ("end", RunStatus.TIMED_OUT, run["output"])
 
 
 def test_cancel_a_queued_run(runs_server: Callable[..., LiveServer]) -> None:
@@ -298,17 +299,17 @@ def test_cancel_a_queued_run(runs_server: Callable[..., LiveServer]) -> None:
     people = seed_demo(server.settings)
     with server.client(people[ALICE].key) as client:
         run = create_run(client, "slow", "words=3")
-        assert get_run(client, run["id"])["status"] == "queued"
+        assert get_run(client, run["id"])["status"] == RunStatus.QUEUED
         response = client.post(f"/v1/runs/{run['id']}/cancel")
         assert response.status_code == 200, response.text
         cancelled = response.json()
-        assert cancelled["status"] == "cancelled"
+        assert cancelled["status"] == RunStatus.CANCELLED
         assert cancelled["finished_at"] is not None
         assert (cancelled["output"], cancelled["attempts"]) == (None, 0)
         events = read_events(client, run["id"])  # ends: the stream closes after `end`
         assert [e.id for e in events] == list(range(1, len(events) + 1))
         assert events[-1].type == "end"
-        assert events[-1].data["status"] == "cancelled"
+        assert events[-1].data["status"] == RunStatus.CANCELLED
         assert get_run(client, run["id"]) == cancelled
         error = assert_error(client.post(f"/v1/runs/{run['id']}/cancel"), 409, "conflict")
         assert "already finished" in error["message"]
@@ -318,7 +319,7 @@ def test_cancel_a_finished_run_is_409(users: Users) -> None:
     server, people = users
     with server.client(people[ALICE].key) as client:
         run = wait_for_status(client, create_run(client, "echo", "done soon")["id"])
-        assert run["status"] == "succeeded"
+        assert run["status"] == RunStatus.SUCCEEDED
         error = assert_error(client.post(f"/v1/runs/{run['id']}/cancel"), 409, "conflict")
         assert "already finished" in error["message"]
         assert get_run(client, run["id"]) == run
@@ -333,14 +334,14 @@ def test_cancel_mid_stream_keeps_the_partial_output(users: Users) -> None:
             seen = read_until(stream, "text_delta")
             response = client.post(f"/v1/runs/{run['id']}/cancel")
             assert response.status_code == 200, response.text
-            assert response.json()["status"] in ("running", "cancelled")
+            assert response.json()["status"] in (RunStatus.RUNNING, RunStatus.CANCELLED)
             seen += list(stream)
         assert [e.id for e in seen] == list(range(1, len(seen) + 1))
         assert seen[-1].type == "end"
-        assert seen[-1].data["status"] == "cancelled"
+        assert seen[-1].data["status"] == RunStatus.CANCELLED
         assert "cancel_requested" in [e.type for e in seen]
         done = get_run(client, run["id"])
-        assert done["status"] == "cancelled"
+        assert done["status"] == RunStatus.CANCELLED
         output = done["output"]
         assert_partial(output, full)
         assert seen[-1].data["output"] == output

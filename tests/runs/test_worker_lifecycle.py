@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 
-from switchboard.models.runs import FINAL
+from switchboard.models.runs import FINAL, RunStatus
 from tests.fixtures.http import Event, create_run, get_run, read_events
 from tests.fixtures.processes import START_SECONDS, Processes
 from tests.fixtures.server import LiveServer
@@ -42,7 +42,7 @@ def test_sigterm_lets_a_short_run_finish_and_gives_a_long_one_back_to_the_queue(
 
     def both_streaming() -> bool:
         runs = [get_run(client, short), get_run(client, long)]
-        return all(r["status"] == "running" and r["last_event_id"] >= 3 for r in runs)
+        return all(r["status"] == RunStatus.RUNNING and r["last_event_id"] >= 3 for r in runs)
 
     procs.wait_until(both_streaming, "the worker to start both runs", alive=(worker,))
     signalled = time.monotonic()
@@ -51,12 +51,12 @@ def test_sigterm_lets_a_short_run_finish_and_gives_a_long_one_back_to_the_queue(
     assert took < GRACE_SECONDS + 10, took
 
     finished = get_run(client, short)
-    assert finished["status"] == "succeeded", finished
+    assert finished["status"] == RunStatus.SUCCEEDED, finished
     assert finished["output"] == "w1 w2 w3 w4"
     assert finished["attempts"] == 1
 
     released = get_run(client, long)
-    assert released["status"] == "queued", released
+    assert released["status"] == RunStatus.QUEUED, released
     assert released["attempts"] == 0  # a shutdown is not the run's fault: it does not use up an attempt
     assert released["output"] is None
     assert released["error"] is None
@@ -67,24 +67,24 @@ def test_sigterm_lets_a_short_run_finish_and_gives_a_long_one_back_to_the_queue(
     # Another worker (a server's embedded one) takes it from the queue and runs it to the end.
     runs_server(workers=1)
     run = procs.wait_for_run(client, long, lambda r: r["status"] in FINAL, "the run to finish", 20)
-    assert run["status"] == "succeeded", run
+    assert run["status"] == RunStatus.SUCCEEDED, run
     assert run["output"] == " ".join(f"w{i}" for i in range(1, 31))
     assert run["attempts"] == 1
 
     events = read_events(client, long)
     assert_contiguous(events)
     assert statuses(events) == [
-        ("queued", None, None),
-        ("running", None, 1),
-        ("queued", "worker_shutdown", None),
-        ("running", None, 1),
-        ("succeeded", None, None),
+        (RunStatus.QUEUED, None, None),
+        (RunStatus.RUNNING, None, 1),
+        (RunStatus.QUEUED, "worker_shutdown", None),
+        (RunStatus.RUNNING, None, 1),
+        (RunStatus.SUCCEEDED, None, None),
     ]
     assert events[-1].data["output"] == run["output"]
     assert statuses(read_events(client, short)) == [
-        ("queued", None, None),
-        ("running", None, 1),
-        ("succeeded", None, None),
+        (RunStatus.QUEUED, None, None),
+        (RunStatus.RUNNING, None, 1),
+        (RunStatus.SUCCEEDED, None, None),
     ]
 
 
@@ -95,13 +95,13 @@ def test_drain_executes_everything_queued_then_exits(api: tuple[LiveServer, http
     first = create_run(client, "slow", "words=3 delay=0.2")
     second = create_run(client, "slow", "words=2 delay=0", thread_id=first["thread_id"])
     everything = [*separate, first["id"], second["id"]]
-    assert {get_run(client, i)["status"] for i in everything} == {"queued"}
+    assert {get_run(client, i)["status"] for i in everything} == {RunStatus.QUEUED}
 
     worker = procs.worker("--drain", name="drain")
     assert worker.wait(START_SECONDS + 20) == 0, worker.output()
 
     runs = {i: get_run(client, i) for i in everything}
-    assert {i: r["status"] for i, r in runs.items()} == dict.fromkeys(everything, "succeeded")
+    assert {i: r["status"] for i, r in runs.items()} == dict.fromkeys(everything, RunStatus.SUCCEEDED)
     assert [runs[i]["output"] for i in separate] == [f"echo: hello {i}" for i in range(3)]
     assert runs[first["id"]]["output"] == "w1 w2 w3"
     assert runs[second["id"]]["output"] == "w1 w2"

@@ -21,6 +21,7 @@ from pydantic_ai.messages import (
 from pydantic_ai.models.function import AgentInfo
 
 from switchboard.agents.offline import latest_user_prompt
+from switchboard.demo.schemas import CancelOutcome, RefundOutcome
 
 ASK_CANCEL = (
     "I'd be happy to help you cancel an order! Could you please provide me with the order number you'd like to cancel?"
@@ -155,7 +156,7 @@ def word_result(tool: str, content: Any) -> str:
     if tool == "cancel_order":
         return _word_cancel(content)
     if tool == "refund_order":
-        done = content.get("outcome") == "refunded"
+        done = content.get("outcome") == RefundOutcome.REFUNDED
         return f"{'Done! ' if done else ''}{content.get('message')} Is there anything else I can help you with?"
     return f"{tool} returned: {content}"
 
@@ -186,17 +187,17 @@ def _not_found(order_id: Any) -> str:
 def _word_cancel(content: dict[str, Any]) -> str:
     order_id = content.get("order_id")
     outcome = content.get("outcome")
-    if outcome == "cancelled":
+    if outcome == CancelOutcome.CANCELLED:
         return (
             f"Done! Order #{order_id} has been successfully cancelled. The status is now 'cancelled'. "
             "Is there anything else I can help you with?"
         )
-    if outcome == "already_cancelled":
+    if outcome == CancelOutcome.ALREADY_CANCELLED:
         return (
             f"I wasn't able to cancel Order #{order_id} because it's already been cancelled. "
             "No further action is needed. Is there anything else I can help with?"
         )
-    if outcome == "not_cancellable":
+    if outcome == CancelOutcome.NOT_CANCELLABLE:
         status = content.get("status")
         return (
             f"I'm sorry, but I can't cancel Order #{order_id} because it has already been {status}. "

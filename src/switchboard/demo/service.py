@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from switchboard.auth.principal import Principal
@@ -47,67 +49,55 @@ class OrderService:
         return (await self._views([order]))[0] if order is not None else None
 
     async def cancel_order(self, user: Principal, order_id: int) -> CancelResult:
-        order = await self.orders.owned(user.user_id, order_id, for_update=True)
-        if order is None:
-            return CancelResult(
-                order_id=order_id,
-                outcome=CancelOutcome.NOT_FOUND,
-                status=None,
-                message=f"Order #{order_id} was not found in this customer's account.",
-            )
-        if order.status == OrderStatus.CANCELLED:
-            return CancelResult(
-                order_id=order_id,
-                outcome=CancelOutcome.ALREADY_CANCELLED,
-                status=order.status,
-                message=f"Order #{order_id} is already cancelled.",
-            )
-        if order.status not in CANCELLABLE:
-            return CancelResult(
-                order_id=order_id,
-                outcome=CancelOutcome.NOT_CANCELLABLE,
-                status=order.status,
-                message=f"Order #{order_id} has already been {order.status} and cannot be cancelled.",
-            )
-        order.status = OrderStatus.CANCELLED
-        await self.orders.session.flush()
-        return CancelResult(
-            order_id=order_id,
-            outcome=CancelOutcome.CANCELLED,
-            status=order.status,
-            message=f"Order #{order_id} has been cancelled.",
-        )
+        moved, status = await self._move(user, order_id, OrderStatus.CANCELLED, CANCELLABLE)
+        outcome, message = {
+            _Moved.NOT_FOUND: (CancelOutcome.NOT_FOUND, _not_found(order_id)),
+            _Moved.ALREADY: (CancelOutcome.ALREADY_CANCELLED, f"Order #{order_id} is already cancelled."),
+            _Moved.NOT_ALLOWED: (
+                CancelOutcome.NOT_CANCELLABLE,
+                f"Order #{order_id} has already been {status} and cannot be cancelled.",
+            ),
+            _Moved.DONE: (CancelOutcome.CANCELLED, f"Order #{order_id} has been cancelled."),
+        }[moved]
+        return CancelResult(order_id=order_id, outcome=outcome, status=status, message=message)
 
     async def refund_order(self, user: Principal, order_id: int) -> RefundResult:
         """Refund a shipped or delivered order (pending and processing ones are cancelled instead)."""
+        moved, status = await self._move(user, order_id, OrderStatus.REFUNDED, REFUNDABLE)
+        outcome, message = {
+            _Moved.NOT_FOUND: (RefundOutcome.NOT_FOUND, _not_found(order_id)),
+            _Moved.ALREADY: (RefundOutcome.ALREADY_REFUNDED, f"Order #{order_id} was already refunded."),
+            _Moved.NOT_ALLOWED: (
+                RefundOutcome.NOT_REFUNDABLE,
+                f"Order #{order_id} is {status}: only shipped or delivered orders can be refunded "
+                "(a pending or processing order can be cancelled instead).",
+            ),
+            _Moved.DONE: (RefundOutcome.REFUNDED, f"Order #{order_id} has been refunded."),
+        }[moved]
+        return RefundResult(order_id=order_id, outcome=outcome, status=status, message=message)
+
+    async def _move(
+        self, user: Principal, order_id: int, to: OrderStatus, allowed: frozenset[OrderStatus]
+    ) -> tuple[_Moved, OrderStatus | None]:
+        """Move the user's order to `to` if its status allows it; returns what happened and its status after."""
         order = await self.orders.owned(user.user_id, order_id, for_update=True)
         if order is None:
-            return RefundResult(
-                order_id=order_id,
-                outcome=RefundOutcome.NOT_FOUND,
-                status=None,
-                message=f"Order #{order_id} was not found in this customer's account.",
-            )
-        if order.status == OrderStatus.REFUNDED:
-            return RefundResult(
-                order_id=order_id,
-                outcome=RefundOutcome.ALREADY_REFUNDED,
-                status=order.status,
-                message=f"Order #{order_id} was already refunded.",
-            )
-        if order.status not in REFUNDABLE:
-            return RefundResult(
-                order_id=order_id,
-                outcome=RefundOutcome.NOT_REFUNDABLE,
-                status=order.status,
-                message=f"Order #{order_id} is {order.status}: only shipped or delivered orders can be refunded "
-                "(a pending or processing order can be cancelled instead).",
-            )
-        order.status = OrderStatus.REFUNDED
+            return _Moved.NOT_FOUND, None
+        if order.status == to:
+            return _Moved.ALREADY, order.status
+        if order.status not in allowed:
+            return _Moved.NOT_ALLOWED, order.status
+        order.status = to
         await self.orders.session.flush()
-        return RefundResult(
-            order_id=order_id,
-            outcome=RefundOutcome.REFUNDED,
-            status=order.status,
-            message=f"Order #{order_id} has been refunded.",
-        )
+        return _Moved.DONE, order.status
+
+
+class _Moved(StrEnum):
+    NOT_FOUND = "not_found"
+    ALREADY = "already"
+    NOT_ALLOWED = "not_allowed"
+    DONE = "done"
+
+
+def _not_found(order_id: int) -> str:
+    return f"Order #{order_id} was not found in this customer's account."

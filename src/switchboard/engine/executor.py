@@ -22,6 +22,7 @@ from pydantic_ai.run import AgentRun
 from pydantic_ai.usage import RunUsage, UsageLimits
 from pydantic_core import to_jsonable_python
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from structlog.typing import FilteringBoundLogger
 
 from switchboard.agents.registry import AgentRegistry, RegisteredAgent
 from switchboard.agents.spec import AgentDeps
@@ -49,7 +50,7 @@ class RunControl:
     streaming), shutdown (give it back to the queue) and lease loss (stop writing at once)."""
 
     run_id: uuid.UUID
-    task: asyncio.Task[Any] | None = None
+    task: asyncio.Task[None] | None = None
     interruptible: bool = False
     stop_reason: StopReason | None = None
 
@@ -133,7 +134,7 @@ class RunExecutor:
         return message.replace(secret, "***") if secret else message
 
     @staticmethod
-    def _log_failure(bound: Any, outcome: Outcome, model_name: str) -> None:
+    def _log_failure(bound: FilteringBoundLogger, outcome: Outcome, model_name: str) -> None:
         """Called while the exception is handled: `exception` logs its traceback."""
         if outcome.error_type == "internal_error":
             bound.exception("run.crashed")

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydantic_ai.capabilities import AbstractCapability
+from pydantic_ai.capabilities.abstract import ValidatedToolArgs, WrapToolExecuteHandler
 from pydantic_ai.messages import ToolCallPart
 from pydantic_ai.tools import (
     DeferredToolRequests,
@@ -89,8 +90,8 @@ class RunLedger(AbstractCapability[AgentDeps]):
         *,
         call: ToolCallPart,
         tool_def: ToolDefinition,
-        args: Any,
-        handler: Any,
+        args: ValidatedToolArgs,
+        handler: WrapToolExecuteHandler,
     ) -> Any:
         idempotent = is_idempotent(tool_def)
         async with AsyncSession(self.engine, expire_on_commit=False) as session:

@@ -2,7 +2,6 @@
 
     enqueue                                    → queued
     claim                queued                → running          (attempts + 1, a lease)
-    renew                running               → running          (the lease extended)
     pause                running               → requires_action  (the lease given up)
     settle               running               → succeeded | failed | cancelled | timed_out
     release              running               → queued           (worker shutdown; the attempt not counted)
@@ -12,12 +11,8 @@
     sweep                running, lease lapsed → queued | failed | cancelled
 
 Each function runs in the caller's transaction and says what it guarantees. A worker's writes are fenced by its
-lease (`lease.LEASED`): once the sweeper has handed a run to another worker, the stale worker's writes change
-nothing and raise `LeaseLost`. NOTIFY is sent in the same transaction, so it is delivered only if it commits.
-
-Claim order: a queued run is claimable only when no other run of its thread is running or awaiting approval and
-no earlier run of its thread is still queued (FIFO per thread); runs of agents with a concurrency limit are
-claimed under their group's lock, after counting its running runs (see `limits`).
+lease, which it renews (`lease`): once the sweeper has handed a run to another worker, the stale worker's writes
+change nothing and raise `LeaseLost`. NOTIFY is sent in the same transaction, so it is delivered only if it commits.
 """
 
 from __future__ import annotations
@@ -27,16 +22,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Integer, String, Uuid, column, text
+from sqlalchemy import Integer, Uuid, column, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from switchboard.engine import journal
 from switchboard.engine.channels import RUN_CANCEL, RUN_EVENTS, RUNS_READY
 from switchboard.engine.journal import Event, dumps
-from switchboard.engine.lease import LEASED, LeaseLost
+from switchboard.engine.lease import LEASED, fenced
 from switchboard.engine.limits import LimitGroup, lock_group, running_in_group
-from switchboard.models.base import sql_list
+from switchboard.models.base import EnumText, sql_list
 from switchboard.models.runs import FINAL, HOLDS_THREAD, MultitaskStrategy, RunStatus
 
 S = RunStatus  # the statements below read better with short names
@@ -123,8 +118,10 @@ async def claim(
     free_agents: Sequence[str],
     groups: Sequence[LimitGroup],
 ) -> list[Claimed]:
-    """Claim up to `n` eligible runs, oldest first, leased to `owner` (commit to make the claim real). Runs
-    locked by another claimer are skipped, never waited for; a limit group never exceeds its `max_runs`."""
+    """Claim up to `n` eligible runs, oldest first, leased to `owner` (commit to make the claim real). A queued
+    run is eligible when no other run of its thread is running or awaiting approval and no earlier run of its
+    thread is still queued (FIFO per thread). Runs locked by another claimer are skipped, never waited for. A
+    limit group is claimed under its lock, after counting its running runs: it never exceeds `max_runs`."""
     claimed: list[Claimed] = []
     if free_agents:
         claimed += await _claim(connection, owner, n, lease_seconds, free_agents)
@@ -139,28 +136,9 @@ async def claim(
     return claimed
 
 
-async def _claim(
-    connection: AsyncConnection, owner: str, n: int, lease_seconds: float, agents: Sequence[str]
-) -> list[Claimed]:
-    params: dict[str, Any] = {"owner": owner, "n": n, "lease": lease_seconds, "agents": list(agents)}
-    rows = (await connection.execute(_CLAIM, params)).all()
-    return [Claimed(run_id=row[0], attempt=int(row[1])) for row in rows]
-
-
-_RENEW = text(f"""
-UPDATE runs SET lease_expires_at = now() + make_interval(secs => :lease)
-WHERE id = ANY(CAST(:ids AS uuid[])) AND {LEASED}
-RETURNING id, cancel_requested
-""")
-
-
-async def renew(
-    connection: AsyncConnection, *, owner: str, run_ids: Sequence[uuid.UUID], lease_seconds: float
-) -> dict[uuid.UUID, bool]:
-    """Extend the leases `owner` still holds; returns {run_id: cancel_requested} for those. A run missing from
-    the answer is no longer this worker's: it must stop writing at once."""
-    rows = (await connection.execute(_RENEW, {"ids": list(run_ids), "owner": owner, "lease": lease_seconds})).all()
-    return {row[0]: bool(row[1]) for row in rows}
+async def _claim(connection: AsyncConnection, owner: str, n: int, lease: float, agents: Sequence[str]) -> list[Claimed]:
+    params = {"owner": owner, "n": n, "lease": lease, "agents": list(agents)}
+    return [Claimed(run_id=row[0], attempt=int(row[1])) for row in await connection.execute(_CLAIM, params)]
 
 
 _PAUSE = text(f"""
@@ -176,9 +154,7 @@ async def pause(
 ) -> None:
     """Wait for approvals, holding no worker and no agent slot (the thread stays held). Fenced by the lease."""
     await journal.append(connection, run_id, [*events, ("status", {"status": S.REQUIRES_ACTION})], owner=owner)
-    params = {"id": run_id, "owner": owner, "usage": dumps(usage)}
-    if (await connection.execute(_PAUSE, params)).first() is None:
-        raise LeaseLost(str(run_id))
+    await fenced(connection, _PAUSE, run_id, owner=owner, usage=dumps(usage))
 
 
 _SETTLE = text(f"""
@@ -209,16 +185,8 @@ async def settle(
         data["error"] = error
     end = {"status": status, "output": output, "error": error, "usage": usage}
     await journal.append(connection, run_id, [*events, ("status", data), ("end", end)], owner=owner)
-    params = {
-        "id": run_id,
-        "owner": owner,
-        "status": status,
-        "output": dumps(output),
-        "error": dumps(error),
-        "usage": dumps(usage),
-    }
-    if (await connection.execute(_SETTLE, params)).first() is None:
-        raise LeaseLost(str(run_id))
+    values = {"status": status, "output": dumps(output), "error": dumps(error), "usage": dumps(usage)}
+    await fenced(connection, _SETTLE, run_id, owner=owner, **values)
 
 
 # Giving a run back to the queue without counting the claim as an attempt: from `running` under a lease (a
@@ -240,8 +208,7 @@ async def release(
     not counted. Fenced by the lease."""
     queued = ("status", {"status": S.QUEUED, "reason": reason})
     await journal.append(connection, run_id, [*events, queued], owner=owner)
-    if (await connection.execute(_RELEASE, {"id": run_id, "owner": owner})).first() is None:
-        raise LeaseLost(str(run_id))
+    await fenced(connection, _RELEASE, run_id, owner=owner)
 
 
 async def requeue_approved(connection: AsyncConnection, run_id: uuid.UUID, events: Sequence[Event]) -> bool:
@@ -304,7 +271,9 @@ UPDATE runs SET
     lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
 FROM expired WHERE runs.id = expired.id
 RETURNING runs.id, runs.status, runs.attempts, runs.error
-""").columns(column("id", Uuid), column("status", String), column("attempts", Integer), column("error", JSONB))
+""").columns(
+    column("id", Uuid), column("status", EnumText(RunStatus, 20)), column("attempts", Integer), column("error", JSONB)
+)
 
 
 async def sweep(connection: AsyncConnection, *, max_attempts: int) -> list[tuple[uuid.UUID, RunStatus]]:
@@ -314,13 +283,13 @@ async def sweep(connection: AsyncConnection, *, max_attempts: int) -> list[tuple
     rows = (await connection.execute(_SWEEP, {"max_attempts": max_attempts})).all()
     swept: list[tuple[uuid.UUID, RunStatus]] = []
     for run_id, status, attempts, error in rows:
-        events: list[Event]
-        if status == S.QUEUED:
-            events = [("status", {"status": status, "reason": "lease_expired", "attempts": attempts})]
-        else:
-            events = [("status", {"status": status, "error": error}), ("end", {"status": status, "error": error})]
-        await journal.append(connection, run_id, events)
-        swept.append((run_id, RunStatus(status)))
+        requeued: list[Event] = [("status", {"status": status, "reason": "lease_expired", "attempts": attempts})]
+        ended: list[Event] = [
+            ("status", {"status": status, "error": error}),
+            ("end", {"status": status, "error": error}),
+        ]
+        await journal.append(connection, run_id, requeued if status == S.QUEUED else ended)
+        swept.append((run_id, status))
     if rows:
         await journal.notify(connection, RUNS_READY)
     return swept

@@ -19,7 +19,7 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from switchboard.agents.registry import AgentRegistry
-from switchboard.engine import transitions
+from switchboard.engine import lease, transitions
 from switchboard.engine.channels import RUN_CANCEL, RUNS_READY
 from switchboard.engine.executor import RunControl, RunExecutor
 from switchboard.engine.limits import limit_groups
@@ -175,7 +175,7 @@ class Worker:
             ids = list(self.active)
             try:
                 async with self.engine.begin() as connection:
-                    held = await transitions.renew(
+                    held = await lease.renew(
                         connection, owner=self.id, run_ids=ids, lease_seconds=self.settings.worker_lease_seconds
                     )
             except Exception:

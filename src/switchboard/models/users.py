@@ -8,7 +8,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 from switchboard.models.base import Base, CreatedAt
 
 
-
 class User(CreatedAt, Base):
     __tablename__ = "users"
     __table_args__ = (CheckConstraint("role IN ('admin', 'member')", name="role"),)

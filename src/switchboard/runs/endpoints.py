@@ -17,6 +17,7 @@ from switchboard.kit.request_context import current_request_id
 from switchboard.models.runs import RunStatus
 from switchboard.runs.dependencies import RunServiceDep
 from switchboard.runs.idempotency import IdempotencyKeyHeader
+from switchboard.runs.repository import RunFilter
 from switchboard.runs.schemas import ApprovalDecision, RunCreate, RunOut, StepOut
 from switchboard.runs.starting import events_of, sse, start_run, wait_for
 from switchboard.state import app_state
@@ -120,7 +121,8 @@ async def list_runs(
     agent: Annotated[str | None, Query(max_length=100, description="Only runs of this agent.")] = None,
     status: Annotated[RunStatus | None, Query(description="Only runs in this status.")] = None,
 ) -> Page[RunOut]:
-    runs, next_cursor = await service.page(user, limit, cursor, thread_id=thread_id, agent=agent, status=status)
+    where = RunFilter(thread_id=thread_id, agent=agent, status=status)
+    runs, next_cursor = await service.page(user, where, limit, cursor)
     return Page[RunOut](items=[RunOut.model_validate(r) for r in runs], next_cursor=next_cursor)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -10,6 +11,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from switchboard.kit.pagination import keyset_page
 from switchboard.models import Run, RunStep
 from switchboard.models.runs import ACTIVE, RunStatus, StepStatus
+
+
+@dataclass(frozen=True)
+class RunFilter:
+    thread_id: uuid.UUID | None = None
+    agent: str | None = None
+    status: RunStatus | None = None
 
 
 class RunRepository:
@@ -27,23 +35,16 @@ class RunRepository:
         return await self.session.get_one(Run, run_id, populate_existing=True)
 
     async def page(
-        self,
-        user_id: int,
-        limit: int,
-        cursor: str | None,
-        *,
-        thread_id: uuid.UUID | None = None,
-        agent: str | None = None,
-        status: RunStatus | None = None,
+        self, user_id: int, where: RunFilter, limit: int, cursor: str | None
     ) -> tuple[list[Run], str | None]:
         """The user's runs, newest first."""
         query = select(Run).where(Run.user_id == user_id)
-        if thread_id is not None:
-            query = query.where(Run.thread_id == thread_id)
-        if agent is not None:
-            query = query.where(Run.agent == agent)
-        if status is not None:
-            query = query.where(Run.status == status)
+        if where.thread_id is not None:
+            query = query.where(Run.thread_id == where.thread_id)
+        if where.agent is not None:
+            query = query.where(Run.agent == where.agent)
+        if where.status is not None:
+            query = query.where(Run.status == where.status)
         return await keyset_page(
             self.session, query, [Run.created_at, Run.id], limit=limit, cursor=cursor, descending=True
         )

@@ -21,7 +21,7 @@ from switchboard.kit.clock import utc_now
 from switchboard.kit.errors import Conflict, NotFound, PayloadTooLarge, ValidationFailed
 from switchboard.models import Run, RunStep, Thread
 from switchboard.models.runs import FINAL, MultitaskStrategy, RunStatus, StepStatus
-from switchboard.runs.repository import RunRepository
+from switchboard.runs.repository import RunFilter, RunRepository
 from switchboard.runs.schemas import ApprovalDecision, PendingApproval, RunCreate, RunOut
 from switchboard.settings import Settings
 from switchboard.threads.service import ThreadService
@@ -136,16 +136,9 @@ class RunService:
         return out
 
     async def page(
-        self,
-        user: Principal,
-        limit: int,
-        cursor: str | None,
-        *,
-        thread_id: uuid.UUID | None = None,
-        agent: str | None = None,
-        status: RunStatus | None = None,
+        self, user: Principal, where: RunFilter, limit: int, cursor: str | None
     ) -> tuple[list[Run], str | None]:
-        return await self.runs.page(user.user_id, limit, cursor, thread_id=thread_id, agent=agent, status=status)
+        return await self.runs.page(user.user_id, where, limit, cursor)
 
     async def steps(self, user: Principal, run_id: uuid.UUID) -> list[RunStep]:
         return await self.runs.steps((await self.get(user, run_id)).id)
