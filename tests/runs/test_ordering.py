@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
+from switchboard.engine.limits import LimitGroup
 from switchboard.models.runs import FINAL, RunStatus
 from tests.fixtures.database import run_db
 from tests.fixtures.demo import DemoUser, seed_demo
@@ -26,6 +27,7 @@ from tests.fixtures.server import LiveServer
 
 USER = "test.user@example.com"
 DEADLINE = 20.0
+SOLO = LimitGroup(key="solo", max_runs=1, agents=("solo",))  # as the test agents declare it
 
 
 # --- helpers ---
@@ -415,7 +417,7 @@ async def test_started_at_is_when_the_run_was_claimed_not_when_the_claim_began(
             first = await create()
             await until(lambda: status_is(first, RunStatus.RUNNING), "run 1 running")
             async with engine.connect() as lock:
-                await lock.execute(text("SELECT pg_advisory_lock(hashtext('switchboard.limit:solo'))"))
+                await lock.execute(text("SELECT pg_advisory_lock(hashtext(:key))"), {"key": SOLO.lock_key})
                 second = await create()  # the worker's claim now waits for the group lock
 
                 async def claim_waiting() -> bool:
@@ -428,7 +430,7 @@ async def test_started_at_is_when_the_run_was_claimed_not_when_the_claim_began(
                 await until(claim_waiting, "a claim waiting for the solo group's lock")
                 assert (await fetch(first))["status"] == RunStatus.RUNNING
                 await until(lambda: status_is(first, RunStatus.SUCCEEDED), "run 1 finished")
-                await lock.execute(text("SELECT pg_advisory_unlock(hashtext('switchboard.limit:solo'))"))
+                await lock.execute(text("SELECT pg_advisory_unlock(hashtext(:key))"), {"key": SOLO.lock_key})
             await until(lambda: status_is(second, RunStatus.SUCCEEDED), "run 2 finished")
             one, two = await fetch(first), await fetch(second)
     finally:

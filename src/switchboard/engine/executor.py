@@ -88,7 +88,9 @@ class RunExecutor:
             except asyncio.CancelledError:
                 if control.stop_reason is None:
                     raise
-                asyncio.current_task().uncancel()  # type: ignore[union-attr]  # a task runs this
+                task = asyncio.current_task()
+                assert task is not None  # the worker runs every execution in a task of its own
+                task.uncancel()  # our own stop, not the worker's: carry on to write the outcome
                 if control.stop_reason == "lease_lost":
                     raise LeaseLost(str(loaded.id)) from None
                 if control.stop_reason == "shutdown":
@@ -101,7 +103,7 @@ class RunExecutor:
                 bound.info("run.awaiting_approval", calls=[call.tool_call_id for call in paused.calls])
                 return RunStatus.REQUIRES_ACTION
             except LeaseLost:
-                raise
+                raise  # not the run's failure: another worker has it now (below)
             except Exception as exc:
                 outcome = self._failure(exc, progress, loaded, deadline.expired())
                 self._log_failure(bound, outcome, progress.model_name)

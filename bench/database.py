@@ -1,0 +1,123 @@
+"""The benchmark's database and context: a fresh database, migrated with a user, and the queries the
+measurements share (emptying it between measurements, enqueueing runs, counting their outcomes).
+
+The database is a fresh embedded PostgreSQL (temporary data dir), or, when SWITCHBOARD_BENCH_DATABASE_URL or
+SWITCHBOARD_DATABASE_URL is set, a fresh database created on that server and dropped at the end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from bench.agent import AGENT, PLUGIN_PATH, plugin
+from switchboard.agents.registry import AgentRegistry
+from switchboard.auth.principal import Principal, principal_of
+from switchboard.kit.db import make_sessionmaker
+from switchboard.kit.embedded_pg import EmbeddedPostgres
+from switchboard.migrations import runner as migrations
+from switchboard.plugins.loader import load_plugins
+from switchboard.runs.schemas import RunCreate
+from switchboard.runs.service import RunService
+from switchboard.settings import Settings
+from switchboard.users.service import UserService
+
+
+@dataclass
+class Context:
+    url: str
+    engine: AsyncEngine
+    settings: Settings
+    registry: AgentRegistry
+    principal: Principal
+    workdir: Path
+    overrides: dict[str, str]
+
+
+async def _autocommit(url: str, statement: str) -> None:
+    engine = create_async_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as connection:
+            await connection.execute(text(statement))
+    finally:
+        await engine.dispose()
+
+
+@asynccontextmanager
+async def bench_database(workdir: Path) -> AsyncIterator[tuple[str, str]]:
+    """(url, description) of a fresh database, removed afterwards."""
+    external = os.environ.get("SWITCHBOARD_BENCH_DATABASE_URL") or os.environ.get("SWITCHBOARD_DATABASE_URL")
+    if external:
+        server = make_url(Settings(_env_file=None, database_url=external).database_url or "")
+        base = server.render_as_string(hide_password=False)
+        name = f"switchboard_bench_{uuid.uuid4().hex[:8]}"
+        await _autocommit(base, f'CREATE DATABASE "{name}"')
+        where = f"{server.host}:{server.port or 5432}" if server.host else "Unix socket"
+        try:
+            yield server.set(database=name).render_as_string(hide_password=False), f"external PostgreSQL ({where})"
+        finally:
+            await _autocommit(base, f'DROP DATABASE "{name}" WITH (FORCE)')
+    else:
+        embedded = EmbeddedPostgres(workdir / "data")
+        url = await asyncio.to_thread(embedded.acquire)
+        try:
+            yield url, "embedded PostgreSQL (Unix socket, fresh data dir)"
+        finally:
+            await asyncio.to_thread(embedded.release)
+
+
+def bench_settings(url: str) -> Settings:
+    return Settings(_env_file=None, database_url=url, plugins=[PLUGIN_PATH])
+
+
+async def prepare(url: str, workdir: Path, overrides: dict[str, str]) -> Context:
+    settings = bench_settings(url)
+    engine = create_async_engine(url)
+    await migrations.upgrade(engine, load_plugins(settings))
+    async with make_sessionmaker(engine)() as session:
+        user = await UserService(session).create_user("bench@example.com", "Bench")
+        await session.commit()
+        principal = principal_of(user)
+    registry = AgentRegistry(plugin().agents, settings)
+    return Context(url, engine, settings, registry, principal, workdir, overrides)
+
+
+async def reset(ctx: Context) -> None:
+    async with ctx.engine.begin() as connection:
+        await connection.execute(text("TRUNCATE runs, threads RESTART IDENTITY CASCADE"))
+    async with ctx.engine.connect() as connection:
+        await connection.execute(text("COMMIT"))
+        await connection.execute(text("VACUUM ANALYZE"))
+
+
+async def enqueue(ctx: Context, n: int, batch: int = 200) -> list[uuid.UUID]:
+    """`n` runs on new threads, created as `POST /v1/runs` creates them, `batch` per transaction."""
+    ids: list[uuid.UUID] = []
+    sessions = make_sessionmaker(ctx.engine)
+    for start in range(0, n, batch):
+        async with sessions() as session:
+            service = RunService(session, ctx.registry, ctx.settings)
+            for i in range(start, min(n, start + batch)):
+                run = await service.create(ctx.principal, RunCreate(agent=AGENT, message=f"ping {i}"))
+                ids.append(run.id)
+            await session.commit()
+    return ids
+
+
+async def outcomes(ctx: Context, ids: Sequence[uuid.UUID]) -> dict[str, int]:
+    """How many of the runs `ids` are in each status."""
+    async with ctx.engine.connect() as connection:
+        rows = await connection.execute(
+            text("SELECT status, count(*) FROM runs WHERE id = ANY(CAST(:ids AS uuid[])) GROUP BY status"),
+            {"ids": list(ids)},
+        )
+        return {str(status): int(count) for status, count in rows}
