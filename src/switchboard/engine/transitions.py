@@ -118,10 +118,11 @@ async def claim(
     free_agents: Sequence[str],
     groups: Sequence[LimitGroup],
 ) -> list[Claimed]:
-    """Claim up to `n` eligible runs, oldest first, leased to `owner` (commit to make the claim real). A queued
-    run is eligible when no other run of its thread is running or awaiting approval and no earlier run of its
-    thread is still queued (FIFO per thread). Runs locked by another claimer are skipped, never waited for. A
-    limit group is claimed under its lock, after counting its running runs: it never exceeds `max_runs`."""
+    """Claim up to `n` eligible runs leased to `owner` (commit to make the claim real): oldest first among the
+    agents without a limit, then each limit group's oldest in turn. A queued run is eligible when no other run
+    of its thread is running or awaiting approval and no earlier run of its thread is still queued (FIFO per
+    thread). Runs locked by another claimer are skipped, never waited for. A limit group is claimed under its
+    lock, after counting its running runs: it never exceeds `max_runs`."""
     claimed: list[Claimed] = []
     if free_agents:
         claimed += await _claim(connection, owner, n, lease_seconds, free_agents)
@@ -179,7 +180,8 @@ async def settle(
     """Finish the run with its last events (`status`, then `end`), fenced by the lease; the thread and the
     agent slot it held are announced free. The final status and `end` commit together, so a reader that sees
     the status also finds `end`."""
-    assert status in FINAL, status
+    if status not in FINAL:  # a run left running without a lease would never be swept
+        raise ValueError(f"{status} is not a final status")
     data: dict[str, Any] = {"status": status}
     if error is not None:
         data["error"] = error
