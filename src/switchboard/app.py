@@ -19,6 +19,7 @@ from switchboard.kit.db import Database, safe_url
 from switchboard.kit.errors import install_error_handlers
 from switchboard.kit.logging import configure_logging
 from switchboard.kit.notify import Notifier
+from switchboard.kit.request_guard import RequestGuardMiddleware
 from switchboard.migrations import runner as migrations
 from switchboard.observability.endpoints import admin_router, health_router
 from switchboard.observability.middleware import RequestContextMiddleware
@@ -90,6 +91,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    # The last added runs first: the request id (and the request log) wraps everything, the guard included.
+    app.add_middleware(
+        RequestGuardMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        body_timeout_seconds=settings.body_timeout_seconds,
+    )
     app.add_middleware(RequestContextMiddleware)
     for router in (health_router, agents_router, runs_router, chat_router, threads_router, admin_router):
         app.include_router(router)

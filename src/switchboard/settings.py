@@ -39,6 +39,12 @@ class Settings(BaseSettings):
     llm_max_retries: int = Field(default=3, ge=0, le=10)
 
     max_prompt_chars: int = Field(default=2000, gt=0)
+    max_body_bytes: int = Field(
+        default=1024 * 1024, gt=0, description="Largest request body accepted (413 beyond it), read before parsing."
+    )
+    body_timeout_seconds: float = Field(
+        default=30.0, gt=0, description="How long a request body may take to arrive (408 after it)."
+    )
     migrate_on_start: bool = Field(default=True, description="Apply pending migrations when the server starts.")
 
     plugins: Annotated[list[str], NoDecode] = Field(

@@ -11,12 +11,12 @@ import binascii
 import json
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Query
 from pydantic import BaseModel
-from sqlalchemy import Select, tuple_
+from sqlalchemy import BigInteger, Select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -61,14 +61,21 @@ def _encoded(value: Any) -> Any:
     return value
 
 
-def _decoded(value: Any, kind: type[Any]) -> Any:
+def _decoded(value: Any, column: InstrumentedAttribute[Any]) -> Any:
+    """A cursor value as the column's type, within what the column can hold (or ValueError/TypeError)."""
+    kind = column.type.python_type
     if kind is datetime:
-        return datetime.fromisoformat(value)
+        at = datetime.fromisoformat(value)
+        if at.tzinfo is None:
+            raise ValueError("a time without an offset")
+        return at.astimezone(UTC)  # OverflowError at the calendar's edges: a ValueError
     if kind is uuid.UUID:
         return uuid.UUID(value)
     if kind is int and isinstance(value, int) and not isinstance(value, bool):
-        return value
-    raise ValueError(f"not a {kind.__name__}")
+        bits = 64 if isinstance(column.type, BigInteger) else 32
+        if -(2 ** (bits - 1)) <= value < 2 ** (bits - 1):
+            return value
+    raise ValueError(f"not a {kind.__name__} this column can hold")
 
 
 async def keyset_page(
@@ -85,8 +92,8 @@ async def keyset_page(
     if cursor is not None:
         values = decode_cursor(cursor, len(columns))
         try:
-            after = [_decoded(value, column.type.python_type) for value, column in zip(values, columns, strict=True)]
-        except (TypeError, ValueError, AttributeError):
+            after = [_decoded(value, column) for value, column in zip(values, columns, strict=True)]
+        except (TypeError, ValueError, AttributeError, OverflowError):
             raise ValidationFailed(INVALID) from None
         key, bound = tuple_(*columns), tuple_(*after)
         query = query.where(key < bound if descending else key > bound)

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -11,6 +10,7 @@ from switchboard import __version__
 from switchboard.auth.dependencies import AdminDep, SessionDep
 from switchboard.kit.errors import API_ERRORS, ErrorResponse, error_response
 from switchboard.kit.pagination import CursorParam, LimitParam
+from switchboard.kit.schemas import Timestamp
 from switchboard.migrations.runner import pending_heads
 from switchboard.observability.repository import RequestLogFilter, RequestLogRepository
 from switchboard.observability.schemas import Health, Readiness, RequestLogOut, RequestLogPage
@@ -55,8 +55,8 @@ async def request_logs(
     request_id: Annotated[str | None, Query(max_length=128)] = None,
     path: Annotated[str | None, Query(max_length=2048, description="Exact path, e.g. /api/v1/chat")] = None,
     status: Annotated[int | None, Query(ge=100, le=599)] = None,
-    since: Annotated[datetime | None, Query(description="Only requests at or after this time (ISO 8601).")] = None,
-    until: Annotated[datetime | None, Query(description="Only requests before this time (ISO 8601).")] = None,
+    since: Annotated[Timestamp | None, Query(description="Only requests at or after this time (ISO 8601).")] = None,
+    until: Annotated[Timestamp | None, Query(description="Only requests before this time (ISO 8601).")] = None,
 ) -> RequestLogPage:
     where = RequestLogFilter(request_id=request_id, path=path, status=status, since=since, until=until)
     rows, next_cursor = await RequestLogRepository(session).page(where, limit, cursor)

@@ -25,6 +25,7 @@ from switchboard.state import app_state
 router = APIRouter(prefix="/v1/runs", tags=["runs"], responses={**API_ERRORS, 404: {"model": ErrorResponse}})
 
 KEEPALIVE_SECONDS = 10  # a comment line this often on an idle stream (proxies drop silent connections)
+MAX_EVENT_ID = 2**31 - 1  # events are numbered in a 32-bit column
 
 EVENTS_DOC = (
     "Server-sent events, numbered per run (`id:` 1, 2, 3…). Types: `status` (`{status, …}`), `text_delta` "
@@ -174,7 +175,10 @@ async def stream_events(
     service: RunServiceDep,
     last_event_id_header: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
     last_event_id: int | None = Query(
-        default=None, ge=0, description="Resume after this event (the same as the `Last-Event-ID` header)."
+        default=None,
+        ge=0,
+        le=MAX_EVENT_ID,
+        description="Resume after this event (the same as the `Last-Event-ID` header).",
     ),
 ) -> EventSourceResponse:
     """All events after `Last-Event-ID` (header or query; none = from the first), then the live tail, from
@@ -193,9 +197,15 @@ async def stream_events(
 def _parse_last_event_id(value: str | None) -> int:
     if value is None or value == "":
         return 0
-    if not value.isdigit():
+    # ASCII digits only (str.isdigit also takes "²"), and no more than an event number can be.
+    problem = None
+    if not (value.isascii() and value.isdigit()):
+        problem = "not a number"
+    elif len(value) > 10 or int(value) > MAX_EVENT_ID:
+        problem = f"larger than any event number ({MAX_EVENT_ID})"
+    if problem is not None:
         raise ValidationFailed(
             "Last-Event-ID must be the number of an event of this run (the `id:` of the last event you got).",
-            details=[{"field": "Last-Event-ID", "message": "not a number"}],
+            details=[{"field": "Last-Event-ID", "message": problem}],
         )
     return int(value)

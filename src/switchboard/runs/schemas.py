@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, computed_field
 
-from switchboard.kit.schemas import FromRow
+from switchboard.kit.schemas import FromRow, Metadata
 from switchboard.models.runs import MultitaskStrategy, RunStatus, StepKind, StepStatus
 
 
@@ -31,7 +31,9 @@ class RunCreate(BaseModel):
         description="When the thread already has an unfinished run: `enqueue` waits for it, `reject` answers "
         "409, `interrupt` cancels it (and any run queued before this one) and then starts.",
     )
-    metadata: dict[str, Any] = Field(default_factory=dict, description="Stored with the run, returned as is.")
+    metadata: Metadata = Field(
+        default_factory=dict, description="Stored with the run, returned as is (at most 16 KiB)."
+    )
     limits: RunLimits = Field(default_factory=RunLimits)
 
 

@@ -7,13 +7,15 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from switchboard.kit.pagination import Page
-from switchboard.kit.schemas import FromRow
+from switchboard.kit.schemas import FromRow, Metadata
 
 
 class ThreadCreate(BaseModel):
     agent: str = Field(min_length=1, max_length=100, description="Name of a registered agent (see GET /v1/agents).")
     title: str | None = Field(default=None, max_length=200)
-    metadata: dict[str, Any] = Field(default_factory=dict, description="Free-form JSON kept with the thread.")
+    metadata: Metadata = Field(
+        default_factory=dict, description="Free-form JSON kept with the thread (at most 16 KiB)."
+    )
 
 
 class ThreadOut(FromRow):
