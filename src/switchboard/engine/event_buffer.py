@@ -17,6 +17,7 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from switchboard.engine import journal
+from switchboard.kit.db import database_unavailable
 
 log = structlog.get_logger(__name__)
 
@@ -56,26 +57,31 @@ class EventBuffer:
     async def _background_flush(self) -> None:
         try:
             await self.flush()
-        except Exception as exc:  # kept and re-raised by the next foreground flush
-            self._failure = exc
+        except Exception as exc:
+            if not database_unavailable(exc):  # LeaseLost, or a bug: kept and re-raised by the next flush
+                self._failure = exc
+            # An outage: the events are pending again, and the next flush (timed or not) writes them.
 
     async def flush(self, extra: Extra | None = None, closing: list[journal.Event] | None = None) -> None:
-        """Write pending events (then `closing`), plus `extra` writes, in one fenced transaction."""
-        if self._failure is not None:
-            failure, self._failure = self._failure, None
-            raise failure
+        """Write pending events (then `closing`), plus `extra` writes, in one fenced transaction. If it fails,
+        the pending events stay pending (in order, ahead of any added meanwhile): none is lost."""
+        self._raise_failure()
         async with self._lock:
             if self._timer is not None:
                 self._timer.cancel()
                 self._timer = None
-            events, self._pending = self._pending, []
-            events += closing or []
+            pending, self._pending = self._pending, []
+            events = pending + (closing or [])
             if not events and extra is None:
                 return
-            async with self.engine.begin() as connection:
-                if extra is not None:
-                    await extra(connection)
-                appended = await journal.append(connection, self.run_id, events, owner=self.owner)
+            try:
+                async with self.engine.begin() as connection:
+                    if extra is not None:
+                        await extra(connection)
+                    appended = await journal.append(connection, self.run_id, events, owner=self.owner)
+            except BaseException:
+                self._pending = pending + self._pending
+                raise
         if appended.cancel_requested:
             self._on_cancel_requested()
 
@@ -84,6 +90,11 @@ class EventBuffer:
         after it (the other way round, that flush's events would find the lease gone and be lost)."""
         async with self._lock:
             return self.discard()
+
+    def _raise_failure(self) -> None:
+        if self._failure is not None:
+            failure, self._failure = self._failure, None
+            raise failure
 
     def discard(self) -> list[journal.Event]:
         """Stop the timer and hand back what was not written (for the run's final transaction)."""

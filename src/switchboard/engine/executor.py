@@ -36,6 +36,7 @@ from switchboard.engine.progress import Progress, dump_messages, message_events,
 from switchboard.engine.settling import pause, release, settle
 from switchboard.engine.transitions import Claimed
 from switchboard.kit.clock import utc_now
+from switchboard.kit.db import database_unavailable
 from switchboard.models.runs import RunStatus
 from switchboard.settings import Settings
 
@@ -105,6 +106,8 @@ class RunExecutor:
             except LeaseLost:
                 raise  # not the run's failure: another worker has it now (below)
             except Exception as exc:
+                if database_unavailable(exc):
+                    raise  # not the run's failure either: the worker gives it back when the database answers
                 outcome = self._failure(exc, progress, loaded, deadline.expired())
                 self._log_failure(bound, outcome, progress.model_name)
             status = await settle(self.engine, progress, buffer, owner, outcome)

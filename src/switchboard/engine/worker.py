@@ -22,13 +22,16 @@ from switchboard.agents.registry import AgentRegistry
 from switchboard.engine import lease, transitions
 from switchboard.engine.channels import RUN_CANCEL, RUNS_READY
 from switchboard.engine.executor import RunControl, RunExecutor
+from switchboard.engine.lease import LeaseLost
 from switchboard.engine.limits import limit_groups
 from switchboard.engine.transitions import Claimed
-from switchboard.kit.db import Database
+from switchboard.kit.db import Database, database_unavailable
 from switchboard.kit.notify import Notifier
 from switchboard.settings import Settings
 
 log = structlog.get_logger(__name__)
+
+GIVE_BACK_RETRY_SECONDS = 0.5
 
 
 class Worker:
@@ -116,8 +119,8 @@ class Worker:
             if free > 0:
                 try:
                     claimed = await self._claim(free)
-                except Exception:
-                    self.log.exception("worker.claim_failed")
+                except Exception as exc:
+                    self._failed("worker.claim_failed", exc)
                     await asyncio.sleep(min(1.0, self.settings.worker_poll_seconds))
                     continue
             for item in claimed:
@@ -151,16 +154,47 @@ class Worker:
     async def _execute(self, claimed: Claimed, control: RunControl) -> None:
         try:
             await self.executor.execute(claimed, self.id, control)
-        except Exception:
-            # The executor settles every failure it can; this is a bug or a lost database, and the lease
-            # will lapse and the sweeper will give the run another attempt.
-            self.log.exception("run.executor_crashed", run_id=str(claimed.run_id))
+        except Exception as exc:
+            if database_unavailable(exc):
+                self.log.warning("run.database_unavailable", run_id=str(claimed.run_id), error=repr(exc)[:300])
+                await self._give_back(claimed.run_id)
+            else:
+                # The executor settles every failure it can: this is a bug. The lease will lapse and the sweeper
+                # will give the run another attempt.
+                self.log.exception("run.executor_crashed", run_id=str(claimed.run_id))
         finally:
             self.active.pop(claimed.run_id, None)
             task = asyncio.current_task()
             if task is not None:
                 self._tasks.discard(task)
             self._wake.set()
+
+    async def _give_back(self, run_id: uuid.UUID) -> None:
+        """Back to the queue as soon as the database answers again, without counting the attempt (an outage is
+        not the run's fault), so it resumes from its last written step at once rather than after its lease. The
+        lease is renewed meanwhile; if the database stays away longer than the lease, the sweeper does this."""
+        deadline = asyncio.get_running_loop().time() + self.settings.worker_lease_seconds
+        while True:
+            try:
+                async with self.engine.begin() as connection:
+                    await transitions.release(connection, run_id=run_id, owner=self.id, reason="database_unavailable")
+            except LeaseLost:
+                return
+            except Exception as exc:
+                if not database_unavailable(exc) or asyncio.get_running_loop().time() > deadline:
+                    self.log.exception("run.give_back_failed", run_id=str(run_id))
+                    return
+                await asyncio.sleep(GIVE_BACK_RETRY_SECONDS)
+            else:
+                self.log.info("run.released", run_id=str(run_id), reason="database_unavailable")
+                return
+
+    def _failed(self, event: str, exc: Exception) -> None:
+        """A database outage is expected to pass: one line. Anything else is a bug: its traceback."""
+        if database_unavailable(exc):
+            self.log.warning(event, database="unavailable", error=repr(exc)[:200])
+        else:
+            self.log.exception(event)
 
     # --- leases ---
 
@@ -178,8 +212,8 @@ class Worker:
                     held = await lease.renew(
                         connection, owner=self.id, run_ids=ids, lease_seconds=self.settings.worker_lease_seconds
                     )
-            except Exception:
-                self.log.exception("worker.heartbeat_failed")
+            except Exception as exc:
+                self._failed("worker.heartbeat_failed", exc)
                 continue
             for run_id in ids:
                 control = self.active.get(run_id)
@@ -196,8 +230,8 @@ class Worker:
             try:
                 async with self.engine.begin() as connection:
                     swept = await transitions.sweep(connection, max_attempts=self.settings.run_max_attempts)
-            except Exception:
-                self.log.exception("worker.sweep_failed")
+            except Exception as exc:
+                self._failed("worker.sweep_failed", exc)
             else:
                 for run_id, status in swept:
                     self.log.warning("run.lease_expired", run_id=str(run_id), now=status)

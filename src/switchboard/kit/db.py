@@ -6,10 +6,17 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
+import asyncpg
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from switchboard.kit.embedded_pg import EmbeddedPostgres
+from switchboard.kit.errors import ServiceUnavailable
 from switchboard.settings import Settings
+
+# What PostgreSQL says when it cannot serve at all, as opposed to refusing a statement: class 08 (connection
+# exceptions), class 57 (shutting down, starting up), too many connections.
+_OUTAGES = (asyncpg.PostgresConnectionError, asyncpg.OperatorInterventionError, asyncpg.TooManyConnectionsError)
 
 
 @dataclass
@@ -47,10 +54,76 @@ class Database:
         async with self.sessions() as session:
             try:
                 yield session
-                await session.commit()
             except BaseException:
                 await session.rollback()
                 raise
+            await commit(session)
+
+
+class DatabaseUnavailable(ServiceUnavailable):
+    """The database could not be reached; what the request asked for was not done."""
+
+    def __init__(self, message: str = "") -> None:
+        super().__init__(
+            message
+            or "The database is unavailable (restarting or unreachable); nothing was changed. Retry in a moment.",
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
+
+
+class CommitUncertain(DatabaseUnavailable):
+    """The connection was lost while committing: the work may or may not have been saved."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "The database connection was lost while saving: the request may or may not have taken effect. Check "
+            "before retrying, or retry with the same Idempotency-Key header, which makes a run-creating request "
+            "safe to repeat."
+        )
+
+
+RETRY_AFTER_SECONDS = 2
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """Whether `exc` means the database could not serve (down, restarting, connection lost, pool or server
+    full), rather than a statement it refused or a bug."""
+    if isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated:
+        return True
+    if isinstance(exc, sa_exc.TimeoutError):  # no connection free in the pool in time
+        return True
+    seen: set[int] = set()
+    pending: list[BaseException | None] = [exc]
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, _OUTAGES) or (isinstance(current, OSError) and _raised_by_the_driver(current)):
+            return True
+        pending += [current.__cause__, current.__context__, getattr(current, "orig", None)]
+    return False
+
+
+def _raised_by_the_driver(exc: BaseException) -> bool:
+    """An OSError (refused, reset, no socket file, no such host) raised while the driver talked to the server,
+    not one of a tool's own (a missing file is not an outage)."""
+    frame = exc.__traceback__
+    while frame is not None:
+        if "asyncpg" in frame.tb_frame.f_code.co_filename:
+            return True
+        frame = frame.tb_next
+    return False
+
+
+async def commit(session: AsyncSession) -> None:
+    """Commit; a connection lost during the commit is reported as such (the outcome is unknown)."""
+    try:
+        await session.commit()
+    except Exception as exc:
+        if database_unavailable(exc):
+            raise CommitUncertain from exc
+        raise
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

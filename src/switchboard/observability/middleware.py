@@ -11,7 +11,8 @@ import structlog
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from switchboard.kit.errors import internal_error_response
+from switchboard.kit.db import DatabaseUnavailable, database_unavailable
+from switchboard.kit.errors import error_response, internal_error_response
 from switchboard.kit.request_context import accept_request_id, set_request_id
 from switchboard.observability.request_logs import RequestLogEntry
 
@@ -48,10 +49,18 @@ class RequestContextMiddleware:
 
         try:
             await self.app(scope, receive, send_with_id)
-        except Exception:
-            log.exception("http.unhandled_error", method=scope["method"], path=scope["path"])
-            if not response_started:
-                await internal_error_response()(scope, receive, send_with_id)
+        except Exception as exc:
+            if database_unavailable(exc):
+                # An outage, not a bug: the client is told to retry (503), the log says what happened, briefly.
+                log.warning("db.unavailable", method=scope["method"], path=scope["path"], error=repr(exc)[:300])
+                if not response_started:
+                    unavailable = DatabaseUnavailable()
+                    response = error_response(503, unavailable.type, unavailable.message, headers=unavailable.headers)
+                    await response(scope, receive, send_with_id)
+            else:
+                log.exception("http.unhandled_error", method=scope["method"], path=scope["path"])
+                if not response_started:
+                    await internal_error_response()(scope, receive, send_with_id)
         finally:
             duration_ms = round((time.perf_counter() - started) * 1000, 3)
             user_id = scope.get("state", {}).get("user_id")

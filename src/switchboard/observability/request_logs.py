@@ -1,6 +1,7 @@
 """Request logs are written off the request path: the middleware hands a row to an in-memory queue and a
-background task inserts rows in batches. A slow or failing database never slows or fails a request; if
-the queue is full, the row is dropped and the drop is logged."""
+background task inserts rows in batches. A slow or failing database never slows or fails a request. While the
+database is unavailable a batch is retried (with backoff) and new rows wait in the queue; only when the queue is
+full are rows dropped, counted, and said so in the log (once when dropping starts, once when it ends)."""
 
 from __future__ import annotations
 
@@ -13,9 +14,13 @@ import structlog
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from switchboard.kit.db import database_unavailable
 from switchboard.models import RequestLog
 
 log = structlog.get_logger(__name__)
+
+RETRY_FIRST_SECONDS = 0.2
+RETRY_MAX_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -37,7 +42,8 @@ class RequestLogWriter:
         self._queue: asyncio.Queue[RequestLogEntry] = asyncio.Queue(maxsize=max_queue)
         self._batch_size = batch_size
         self._task: asyncio.Task[None] | None = None
-        self.dropped = 0
+        self.dropped = 0  # since the process started
+        self._dropped_in_a_row = 0
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="request-log-writer")
@@ -47,7 +53,9 @@ class RequestLogWriter:
             self._queue.put_nowait(entry)
         except asyncio.QueueFull:
             self.dropped += 1
-            log.warning("request_log.dropped", dropped_total=self.dropped)
+            self._dropped_in_a_row += 1
+            if self._dropped_in_a_row == 1:
+                log.warning("request_log.dropping", queued=self._queue.qsize(), note="the queue is full")
 
     async def flush(self) -> None:
         """Wait until every submitted row is written (tests and shutdown use it)."""
@@ -67,10 +75,26 @@ class RequestLogWriter:
             while len(batch) < self._batch_size and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
             try:
-                async with self._engine.begin() as connection:
-                    await connection.execute(insert(RequestLog), [asdict(entry) for entry in batch])
-            except Exception:
-                log.exception("request_log.write_failed", rows=len(batch))
+                await self._write(batch)
             finally:
                 for _ in batch:
                     self._queue.task_done()
+
+    async def _write(self, batch: list[RequestLogEntry]) -> None:
+        delay = RETRY_FIRST_SECONDS
+        while True:
+            try:
+                async with self._engine.begin() as connection:
+                    await connection.execute(insert(RequestLog), [asdict(entry) for entry in batch])
+            except Exception as exc:
+                if not database_unavailable(exc):
+                    log.exception("request_log.write_failed", rows=len(batch))  # a bug: retrying cannot help
+                    return
+                log.warning("request_log.retrying", rows=len(batch), in_seconds=delay, error=repr(exc)[:200])
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, RETRY_MAX_SECONDS)
+                continue
+            if self._dropped_in_a_row:
+                log.warning("request_log.dropped", rows=self._dropped_in_a_row, dropped_total=self.dropped)
+                self._dropped_in_a_row = 0
+            return
