@@ -24,6 +24,7 @@ class AppState:
     plugins: list[Plugin]
     request_logs: RequestLogWriter | None
     notifier: Notifier
+    migrations_at_head: bool = False  # once /ready has seen it: migrations only move forward while we run
 
 
 def app_state(connection: HTTPConnection) -> AppState:

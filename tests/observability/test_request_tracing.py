@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import io
-import json
 import re
-import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -20,13 +18,13 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
-from switchboard.kit.logging import configure_logging
 from switchboard.kit.pagination import encode_cursor
 from switchboard.models.runs import RunStatus
 from switchboard.users.service import UserService
 from tests.fixtures.database import run_db
 from tests.fixtures.demo import DemoUser, seed_demo
 from tests.fixtures.http import assert_error
+from tests.fixtures.logs import log_events
 from tests.fixtures.server import LiveServer, live_server
 from tests.fixtures.server import make_settings as settings_for
 
@@ -241,30 +239,6 @@ def test_request_logs_are_paginated_newest_first(server: LiveServer, demo: dict[
 
 
 # -- log output -----------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def capture_stderr(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[], io.StringIO]]:
-    """Call it, then start a server: everything the server logs lands in the returned buffer (structlog and
-    stdlib logging bind sys.stderr when the app is created). Called in the test body, because pytest swaps
-    sys.stderr between the setup and call phases."""
-    sink = io.StringIO()
-
-    def capture() -> io.StringIO:
-        monkeypatch.setattr(sys, "stderr", sink)
-        return sink
-
-    yield capture
-    monkeypatch.undo()
-    configure_logging()  # back to the real stderr for whatever logs next
-
-
-def log_events(output: str) -> list[dict[str, Any]]:
-    events: list[dict[str, Any]] = []
-    for line in output.splitlines():
-        if line.startswith("{"):
-            events.append(json.loads(line))
-    return events
 
 
 def test_log_output_never_contains_api_keys(

@@ -63,3 +63,5 @@ def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
     root.setLevel(level)
     for noisy in ("uvicorn.access",):  # request logging is ours (http.request)
         logging.getLogger(noisy).disabled = True
+    # Alembic narrates every migration context it opens (/ready's check, the CLI) at INFO: its warnings will do.
+    logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.getLevelName(level)))

@@ -19,6 +19,7 @@ from switchboard.observability.request_logs import RequestLogEntry
 log = structlog.get_logger(__name__)
 
 REQUEST_ID_HEADER = "X-Request-ID"
+PROBES = frozenset({"/health", "/ready"})
 
 
 class RequestContextMiddleware:
@@ -65,7 +66,9 @@ class RequestContextMiddleware:
             duration_ms = round((time.perf_counter() - started) * 1000, 3)
             user_id = scope.get("state", {}).get("user_id")
             client = scope.get("client")
-            log.info(
+            # Health probes that succeed come every few seconds from a load balancer: not worth an INFO line each.
+            quiet = status_code == 200 and scope["path"] in PROBES
+            (log.debug if quiet else log.info)(
                 "http.request",
                 method=scope["method"],
                 path=scope["path"],
