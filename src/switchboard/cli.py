@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 from collections.abc import Awaitable, Callable
 from types import FrameType
@@ -133,16 +134,34 @@ def serve(
     try:
         for line in _with_db(settings, prepare):
             typer.echo(line)
-        uvicorn.run(
+        config = uvicorn.Config(
             create_app(settings),
             host=host or settings.host,
             port=port or settings.port,
             log_config=None,
             access_log=False,
+            # Open waits answer at once when shutdown begins; this bounds whatever else keeps a connection open.
+            timeout_graceful_shutdown=SHUTDOWN_CONNECTIONS_SECONDS,
         )
+        DrainingServer(config).run()
     finally:
         if embedded is not None:
             embedded.release()
+
+
+SHUTDOWN_CONNECTIONS_SECONDS = 3
+
+
+class DrainingServer(uvicorn.Server):
+    """uvicorn, telling the app when shutdown begins (SIGTERM, Ctrl-C): requests waiting for a run answer then,
+    instead of holding the exit for as long as their wait (see `runs/waiting.py`)."""
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        state = getattr(getattr(self.config.app, "state", None), "switchboard", None)
+        with contextlib.suppress(RuntimeError):  # no loop running yet (or any more): nothing is waiting
+            if state is not None:
+                asyncio.get_running_loop().call_soon_threadsafe(state.draining.set)
+        super().handle_exit(sig, frame)
 
 
 def _with_worker_options(settings: Settings, workers: int | None, concurrency: int | None) -> Settings:

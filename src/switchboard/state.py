@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from starlette.requests import HTTPConnection
@@ -25,6 +26,8 @@ class AppState:
     request_logs: RequestLogWriter | None
     notifier: Notifier
     migrations_at_head: bool = False  # once /ready has seen it: migrations only move forward while we run
+    # Set when the server begins to shut down (SIGTERM): requests waiting for a run answer at once.
+    draining: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 def app_state(connection: HTTPConnection) -> AppState:

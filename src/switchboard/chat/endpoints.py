@@ -14,6 +14,7 @@ from switchboard.kit.errors import API_ERRORS, ErrorResponse
 from switchboard.kit.request_context import current_request_id
 from switchboard.runs.schemas import RunCreate
 from switchboard.runs.starting import start_run
+from switchboard.runs.waiting import interruptions
 from switchboard.state import app_state
 
 router = APIRouter(prefix="/v1", tags=["chat"], responses=API_ERRORS)
@@ -33,9 +34,17 @@ async def chat(body: ChatRequest, request: Request, user: PrincipalDep) -> ChatR
     """One turn, as a run (see /v1/runs): creates a thread when `thread_id` is omitted, runs the agent with the
     thread's history, answers with its reply. A failed model call is a 502; the run stays recorded as failed
     and its prompt is left out of the thread's later history."""
-    return await chat_turn(
-        app_state(request), user, body.agent, body.message, thread_id=body.thread_id, request_id=current_request_id()
-    )
+    state = app_state(request)
+    async with interruptions(state, request) as interrupted:
+        return await chat_turn(
+            state,
+            user,
+            body.agent,
+            body.message,
+            thread_id=body.thread_id,
+            request_id=current_request_id(),
+            interrupted=interrupted,
+        )
 
 
 def _sse(event: ChatEvent) -> dict[str, str]:

@@ -3,6 +3,7 @@ execution path for everything; this module only translates a run into chat's res
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator
@@ -34,7 +35,7 @@ def reply_text(output: object) -> str:
     return json.dumps(output, default=str)
 
 
-def chat_response(run: RunOut, request_id: str | None) -> ChatResponse:
+def chat_response(run: RunOut, request_id: str | None, *, shutting_down: bool = False) -> ChatResponse:
     """The run as a chat reply, or the error that says why there is none."""
     where = f"GET /v1/runs/{run.id}"
     if run.status in (RunStatus.SUCCEEDED, RunStatus.REQUIRES_ACTION):
@@ -59,6 +60,12 @@ def chat_response(run: RunOut, request_id: str | None) -> ChatResponse:
         raise Conflict(f"The run was cancelled before it answered ({where}).")
     if run.status == RunStatus.TIMED_OUT:
         raise RunTimedOut(f"The run hit its time limit before it answered ({where}).")
+    if shutting_down:
+        raise ServiceUnavailable(
+            f"The server is shutting down: your message was accepted as run {run.id}, which is still {run.status} "
+            f"and will be answered by another worker; follow it with {where}.",
+            headers={"Location": f"/v1/runs/{run.id}", "Retry-After": "2"},
+        )
     raise ServiceUnavailable(
         f"The run is still {run.status}: no worker has finished it yet. It will run when one is available; "
         f"follow it with {where} (is a worker running? `switchboard worker`)."
@@ -74,7 +81,9 @@ async def chat_turn(
     thread_id: uuid.UUID | None = None,
     thread_key: str | None = None,
     request_id: str | None = None,
+    interrupted: asyncio.Event | None = None,
 ) -> ChatResponse:
+    """A turn: the run created and waited for (until `interrupted`: the client left or the server is stopping)."""
     started = await start_run(
         state,
         user,
@@ -83,7 +92,8 @@ async def chat_turn(
         request_id=request_id,
         thread_key=thread_key,
     )
-    return chat_response(await wait_for(state, started.run.id), request_id)
+    run = await wait_for(state, started.run.id, interrupted)
+    return chat_response(run, request_id, shutting_down=state.draining.is_set())
 
 
 async def chat_stream(state: AppState, run: RunOut, request_id: str | None) -> AsyncIterator[ChatEvent]:

@@ -17,6 +17,7 @@ from switchboard.demo.agent import AGENT_NAME
 from switchboard.demo.schemas import LegacyChatRequest, LegacyChatResponse
 from switchboard.kit.errors import API_ERRORS, ErrorResponse, PermissionDenied
 from switchboard.kit.request_context import current_request_id
+from switchboard.runs.waiting import interruptions
 from switchboard.state import app_state
 from switchboard.users.service import UserService
 
@@ -36,9 +37,17 @@ async def legacy_chat(
     body: LegacyChatRequest, request: Request, caller: PrincipalDep, session: SessionDep
 ) -> LegacyChatResponse:
     actor = await _acting_principal(caller, body.user_id, UserService(session))
-    result = await chat_turn(
-        app_state(request), actor, AGENT_NAME, body.prompt, thread_key=THREAD_KEY, request_id=current_request_id()
-    )
+    state = app_state(request)
+    async with interruptions(state, request) as interrupted:
+        result = await chat_turn(
+            state,
+            actor,
+            AGENT_NAME,
+            body.prompt,
+            thread_key=THREAD_KEY,
+            request_id=current_request_id(),
+            interrupted=interrupted,
+        )
     return LegacyChatResponse(response=result.reply, request_id=result.request_id, model=result.model)
 
 

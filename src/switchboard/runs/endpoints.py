@@ -14,12 +14,13 @@ from switchboard.auth.dependencies import PrincipalDep
 from switchboard.kit.errors import API_ERRORS, ErrorResponse, ValidationFailed
 from switchboard.kit.pagination import CursorParam, LimitParam, Page
 from switchboard.kit.request_context import current_request_id
-from switchboard.models.runs import RunStatus
+from switchboard.models.runs import SETTLED, RunStatus
 from switchboard.runs.dependencies import RunServiceDep
 from switchboard.runs.idempotency import IdempotencyKeyHeader
 from switchboard.runs.repository import RunFilter
 from switchboard.runs.schemas import ApprovalDecision, RunCreate, RunOut, StepOut
 from switchboard.runs.starting import events_of, sse, start_run, wait_for
+from switchboard.runs.waiting import interruptions
 from switchboard.state import app_state
 
 router = APIRouter(prefix="/v1/runs", tags=["runs"], responses={**API_ERRORS, 404: {"model": ErrorResponse}})
@@ -71,22 +72,36 @@ async def create_run(
     return JSONResponse(content, status_code=202, headers={"Location": f"/v1/runs/{started.run.id}"})
 
 
-@router.post("/wait", summary="Run and wait for the result", responses=CREATE_ERRORS)
+@router.post(
+    "/wait",
+    summary="Run and wait for the result",
+    response_model=RunOut,
+    responses={
+        202: {"model": RunOut, "description": "The server began to shut down first: the run as it is; it goes on."},
+        **CREATE_ERRORS,
+    },
+)
 async def create_run_and_wait(
     body: RunCreate,
     request: Request,
     response: Response,
     user: PrincipalDep,
     idempotency_key: IdempotencyKeyHeader = None,
-) -> RunOut:
+) -> RunOut | JSONResponse:
     """Like POST /v1/runs, then answers when the run has finished or needs approval (`requires_action`).
-    After SWITCHBOARD_RUN_WAIT_SECONDS it answers with the run as it is; follow it at `Location`."""
+    After SWITCHBOARD_RUN_WAIT_SECONDS it answers with the run as it is; follow it at `Location`. If the server
+    begins to shut down meanwhile, it answers at once: 202 with the run as it is (another worker carries on)."""
     state = app_state(request)
     started = await start_run(
         state, user, body, route="runs/wait", request_id=current_request_id(), idempotency_key=idempotency_key
     )
-    response.headers["Location"] = f"/v1/runs/{started.run.id}"
-    return await wait_for(state, started.run.id)
+    location = {"Location": f"/v1/runs/{started.run.id}"}
+    async with interruptions(state, request) as interrupted:
+        run = await wait_for(state, started.run.id, interrupted)
+    if state.draining.is_set() and run.status not in SETTLED:
+        return JSONResponse(run.model_dump(mode="json"), status_code=202, headers=location)
+    response.headers.update(location)
+    return run
 
 
 @router.post(

@@ -5,7 +5,6 @@ reconnecting client gets exactly the events after the one it saw: no gap, no dup
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -24,11 +23,18 @@ PAGE = 500
 
 
 async def follow(
-    sessions: async_sessionmaker[AsyncSession], notifier: Notifier, run_id: uuid.UUID, after: int = 0
+    sessions: async_sessionmaker[AsyncSession],
+    notifier: Notifier,
+    run_id: uuid.UUID,
+    after: int = 0,
+    stop: asyncio.Event | None = None,
 ) -> AsyncIterator[RunEvent]:
-    """Yield the run's events numbered above `after`, live, until (and including) its `end` event."""
+    """Yield the run's events numbered above `after`, live, until (and including) its `end` event, or until
+    `stop` is set (the server shutting down: the stream ends cleanly, and the client resumes elsewhere with
+    Last-Event-ID)."""
+    stopping = stop or asyncio.Event()
     async with notifier.subscribe(RUN_EVENTS, str(run_id)) as woken:
-        while True:
+        while not stopping.is_set():
             woken.clear()
             async with sessions() as session:
                 events = list(
@@ -52,22 +58,34 @@ async def follow(
                     return
             if len(events) == PAGE:
                 continue
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(woken.wait(), REREAD_SECONDS)
+            await _first(woken, stopping, seconds=REREAD_SECONDS)
 
 
 async def wait_until_settled(
-    sessions: async_sessionmaker[AsyncSession], notifier: Notifier, run_id: uuid.UUID, wait_seconds: float
+    sessions: async_sessionmaker[AsyncSession],
+    notifier: Notifier,
+    run_id: uuid.UUID,
+    wait_seconds: float,
+    interrupted: asyncio.Event | None = None,
 ) -> Run:
-    """The run once it is finished or needs approval, or as it is when `wait_seconds` run out."""
+    """The run once it is finished or needs approval, or as it is when `wait_seconds` run out or `interrupted`
+    is set."""
     deadline = time.monotonic() + wait_seconds
+    stop = interrupted or asyncio.Event()
     async with notifier.subscribe(RUN_EVENTS, str(run_id)) as woken:
         while True:
             woken.clear()
             async with sessions() as session:
                 run = await session.get_one(Run, run_id)
             remaining = deadline - time.monotonic()
-            if run.status in SETTLED or remaining <= 0:
+            if run.status in SETTLED or remaining <= 0 or stop.is_set():
                 return run
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(woken.wait(), min(remaining, REREAD_SECONDS))
+            await _first(woken, stop, seconds=min(remaining, REREAD_SECONDS))
+
+
+async def _first(*events: asyncio.Event, seconds: float) -> None:
+    """Until one of `events` is set, or `seconds` have passed."""
+    waits = {asyncio.create_task(event.wait()) for event in events}
+    _, pending = await asyncio.wait(waits, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+    for task in pending:
+        task.cancel()

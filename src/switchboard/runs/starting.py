@@ -3,6 +3,7 @@ work, honouring an Idempotency-Key, then wait for it or stream its events."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator
@@ -53,15 +54,17 @@ async def start_run(
         return Started(run=out)
 
 
-async def wait_for(state: AppState, run_id: uuid.UUID) -> RunOut:
-    await wait_until_settled(state.db.sessions, state.notifier, run_id, state.settings.run_wait_seconds)
+async def wait_for(state: AppState, run_id: uuid.UUID, interrupted: asyncio.Event | None = None) -> RunOut:
+    """The run once settled, or as it is when the wait runs out or is interrupted (see `waiting`)."""
+    await wait_until_settled(state.db.sessions, state.notifier, run_id, state.settings.run_wait_seconds, interrupted)
     async with state.db.sessions() as session:
         service = RunService(session, state.agents, state.settings)
         return await service.out(await service.runs.by_id(run_id))
 
 
 def events_of(state: AppState, run_id: uuid.UUID, after: int = 0) -> AsyncIterator[RunEvent]:
-    return follow(state.db.sessions, state.notifier, run_id, after)
+    """The run's events, live, until its `end` or the server's shutdown."""
+    return follow(state.db.sessions, state.notifier, run_id, after, stop=state.draining)
 
 
 def sse(event: RunEvent) -> dict[str, str]:
