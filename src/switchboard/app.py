@@ -50,7 +50,7 @@ provider. Set `SWITCHBOARD_MODEL` to use a real model.
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
-    configure_logging(settings.log_level, settings.log_format)
+    configure_logging(settings.log_level, settings.log_format, settings.secrets())
     plugins = load_plugins(settings)
 
     @asynccontextmanager

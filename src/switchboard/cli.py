@@ -34,7 +34,7 @@ T = TypeVar("T")
 
 def _settings() -> Settings:
     settings = Settings()
-    configure_logging(settings.log_level, settings.log_format)
+    configure_logging(settings.log_level, settings.log_format, settings.secrets())
     return settings
 
 

@@ -80,6 +80,10 @@ class Settings(BaseSettings):
     log_format: Literal["json", "console"] = "json"
     request_log_enabled: bool = True
 
+    def secrets(self) -> list[str]:
+        """Values that must never reach a log line or a response."""
+        return [self.llm_api_key.get_secret_value()] if self.llm_api_key else []
+
     @field_validator("plugins", mode="before")
     @classmethod
     def _split_plugins(cls, value: object) -> object:

@@ -37,6 +37,7 @@ from switchboard.engine.settling import pause, release, settle
 from switchboard.engine.transitions import Claimed
 from switchboard.kit.clock import utc_now
 from switchboard.kit.db import database_unavailable
+from switchboard.kit.logging import redactor
 from switchboard.models.runs import RunStatus
 from switchboard.settings import Settings
 
@@ -67,6 +68,7 @@ class RunExecutor:
         self.engine = engine
         self.agents = agents
         self.settings = settings
+        self.redact = redactor(settings.secrets())  # for what a run's error says: it is shown to its user
 
     async def execute(self, claimed: Claimed, owner: str, control: RunControl) -> RunStatus | None:
         """Run to a settled state; returns the status written (None if the run was lost to another worker)."""
@@ -131,12 +133,8 @@ class RunExecutor:
             deadline_expired=deadline_expired,
             timeout_seconds=(loaded.run.limits or {}).get("timeout_seconds"),
             model_name=progress.model_name,
-            redact=self._redact,
+            redact=self.redact,
         )
-
-    def _redact(self, message: str) -> str:
-        secret = self.settings.llm_api_key.get_secret_value() if self.settings.llm_api_key else None
-        return message.replace(secret, "***") if secret else message
 
     @staticmethod
     def _log_failure(bound: FilteringBoundLogger, outcome: Outcome, model_name: str) -> None:

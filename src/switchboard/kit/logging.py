@@ -1,11 +1,13 @@
-"""Structured logs (structlog): JSON lines with dotted event names, the request id bound, secrets redacted."""
+"""Structured logs (structlog): JSON lines with dotted event names, the request id bound, secrets redacted
+after formatting (tracebacks included)."""
 
 from __future__ import annotations
 
+import base64
 import logging
 import re
 import sys
-from collections.abc import MutableMapping
+from collections.abc import Callable, Iterable, MutableMapping
 from typing import Any
 
 import structlog
@@ -36,14 +38,49 @@ def redact_secrets(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableM
     return event
 
 
-def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
+def secret_variants(secret: str) -> set[str]:
+    """The forms a secret can take in text it ends up in: as is, in either case, base64-encoded (as in a Basic
+    authorization header or an echoed credential)."""
+    encoded = base64.b64encode(secret.encode()).decode()
+    return {secret, secret.upper(), secret.lower(), encoded, encoded.rstrip("=")} - {""}
+
+
+def redactor(secrets: Iterable[str]) -> Callable[[str], str]:
+    """A function that removes our key format, bearer credentials and each of `secrets` (in any case, or
+    base64-encoded) from a text."""
+    variants = sorted({v for secret in secrets for v in secret_variants(secret)}, key=len, reverse=True)
+    pattern = re.compile("|".join(re.escape(v) for v in variants), re.IGNORECASE) if variants else None
+
+    def redact(text: str) -> str:
+        text = _SECRET_VALUES.sub(REDACTED, text)
+        return pattern.sub(REDACTED, text) if pattern is not None else text
+
+    return redact
+
+
+class RedactingRenderer:
+    """The renderer, then redaction of the finished text: what formatting added (a traceback, an exception's
+    message, SQL parameters, a library's DEBUG line) is redacted too, not only the fields we passed."""
+
+    def __init__(self, renderer: Any, secrets: Iterable[str]) -> None:
+        self.renderer = renderer
+        self.redact = redactor(secrets)
+
+    def __call__(self, logger: Any, name: str, event: MutableMapping[str, Any]) -> str:
+        return self.redact(str(self.renderer(logger, name, event)))
+
+
+def configure_logging(level: str = "INFO", fmt: str = "json", secrets: Iterable[str] = ()) -> None:
+    """Logs to stderr, redacted after formatting: our key format, bearer credentials and `secrets` (the LLM
+    key) in any case or base64, wherever they appear."""
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         redact_secrets,
     ]
-    renderer: Any = structlog.processors.JSONRenderer() if fmt == "json" else structlog.dev.ConsoleRenderer()
+    inner: Any = structlog.processors.JSONRenderer() if fmt == "json" else structlog.dev.ConsoleRenderer()
+    renderer = RedactingRenderer(inner, secrets)
     structlog.configure(
         processors=[*shared, structlog.processors.format_exc_info, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level)),
@@ -54,7 +91,11 @@ def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
-            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                structlog.processors.format_exc_info,
+                renderer,
+            ],
             foreign_pre_chain=[*shared, structlog.stdlib.add_logger_name],
         )
     )
