@@ -16,14 +16,12 @@ import pytest
 from pydantic_ai import models
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from switchboard.kit.embedded_pg import EmbeddedPostgres
-from switchboard.migrations import runner as migrations
 from switchboard.models import Base
-from switchboard.plugins.loader import load_plugins
 from switchboard.settings import Settings
-from tests.fixtures.database import execute_autocommit, run_db
+from tests.fixtures.database import execute_autocommit, migrate, run_db
 from tests.fixtures.demo import DemoUser, seed_demo
 from tests.fixtures.server import LiveServer, live_server, make_settings
 
@@ -49,16 +47,7 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def migrated_url(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> str:
-    settings = make_settings(database_url, tmp_path_factory.mktemp("data"))
-
-    async def go() -> None:
-        engine = create_async_engine(database_url)
-        try:
-            await migrations.upgrade(engine, load_plugins(settings))
-        finally:
-            await engine.dispose()
-
-    asyncio.run(go())
+    migrate(database_url, make_settings(database_url, tmp_path_factory.mktemp("data")))
     return database_url
 
 

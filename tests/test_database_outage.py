@@ -7,7 +7,6 @@ The PostgreSQL is the test's own embedded one, so stopping it disturbs no other 
 
 from __future__ import annotations
 
-import asyncio
 import threading
 import time
 from collections import Counter
@@ -17,13 +16,10 @@ from typing import Any
 
 import httpx
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from switchboard.kit.embedded_pg import EmbeddedPostgres
-from switchboard.migrations import runner as migrations
 from switchboard.models.runs import RunStatus
-from switchboard.plugins.loader import load_plugins
-from tests.fixtures.database import run_db
+from tests.fixtures.database import migrate, run_db
 from tests.fixtures.demo import seed_demo
 from tests.fixtures.http import read_events, wait_for_status
 from tests.fixtures.server import live_server, make_settings
@@ -76,17 +72,6 @@ class Load:
             self.stop.set()
             for thread in threads:
                 thread.join(60)
-
-
-def migrate(url: str, settings: Any) -> None:
-    async def go() -> None:
-        engine = create_async_engine(url)
-        try:
-            await migrations.upgrade(engine, load_plugins(settings))
-        finally:
-            await engine.dispose()
-
-    asyncio.run(go())
 
 
 def test_a_restart_under_load_answers_2xx_or_503_and_loses_nothing(tmp_path: Path) -> None:
