@@ -107,7 +107,9 @@ async def chat_stream(state: AppState, run: RunOut, request_id: str | None) -> A
         elif event.type in ("end", "approval_required"):
             break
     try:
-        response = chat_response(await wait_for(state, run.id), request_id)
+        # The events end early only when the server is shutting down: then answer at once, with where to look.
+        settled = await wait_for(state, run.id, state.draining)
+        response = chat_response(settled, request_id, shutting_down=state.draining.is_set())
     except AppError as exc:
         yield ChatEvent("error", {"error": {"type": exc.type, "message": exc.message, "request_id": request_id}})
         return

@@ -53,6 +53,11 @@ class Conflict(AppError):
     type = "conflict"
 
 
+class RequestTimeout(AppError):
+    status_code = 408
+    type = "request_timeout"
+
+
 class PayloadTooLarge(AppError):
     status_code = 413
     type = "payload_too_large"
@@ -117,6 +122,10 @@ def error_response(
     return JSONResponse(body.model_dump(exclude_none=True), status_code=status_code, headers=headers)
 
 
+def app_error_response(exc: AppError) -> JSONResponse:
+    return error_response(exc.status_code, exc.type, exc.message, exc.details, exc.headers)
+
+
 def _field_name(location: tuple[Any, ...] | list[Any]) -> str:
     parts = [str(part) for part in location]
     if parts and parts[0] in {"body", "query", "path", "header"} and len(parts) > 1:
@@ -134,7 +143,7 @@ def _problem(err: Any) -> dict[str, str]:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def _app_error(request: Request, exc: AppError) -> JSONResponse:
-        return error_response(exc.status_code, exc.type, exc.message, exc.details, exc.headers)
+        return app_error_response(exc)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:

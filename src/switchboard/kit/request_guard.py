@@ -23,15 +23,9 @@ from urllib.parse import parse_qsl
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from switchboard.kit.errors import error_response
+from switchboard.kit.errors import AppError, PayloadTooLarge, RequestTimeout, ValidationFailed, app_error_response
 
 NUL = "\x00"
-
-
-class _Rejected(Exception):
-    def __init__(self, status: int, type_: str, message: str, details: Any = None) -> None:
-        super().__init__(message)
-        self.status, self.type, self.message, self.details = status, type_, message, details
 
 
 class RequestGuardMiddleware:
@@ -53,9 +47,8 @@ class RequestGuardMiddleware:
             body = await self._read_body(headers, receive)
             if _is_json(headers.get("content-type")):
                 _check_json(body)
-        except _Rejected as rejected:
-            response = error_response(rejected.status, rejected.type, rejected.message, rejected.details)
-            await response(scope, receive, send)
+        except AppError as rejected:
+            await app_error_response(rejected)(scope, receive, send)
             return
         await self.app(scope, _replaying(body, receive), send)
 
@@ -79,9 +72,7 @@ class RequestGuardMiddleware:
                     if not message.get("more_body", False):
                         break
         except TimeoutError:
-            raise _Rejected(
-                408,
-                "request_timeout",
+            raise RequestTimeout(
                 f"The request body did not arrive within {self.body_timeout_seconds:g} s "
                 f"({size} bytes received{f' of {declared} declared' if declared else ''}). Send the whole body "
                 "at once, with a Content-Length that matches it.",
@@ -99,10 +90,8 @@ def _is_json(content_type: str | None) -> bool:
     return media == "application/json" or media.endswith("+json")
 
 
-def _too_large(limit: int) -> _Rejected:
-    return _Rejected(
-        413,
-        "payload_too_large",
+def _too_large(limit: int) -> PayloadTooLarge:
+    return PayloadTooLarge(
         f"The request body is larger than {limit} bytes (SWITCHBOARD_MAX_BODY_BYTES).",
     )
 
@@ -166,7 +155,7 @@ def _problems(value: Any, path: tuple[str, ...]) -> Iterator[tuple[str, str]]:
             yield from _problems(item, (*path, str(index)))
 
 
-def _invalid(problems: list[tuple[str, str]]) -> _Rejected:
+def _invalid(problems: list[tuple[str, str]]) -> ValidationFailed:
     details = [{"field": field, "message": message} for field, message in problems[:20]]
     summary = "; ".join(f"{field}: {message}" for field, message in problems[:5])
-    return _Rejected(422, "validation_error", f"Invalid request: {summary}", details)
+    return ValidationFailed(f"Invalid request: {summary}", details=details)

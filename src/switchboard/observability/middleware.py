@@ -12,7 +12,7 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from switchboard.kit.db import DatabaseUnavailable, database_unavailable
-from switchboard.kit.errors import error_response, internal_error_response
+from switchboard.kit.errors import app_error_response, internal_error_response
 from switchboard.kit.request_context import accept_request_id, set_request_id
 from switchboard.observability.request_logs import RequestLogEntry
 
@@ -55,9 +55,7 @@ class RequestContextMiddleware:
                 # An outage, not a bug: the client is told to retry (503), the log says what happened, briefly.
                 log.warning("db.unavailable", method=scope["method"], path=scope["path"], error=repr(exc)[:300])
                 if not response_started:
-                    unavailable = DatabaseUnavailable()
-                    response = error_response(503, unavailable.type, unavailable.message, headers=unavailable.headers)
-                    await response(scope, receive, send_with_id)
+                    await app_error_response(DatabaseUnavailable())(scope, receive, send_with_id)
             else:
                 log.exception("http.unhandled_error", method=scope["method"], path=scope["path"])
                 if not response_started:
