@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -57,7 +58,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Agents first: a bad model string stops the start-up with a clear message before the DB starts.
         agents = AgentRegistry([spec for plugin in plugins for spec in plugin.agents], settings)
-        db = await asyncio.to_thread(Database.open, settings)
+        db = await asyncio.to_thread(functools.partial(Database.open, settings, http=True))
         writer: RequestLogWriter | None = None
         notifier: Notifier | None = None
         workers = EmbeddedWorkers(settings.workers)

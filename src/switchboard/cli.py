@@ -214,6 +214,8 @@ def chat(
             typer.echo(event.data["delta"], nl=False)
         elif event.event == "tool_call":
             typer.echo(f"[tool {event.data['tool_name']}({event.data['args']})]", err=True)
+        elif event.event == "retry":  # the text since the last tool result is void: it streams again
+            typer.echo(f"\n[{event.data['error']['message']} Retrying; the reply starts again.]", err=True)
 
     body = {"agent": agent, "message": message, **({"thread_id": thread} if thread else {})}
     try:

@@ -8,6 +8,9 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+HTTP_POOL = 10  # connections the HTTP API keeps, and as many again for bursts
+HTTP_OVERFLOW = 10
+
 
 class Settings(BaseSettings):
     """Every setting has an environment variable `SWITCHBOARD_<NAME>`; `.env` is read when present."""
@@ -36,7 +39,24 @@ class Settings(BaseSettings):
     )
     llm_api_key: SecretStr | None = None
     llm_timeout_seconds: float = Field(default=60.0, gt=0)
-    llm_max_retries: int = Field(default=3, ge=0, le=10)
+    llm_max_retries: int = Field(
+        default=3, ge=0, le=10, description="Retries of a failed model request by the provider's SDK (429, 5xx)."
+    )
+    llm_require_finish_reason: bool = Field(
+        default=True,
+        description="Treat a streamed OpenAI-compatible response without a finish reason as cut short (retried). "
+        "Turn off only for a server that never sends one.",
+    )
+    model_retries: int = Field(
+        default=4,
+        ge=0,
+        le=20,
+        description="Retries of a model request by the run itself, from its last written step, when it failed in a "
+        "way the SDK cannot retry or after the SDK's retries: a dropped or cut-short stream, 429, 5xx.",
+    )
+    model_retry_backoff_seconds: float = Field(
+        default=1.0, gt=0, description="First wait before such a retry; doubled each time (with jitter), at most 30 s."
+    )
 
     max_prompt_chars: int = Field(default=2000, gt=0)
     max_body_bytes: int = Field(
@@ -73,12 +93,31 @@ class Settings(BaseSettings):
         default=300.0, gt=0, description="How long POST /v1/runs/wait and /v1/chat wait before answering anyway."
     )
 
-    db_pool_size: int = Field(default=10, ge=1)
-    db_max_overflow: int = Field(default=10, ge=0)
+    db_pool_size: int | None = Field(
+        default=None,
+        ge=1,
+        description="Connections a process keeps. Default: what it runs (see `db_pool`): 10 for the HTTP API plus "
+        "`worker_concurrency` + 2 per worker loop.",
+    )
+    db_max_overflow: int | None = Field(
+        default=None, ge=0, description="Connections beyond the pool for bursts. Default: 10 for the HTTP API, else 0."
+    )
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "console"] = "json"
     request_log_enabled: bool = True
+
+    def db_pool(self, *, http: bool) -> tuple[int, int]:
+        """The connection pool's size and overflow, as set or from what the process runs: a worker loop needs at
+        most a connection per run it executes (a tool's unit of work, or its events' write) and two of its own
+        (claiming, renewing leases); the HTTP API one per request in flight, 10 with 10 more for bursts. Sized
+        so, N processes stay within PostgreSQL's `max_connections` by the README's arithmetic ("Scaling out")."""
+        size = self.workers * (self.worker_concurrency + 2) + (HTTP_POOL if http else 0)
+        overflow = HTTP_OVERFLOW if http else 0
+        return (
+            self.db_pool_size if self.db_pool_size is not None else max(size, 2),
+            self.db_max_overflow if self.db_max_overflow is not None else overflow,
+        )
 
     def secrets(self) -> list[str]:
         """Values that must never reach a log line or a response."""

@@ -81,13 +81,15 @@ async def test_a_claimed_run_is_running_under_a_lease_with_one_more_attempt(
     run = await read_run(connection, run_id)
     assert run["status"] == RunStatus.RUNNING
     assert run["attempts"] == 1
-    assert run["lease_owner"] == OWNER
+    assert run["lease_owner"] == run["worker_id"] == OWNER
     assert before <= run["started_at"] <= after
     lease = timedelta(seconds=LEASE_SECONDS)
     assert before + lease <= run["lease_expires_at"] <= after + lease
     assert run["event_seq"] == 2
     events = await read_events(connection, run_id)
-    assert [(e.seq, e.type, e.data) for e in events[1:]] == [(2, "status", {"status": RunStatus.RUNNING, "attempt": 1})]
+    assert [(e.seq, e.type, e.data) for e in events[1:]] == [
+        (2, "status", {"status": RunStatus.RUNNING, "attempt": 1, "worker": OWNER})
+    ]
 
 
 async def test_a_run_claimed_again_keeps_its_first_started_at(connection: AsyncConnection, user: int) -> None:

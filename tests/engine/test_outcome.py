@@ -4,12 +4,29 @@ Secrets are redacted from the messages of the last two."""
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import pytest
-from pydantic_ai.exceptions import AgentRunError, ModelHTTPError, UnexpectedModelBehavior, UsageLimitExceeded, UserError
+from pydantic_ai.exceptions import (
+    AgentRunError,
+    ModelConnectionError,
+    ModelHTTPError,
+    UnexpectedModelBehavior,
+    UsageLimitExceeded,
+    UserError,
+)
 
-from switchboard.engine.outcome import Outcome, RunCancelled, cancelled, failure, succeeded
+from switchboard.engine.outcome import (
+    IncompleteModelResponse,
+    Outcome,
+    RunCancelled,
+    cancelled,
+    describe_model_error,
+    failure,
+    succeeded,
+    transient,
+)
 from switchboard.models.runs import FINAL, RunStatus
 
 SECRET = "sk-live-0123456789"
@@ -96,10 +113,7 @@ def test_a_usage_limit_is_a_failure_of_its_own_kind_not_a_model_error() -> None:
         (AgentRunError(f"bad key {SECRET}"), "bad key [REDACTED]"),
         (UserError(f"misconfigured {SECRET}"), "misconfigured [REDACTED]"),
         (UnexpectedModelBehavior(f"garbled {SECRET}"), "garbled [REDACTED]"),
-        (
-            ModelHTTPError(401, "gpt-test", {"key": SECRET}),
-            "status_code: 401, model_name: gpt-test, body: {'key': '[REDACTED]'}",
-        ),
+        (ModelHTTPError(401, "gpt-test", {"key": SECRET}), "the provider answered HTTP 401 (Unauthorized)"),
     ],
     ids=["agent_run_error", "user_error", "unexpected_model_behavior", "model_http_error"],
 )
@@ -109,7 +123,7 @@ def test_a_model_failure_is_a_model_error_naming_the_model_with_secrets_redacted
     outcome = fail(exc, partial_text="Hel")
 
     assert outcome == Outcome(
-        RunStatus.FAILED, None, {"type": "model_error", "message": f"The model 'openai:gpt-test' failed: {described}"}
+        RunStatus.FAILED, None, {"type": "model_error", "message": f"The model 'openai:gpt-test' failed: {described}."}
     )
 
 
@@ -131,3 +145,55 @@ def test_any_other_exception_is_an_internal_error_with_its_type_and_secrets_reda
 @pytest.mark.parametrize("deadline_expired", [False, True])
 def test_every_failure_ends_in_a_final_status(exc: Exception, deadline_expired: bool) -> None:
     assert fail(exc, deadline_expired=deadline_expired).status in FINAL
+
+
+def _chained(*exceptions: BaseException) -> BaseException:
+    """The first exception, raised from the second, raised from the third…"""
+    for outer, inner in itertools.pairwise(exceptions):
+        outer.__cause__ = inner
+    return exceptions[0]
+
+
+def test_a_dropped_connection_says_what_the_transport_saw_not_just_connection_error() -> None:
+    dropped = _chained(
+        ModelConnectionError("gpt-test", "Connection error."),
+        ConnectionError("Connection error."),
+        OSError("peer closed connection without sending complete message body (incomplete chunked read)"),
+    )
+    assert isinstance(dropped, Exception)
+
+    assert describe_model_error(dropped) == (
+        "the connection to the provider failed: peer closed connection without sending complete message body "
+        "(incomplete chunked read)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("exc", "described"),
+    [
+        (ModelHTTPError(599, "gpt-test", "odd"), "the provider answered HTTP 599 (an unknown status)"),
+        (UnexpectedModelBehavior("garbled reply", body=f"echo {SECRET}"), "garbled reply"),
+        (IncompleteModelResponse(), "the response ended before the model finished it (no finish reason)"),
+    ],
+    ids=["unknown_status", "body_left_out", "incomplete"],
+)
+def test_provider_errors_read_as_sentences_without_the_providers_body(exc: Exception, described: str) -> None:
+    assert describe_model_error(exc) == described
+
+
+@pytest.mark.parametrize(
+    ("exc", "expected"),
+    [
+        (ModelConnectionError("gpt-test", "Connection error."), True),
+        (IncompleteModelResponse(), True),
+        (ModelHTTPError(429, "gpt-test"), True),
+        (ModelHTTPError(503, "gpt-test"), True),
+        (ModelHTTPError(500, "gpt-test"), True),
+        (ModelHTTPError(401, "gpt-test"), False),
+        (ModelHTTPError(400, "gpt-test"), False),
+        (UsageLimitExceeded("too many requests"), False),
+        (ValueError("a bug"), False),
+    ],
+)
+def test_only_failures_that_a_second_try_may_cure_are_transient(exc: Exception, expected: bool) -> None:
+    assert transient(exc) is expected

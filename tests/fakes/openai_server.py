@@ -8,8 +8,9 @@ to it exactly as it would to a provider. Each request takes the next step of the
         ... point the model's base URL at fake.base_url ...
     fake.requests[1].tool_results()  # what the tools returned, as the model saw it
 
-A step is a `Reply` (text and/or tool calls), a `Fail` (an HTTP error status), or a function of the recorded
-request returning one of those. When the script runs out, `default` answers (a 500 unless given), so a test
+A step is a `Reply` (text and/or tool calls), a `Fail` (an HTTP error status), a `Cut` (a streamed reply that
+stops part-way: the connection dropped, or the stream ended early), or a function of the recorded request
+returning one of those. When the script runs out, `default` answers (a 500 unless given), so a test
 that expected fewer model calls fails loudly rather than hanging.
 """
 
@@ -73,6 +74,17 @@ class Fail:
 
 
 @dataclass(frozen=True)
+class Cut:
+    """A streamed `reply` that stops after `after` chunks. `drop`: the connection is closed mid-body (the client
+    reads an incomplete chunked body); otherwise the body ends cleanly but early: no `finish_reason`, no [DONE].
+    A request that is not streamed gets a 500 instead."""
+
+    reply: Reply
+    after: int = 3
+    drop: bool = True
+
+
+@dataclass(frozen=True)
 class RecordedRequest:
     """One request as the fake received it."""
 
@@ -116,8 +128,8 @@ class RecordedRequest:
         return self.messages[-1] if self.messages else {}
 
 
-Outcome: TypeAlias = Reply | Fail
-Step: TypeAlias = Reply | Fail | Callable[[RecordedRequest], Outcome]
+Outcome: TypeAlias = Reply | Fail | Cut
+Step: TypeAlias = Reply | Fail | Cut | Callable[[RecordedRequest], Outcome]
 
 
 def reply(text: str) -> Reply:
@@ -213,17 +225,22 @@ class FakeOpenAI:
             body=body,
         )
         outcome = self._next(recorded)
+        cut = outcome if isinstance(outcome, Cut) else None
+        if cut is not None:
+            if not recorded.stream:
+                return _error_response(fail(500, "The fake cuts only streamed replies."))
+            outcome = cut.reply
         if isinstance(outcome, Fail):
             return _error_response(outcome)
+        assert isinstance(outcome, Reply)
         model = recorded.model or "fake-model"
         completion_id = self._next_id("chatcmpl")
         calls = [(c, c.id or self._next_id("call")) for c in outcome.tool_calls]
         if recorded.stream:
             include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
-            return StreamingResponse(
-                _sse(_chunks(outcome, calls, completion_id, model, include_usage)),
-                media_type="text/event-stream",
-            )
+            chunks = _chunks(outcome, calls, completion_id, model, include_usage)
+            body_bytes = _sse(chunks) if cut is None else _cut_sse(chunks, cut)
+            return StreamingResponse(body_bytes, media_type="text/event-stream")
         return JSONResponse(_completion(outcome, calls, completion_id, model))
 
 
@@ -304,6 +321,17 @@ async def _sse(chunks: Iterator[JSONObject]) -> AsyncIterator[bytes]:
     for item in chunks:
         yield f"data: {json.dumps(item)}\n\n".encode()
     yield b"data: [DONE]\n\n"
+
+
+class DroppedConnection(Exception):
+    """Raised inside a streamed body: uvicorn closes the connection without ending the chunked body."""
+
+
+async def _cut_sse(chunks: Iterator[JSONObject], cut: Cut) -> AsyncIterator[bytes]:
+    for item in itertools.islice(chunks, cut.after):
+        yield f"data: {json.dumps(item)}\n\n".encode()
+    if cut.drop:
+        raise DroppedConnection("the fake drops the connection mid-stream on purpose")
 
 
 def _error_response(failure: Fail) -> JSONResponse:

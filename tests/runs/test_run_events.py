@@ -51,7 +51,11 @@ def test_replay_is_numbered_from_one_and_ends_with_end(users: Users) -> None:
         assert_numbered(events)
         assert (events[0].type, events[0].data["status"]) == ("status", RunStatus.QUEUED)
         assert events[1].type == "status"
-        assert events[1].data == {"status": RunStatus.RUNNING, "attempt": 1}
+        assert events[1].data == {
+            "status": RunStatus.RUNNING,
+            "attempt": 1,
+            "worker": get_run(client, run_id)["worker"],
+        }
         types = [e.type for e in events]
         assert {"message", "tool_call", "tool_result", "text_delta"} <= set(types), types
         assert types.count("end") == 1

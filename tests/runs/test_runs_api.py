@@ -30,6 +30,7 @@ RUN_KEYS = {
     "metadata",
     "limits",
     "attempts",
+    "worker",
     "last_event_id",
     "request_id",
     "created_at",

@@ -25,6 +25,9 @@ class ResolvedModel:
     name: str  # what responses report, e.g. "offline" or "openai-chat:gpt-4o-mini"
     model: Model
     settings: ModelSettings
+    # OpenAI's chat protocol ends every complete streamed choice with a finish reason: a stream without one was
+    # cut short (Pydantic AI would take it as finished).
+    requires_finish_reason: bool = False
 
     @property
     def is_offline(self) -> bool:
@@ -49,4 +52,5 @@ def resolve_model(spec: AgentSpec, settings: Settings) -> ResolvedModel:
             model = infer_model(name)
     except Exception as exc:  # the library raises several types; all mean "this string cannot be used"
         raise ModelConfigurationError(f"agent {spec.name!r}: model {name!r} cannot be used: {exc}") from exc
-    return ResolvedModel(name=name, model=model, settings=model_settings)
+    requires_finish_reason = isinstance(model, OpenAIChatModel) and settings.llm_require_finish_reason
+    return ResolvedModel(name=name, model=model, settings=model_settings, requires_finish_reason=requires_finish_reason)

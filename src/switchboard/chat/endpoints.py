@@ -59,6 +59,8 @@ def _sse(event: ChatEvent) -> dict[str, str]:
         200: {
             "content": {"text/event-stream": {}},
             "description": "Events: `thread` (first; with the `run_id`), `text_delta`, `tool_call`, `tool_result`, "
+            "`retry` (a model request failed and is made again: drop the last `void_chars` characters of text, "
+            "everything since the last `tool_result`; it streams anew), "
             "then `done` (the same body as POST /v1/chat) or `error` (`{error: {type, message, request_id}}`). "
             "For resumable, numbered events use POST /v1/runs/stream.",
         },

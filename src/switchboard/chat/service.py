@@ -23,7 +23,7 @@ from switchboard.state import AppState
 class ChatEvent:
     """One server-sent event of a streamed turn."""
 
-    event: str  # thread | text_delta | tool_call | tool_result | done | error
+    event: str  # thread | text_delta | tool_call | tool_result | retry | done | error
     data: dict[str, Any]
 
 
@@ -102,7 +102,7 @@ async def chat_stream(state: AppState, run: RunOut, request_id: str | None) -> A
         "thread", {"thread_id": str(run.thread_id), "run_id": str(run.id), "agent": run.agent, "model": run.model}
     )
     async for event in events_of(state, run.id):
-        if event.type in ("text_delta", "tool_call", "tool_result"):
+        if event.type in ("text_delta", "tool_call", "tool_result", "retry"):
             yield ChatEvent(event.type, event.data)
         elif event.type in ("end", "approval_required"):
             break

@@ -31,6 +31,7 @@ from switchboard.engine.event_buffer import EventBuffer
 from switchboard.engine.lease import LeaseLost
 from switchboard.engine.ledger import PausedForApproval, RunLedger
 from switchboard.engine.load import LoadedRun, load_run
+from switchboard.engine.model_retry import backoff, check_finished, record_failed_request
 from switchboard.engine.outcome import Outcome, RunCancelled
 from switchboard.engine.progress import Progress, dump_messages, message_events, usage_dict, write_messages
 from switchboard.engine.settling import pause, release, settle
@@ -63,6 +64,19 @@ class RunControl:
             self.task.cancel()
 
 
+@dataclass
+class _Drive:
+    """What one execution's drive of the agent works with."""
+
+    progress: Progress
+    registered: RegisteredAgent
+    buffer: EventBuffer
+    owner: str
+    attempt: int
+    control: RunControl
+    log: FilteringBoundLogger
+
+
 class RunExecutor:
     def __init__(self, engine: AsyncEngine, agents: AgentRegistry, settings: Settings) -> None:
         self.engine = engine
@@ -86,7 +100,8 @@ class RunExecutor:
         try:
             try:
                 async with deadline:
-                    output = await self._drive(progress, registered, buffer, owner, claimed.attempt, control)
+                    drive = _Drive(progress, registered, buffer, owner, claimed.attempt, control, bound)
+                    output = await self._drive_with_retries(drive)
                 outcome = outcomes.succeeded(output)
             except asyncio.CancelledError:
                 if control.stop_reason is None:
@@ -111,7 +126,9 @@ class RunExecutor:
                 if database_unavailable(exc):
                     raise  # not the run's failure either: the worker gives it back when the database answers
                 outcome = self._failure(exc, progress, loaded, deadline.expired())
-                self._log_failure(bound, outcome, progress.model_name)
+                self._log_failure(bound, outcome, progress.model_name, exc)
+                if progress.in_model_request and outcome.error is not None:
+                    await record_failed_request(buffer, progress, outcome.error, None, 0)
             status = await settle(self.engine, progress, buffer, owner, outcome)
         except LeaseLost:
             bound.warning("run.lease_lost")
@@ -137,22 +154,50 @@ class RunExecutor:
         )
 
     @staticmethod
-    def _log_failure(bound: FilteringBoundLogger, outcome: Outcome, model_name: str) -> None:
-        """Called while the exception is handled: `exception` logs its traceback."""
+    def _log_failure(bound: FilteringBoundLogger, outcome: Outcome, model_name: str, exc: Exception) -> None:
+        """Called while the exception is handled: `exception` logs its traceback. A model's failure is logged
+        with the provider's own words (the member sees only the status; the log's renderer redacts secrets)."""
         if outcome.error_type == "internal_error":
             bound.exception("run.crashed")
         elif outcome.error_type == "model_error":
-            bound.warning("run.model_failed", model=model_name, error=(outcome.error or {}).get("message"))
+            message = (outcome.error or {}).get("message")
+            bound.warning("run.model_failed", model=model_name, error=message, detail=outcomes.provider_detail(exc))
 
-    async def _drive(
-        self,
-        progress: Progress,
-        registered: RegisteredAgent,
-        buffer: EventBuffer,
-        owner: str,
-        attempt: int,
-        control: RunControl,
-    ) -> Any:
+    async def _drive_with_retries(self, drive: _Drive) -> Any:
+        """`_drive`, made again from the last written step while a model request fails transiently (see
+        `model_retry`), up to `model_retries` times in a row, within the run's deadline; cancel and shutdown
+        interrupt the wait."""
+        progress, control = drive.progress, drive.control
+        failures = 0
+        while True:
+            try:
+                return await self._drive(drive)
+            except Exception as exc:
+                retryable = outcomes.transient(exc) and progress.in_model_request and control.stop_reason is None
+                if not retryable or failures >= self.settings.model_retries:
+                    raise
+                failures += 1
+                delay = backoff(failures, self.settings.model_retry_backoff_seconds)
+                error = self._failure(exc, progress, progress.loaded, deadline_expired=False).error
+                assert error is not None
+                drive.log.warning(
+                    "run.model_retry",
+                    retry=failures,
+                    retry_in=delay,
+                    error=error["message"],
+                    detail=outcomes.provider_detail(exc),
+                )
+                await record_failed_request(drive.buffer, progress, error, delay, failures)
+            control.interruptible = True
+            try:
+                await asyncio.sleep(delay)
+            finally:
+                control.interruptible = False
+            progress.restart(await load_run(self.engine, progress.loaded.id))
+
+    async def _drive(self, drive: _Drive) -> Any:
+        progress, registered, buffer, control = drive.progress, drive.registered, drive.buffer, drive.control
+        owner, attempt = drive.owner, drive.attempt
         loaded = progress.loaded
         run = loaded.run
         limits = run.limits or {}
@@ -187,13 +232,15 @@ class RunExecutor:
                 if Agent.is_model_request_node(node):
                     progress.request_started_at = utc_now()
                     progress.partial_text = ""
-                    control.interruptible = True
+                    progress.in_model_request = control.interruptible = True
                     try:
                         async with node.stream(agent_run.ctx) as stream:
                             async for event in stream:
                                 self._on_model_event(event, progress, buffer)
+                            check_finished(stream.response, registered.model.requires_finish_reason)
                     finally:
                         control.interruptible = False
+                    progress.in_model_request = False
                 elif Agent.is_call_tools_node(node):
                     async with node.stream(agent_run.ctx) as tool_stream:
                         async for tool_event in tool_stream:

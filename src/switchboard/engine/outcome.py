@@ -5,15 +5,86 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import Any
 
-from pydantic_ai.exceptions import AgentRunError, UsageLimitExceeded, UserError
+from pydantic_ai.exceptions import (
+    AgentRunError,
+    ModelConnectionError,
+    ModelHTTPError,
+    ModelRateLimitError,
+    ModelServerError,
+    ModelUnavailableError,
+    UsageLimitExceeded,
+    UserError,
+)
 
 from switchboard.models.runs import RunStatus
 
 
 class RunCancelled(Exception):  # a control-flow signal, not an error
     """Raised between steps when a cancel was requested."""
+
+
+class IncompleteModelResponse(AgentRunError):
+    """A streamed response that ended without a finish reason: cut short, not finished (OpenAI's protocol ends
+    every complete choice with one)."""
+
+    def __init__(self) -> None:
+        super().__init__("the response ended before the model finished it (no finish reason)")
+
+
+# Failures that making the same request again may cure. An HTTP 429 or 5xx reaches us only once the SDK has
+# spent its own retries; a stream that broke or stopped after its 200 the SDK cannot retry at all.
+TRANSIENT = (
+    ModelConnectionError,
+    ModelRateLimitError,
+    ModelUnavailableError,
+    ModelServerError,
+    IncompleteModelResponse,
+)
+
+
+def transient(exc: BaseException) -> bool:
+    if isinstance(exc, ModelHTTPError):  # by status too: not every adapter raises the categorised classes
+        return exc.status_code in (408, 429) or exc.status_code >= 500
+    return isinstance(exc, TRANSIENT)
+
+
+def describe_model_error(exc: Exception) -> str:
+    """A failed model request, as a member is told it: the HTTP status and its generic reason, or the transport's
+    own reason. Never the provider's error body: it may quote the request, or the API key in any encoding (the
+    body goes to the log, redacted)."""
+    if isinstance(exc, ModelHTTPError):
+        try:
+            phrase = HTTPStatus(exc.status_code).phrase
+        except ValueError:
+            phrase = "an unknown status"
+        return f"the provider answered HTTP {exc.status_code} ({phrase})"
+    if isinstance(exc, ModelConnectionError):
+        return f"the connection to the provider failed: {_root_cause(exc)}"
+    if isinstance(exc, AgentRunError):
+        return exc.message  # without the body `UnexpectedModelBehavior` adds to its str()
+    return str(exc)
+
+
+def provider_detail(exc: Exception) -> str:
+    """The provider's error as it said it (its body included): for the log only, where it is redacted."""
+    body = getattr(exc, "body", None)
+    detail = f"{type(exc).__name__}: {exc}"
+    return detail if body is None or str(body) in detail else f"{detail} body={body!r}"
+
+
+def _root_cause(exc: BaseException) -> str:
+    """The innermost reason in the chain (the SDK says "Connection error."; h11 says what happened)."""
+    reason = str(exc) or type(exc).__name__
+    seen: set[int] = set()
+    cause = exc.__cause__ or exc.__context__
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        reason = str(cause) or type(cause).__name__
+        cause = cause.__cause__ or cause.__context__
+    return reason
 
 
 @dataclass(frozen=True)
@@ -55,7 +126,7 @@ def failure(
     if isinstance(exc, UsageLimitExceeded):
         return Outcome(RunStatus.FAILED, None, {"type": "usage_limit_exceeded", "message": str(exc)})
     if isinstance(exc, AgentRunError | UserError):
-        message = f"The model {model_name!r} failed: {redact(str(exc))}"
+        message = f"The model {model_name!r} failed: {redact(describe_model_error(exc))}."
         return Outcome(RunStatus.FAILED, None, {"type": "model_error", "message": message})
     described = repr(exc) if isinstance(exc, TimeoutError) else f"{type(exc).__name__}: {exc}"
     return Outcome(

@@ -46,6 +46,22 @@ class Progress:
     # A response that called no tool, with its request: written with the next write, the outcome's normally.
     deferred: list[ModelMessage] = field(default_factory=list)
     deferred_text: str = ""
+    in_model_request: bool = False  # between a model request's start and its whole response
+
+    def restart(self, loaded: LoadedRun) -> None:
+        """Continue from what is written (`loaded`, read again): what was not written is forgotten."""
+        self.loaded = loaded
+        self.next_seq = loaded.next_seq
+        self.usage = dict(loaded.usage)
+        self.persisted = 0
+        self.partial_text = self.deferred_text = ""
+        self.deferred, self.unwritten = [], []
+        self.in_model_request = False
+
+    @property
+    def unwritten_text(self) -> str:
+        """The text streamed since the last written message: what a retry of the request makes void."""
+        return (self.deferred_text if self.deferred else "") + self.partial_text
 
 
 def message_events(progress: Progress, messages: list[ModelMessage], dumped: list[Any]) -> list[Event]:

@@ -95,6 +95,7 @@ WITH candidates AS (
         status = '{S.RUNNING}',
         attempts = runs.attempts + 1,
         lease_owner = :owner,
+        worker_id = :owner,
         -- clock_timestamp(), not now(): the claim may have waited for a limit group's lock in this transaction
         lease_expires_at = clock_timestamp() + make_interval(secs => :lease),
         started_at = coalesce(runs.started_at, clock_timestamp()),
@@ -104,7 +105,9 @@ WITH candidates AS (
     RETURNING runs.id, runs.event_seq, runs.attempts, runs.queue_seq
 ), events AS (
     INSERT INTO run_events (run_id, seq, type, data)
-    SELECT id, event_seq, 'status', jsonb_build_object('status', '{S.RUNNING}', 'attempt', attempts) FROM claimed
+    SELECT id, event_seq, 'status',
+           jsonb_build_object('status', '{S.RUNNING}', 'attempt', attempts, 'worker', CAST(:owner AS text))
+    FROM claimed
 )
 SELECT id, attempts, pg_notify('{RUN_EVENTS}', CAST(id AS text)) FROM claimed ORDER BY queue_seq
 """)

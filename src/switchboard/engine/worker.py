@@ -154,22 +154,32 @@ class Worker:
     async def _execute(self, claimed: Claimed, control: RunControl) -> None:
         try:
             await self.executor.execute(claimed, self.id, control)
+        except asyncio.CancelledError:
+            if control.stop_reason is None:
+                raise
+            # Stopped while the execution was still loading, before it could handle a stop itself.
+            asyncio.current_task().uncancel()  # type: ignore[union-attr]
+            self.log.info("run.stopped_before_start", run_id=str(claimed.run_id), reason=control.stop_reason)
+            if control.stop_reason == "shutdown":
+                await self._give_back(claimed.run_id, reason="worker_shutdown")
         except Exception as exc:
             if database_unavailable(exc):
                 self.log.warning("run.database_unavailable", run_id=str(claimed.run_id), error=repr(exc)[:300])
-                await self._give_back(claimed.run_id)
+                await self._give_back(claimed.run_id, reason="database_unavailable")
             else:
                 # The executor settles every failure it can: this is a bug. The lease will lapse and the sweeper
                 # will give the run another attempt.
                 self.log.exception("run.executor_crashed", run_id=str(claimed.run_id))
         finally:
-            self.active.pop(claimed.run_id, None)
+            # Only our own entry: a run given back may already be claimed again, by this worker, under a new one.
+            if self.active.get(claimed.run_id) is control:
+                del self.active[claimed.run_id]
             task = asyncio.current_task()
             if task is not None:
                 self._tasks.discard(task)
             self._wake.set()
 
-    async def _give_back(self, run_id: uuid.UUID) -> None:
+    async def _give_back(self, run_id: uuid.UUID, reason: str) -> None:
         """Back to the queue as soon as the database answers again, without counting the attempt (an outage is
         not the run's fault), so it resumes from its last written step at once rather than after its lease. The
         lease is renewed meanwhile; if the database stays away longer than the lease, the sweeper does this."""
@@ -177,7 +187,7 @@ class Worker:
         while True:
             try:
                 async with self.engine.begin() as connection:
-                    await transitions.release(connection, run_id=run_id, owner=self.id, reason="database_unavailable")
+                    await transitions.release(connection, run_id=run_id, owner=self.id, reason=reason)
             except LeaseLost:
                 return
             except Exception as exc:
@@ -186,7 +196,7 @@ class Worker:
                     return
                 await asyncio.sleep(GIVE_BACK_RETRY_SECONDS)
             else:
-                self.log.info("run.released", run_id=str(run_id), reason="database_unavailable")
+                self.log.info("run.released", run_id=str(run_id), reason=reason)
                 return
 
     def _failed(self, event: str, exc: Exception) -> None:
@@ -206,7 +216,8 @@ class Worker:
             self._renew_now.clear()
             if not self.active:
                 continue
-            ids = list(self.active)
+            renewing = dict(self.active)
+            ids = list(renewing)
             try:
                 async with self.engine.begin() as connection:
                     held = await lease.renew(
@@ -217,8 +228,8 @@ class Worker:
                 continue
             for run_id in ids:
                 control = self.active.get(run_id)
-                if control is None:
-                    continue
+                if control is None or control is not renewing[run_id]:
+                    continue  # settled meanwhile, or given back and claimed again: the answer is not about it
                 if run_id not in held:
                     control.stop("lease_lost")
                 elif held[run_id]:

@@ -29,18 +29,15 @@ class Database:
     embedded: EmbeddedPostgres | None = field(default=None)
 
     @classmethod
-    def open(cls, settings: Settings) -> Database:
+    def open(cls, settings: Settings, *, http: bool = False) -> Database:
+        """`http`: the process serves the API (its pool is sized for requests too, see `Settings.db_pool`)."""
         embedded: EmbeddedPostgres | None = None
         url = settings.database_url
         if url is None:
             embedded = EmbeddedPostgres(settings.data_dir)
             url = embedded.acquire()
-        engine = create_async_engine(
-            url,
-            pool_size=settings.db_pool_size,
-            max_overflow=settings.db_max_overflow,
-            pool_pre_ping=True,
-        )
+        pool_size, max_overflow = settings.db_pool(http=http)
+        engine = create_async_engine(url, pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=True)
         return cls(url=url, engine=engine, sessions=make_sessionmaker(engine), embedded=embedded)
 
     async def close(self) -> None:

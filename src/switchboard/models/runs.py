@@ -59,6 +59,7 @@ class StepKind(StrEnum):
 class StepStatus(StrEnum):
     RUNNING = "running"  # a non-idempotent tool call started, no outcome recorded yet
     SUCCEEDED = "succeeded"
+    FAILED = "failed"  # a model request that failed (its error is in `result`)
     RETRIED = "retried"
     UNKNOWN = "unknown"  # its worker stopped mid-call and the tool is not idempotent: never re-run
     AWAITING_APPROVAL = "awaiting_approval"
@@ -107,6 +108,8 @@ class Run(CreatedAt, Base):
     # The number of the run's last event; events are numbered 1, 2, 3… per run.
     event_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     lease_owner: Mapped[str | None] = mapped_column(String(200), default=None)
+    # The worker that last executed the run (`lease_owner` is cleared when it settles; this stays).
+    worker_id: Mapped[str | None] = mapped_column(String(200), default=None)
     lease_expires_at: Mapped[datetime | None] = mapped_column(default=None)
     cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
     request_id: Mapped[str | None] = mapped_column(String(128), default=None)

@@ -31,7 +31,9 @@ MAX_EVENT_ID = 2**31 - 1  # events are numbered in a 32-bit column
 EVENTS_DOC = (
     "Server-sent events, numbered per run (`id:` 1, 2, 3…). Types: `status` (`{status, …}`), `text_delta` "
     "(`{index, delta}`), `message` (`{seq, kind, message}`: each Pydantic AI message as it is stored), "
-    "`tool_call`, `tool_result`, `approval_required` (`{calls}`), `approval_decided`, `cancel_requested`, and a "
+    "`tool_call`, `tool_result`, `approval_required` (`{calls}`), `approval_decided`, `cancel_requested`, "
+    "`retry` (`{retry, retry_in_seconds, error, void_chars}`: a model request failed and is made again; the last "
+    "`void_chars` characters of text, everything since the last `message` or `tool_result`, are void), and a "
     "last `end` (`{status, output, error, usage}`), after which the stream closes. Idle streams get a `: ping` "
     "comment every 10 s."
 )

@@ -73,6 +73,11 @@ class RunOut(FromRow):
     metadata: dict[str, Any] = Field(validation_alias="metadata_")
     limits: RunLimits
     attempts: int = Field(description="How many times a worker claimed the run.")
+    worker: str | None = Field(
+        default=None,
+        validation_alias="worker_id",
+        description="The worker that last executed the run (`host:pid:loop:id`), for matching with its logs.",
+    )
     last_event_id: int = Field(
         validation_alias="event_seq", description="The number of the run's latest event (see /v1/runs/{id}/events)."
     )
