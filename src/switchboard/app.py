@@ -26,6 +26,7 @@ from switchboard.observability.endpoints import admin_router, health_router
 from switchboard.observability.middleware import RequestContextMiddleware
 from switchboard.observability.request_logs import RequestLogWriter
 from switchboard.plugins.loader import load_plugins
+from switchboard.runs.approvals import router as approvals_router
 from switchboard.runs.endpoints import router as runs_router
 from switchboard.settings import Settings
 from switchboard.state import AppState
@@ -99,7 +100,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         body_timeout_seconds=settings.body_timeout_seconds,
     )
     app.add_middleware(RequestContextMiddleware)
-    for router in (health_router, agents_router, runs_router, chat_router, threads_router, admin_router):
+    routers = (health_router, agents_router, runs_router, approvals_router, chat_router, threads_router, admin_router)
+    for router in routers:
         app.include_router(router)
     for plugin in plugins:
         for router in plugin.routers:

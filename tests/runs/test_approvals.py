@@ -74,7 +74,12 @@ def test_approved_call_runs_once_and_the_run_resumes(users: Users, effects_log: 
         types = [e.type for e in events]
         assert types.index("approval_required") < types.index("approval_decided") < types.index("end")
         decision = events[types.index("approval_decided")].data
-        assert decision == {"tool_call_id": call_id, "approved": True, "reason": None}
+        assert decision == {
+            "tool_call_id": call_id,
+            "approved": True,
+            "reason": None,
+            "decided_by": people[ALICE].user_id,
+        }
         statuses = [e.data["status"] for e in events if e.type == "status"]
         assert statuses == [
             RunStatus.QUEUED,
@@ -114,6 +119,7 @@ def test_denied_call_never_runs_and_the_model_hears_why(users: Users, effects_lo
             "tool_call_id": call_id,
             "approved": False,
             "reason": "over the limit without a manager",
+            "decided_by": people[ALICE].user_id,
         }
 
 

@@ -77,6 +77,7 @@ async def chat_stream_endpoint(body: ChatRequest, request: Request, user: Princi
         RunCreate(agent=body.agent, message=body.message, thread_id=body.thread_id),
         route="chat/stream",
         request_id=request_id,
+        refuse_behind_approval=True,
     )
 
     async def events() -> AsyncIterator[dict[str, str]]:

@@ -41,7 +41,12 @@ def chat_response(run: RunOut, request_id: str | None, *, shutting_down: bool = 
     if run.status in (RunStatus.SUCCEEDED, RunStatus.REQUIRES_ACTION):
         pending = ", ".join(f"{p.tool_name} ({p.tool_call_id})" for p in run.pending_approvals)
         succeeded = run.status == RunStatus.SUCCEEDED
-        reply = reply_text(run.output) if succeeded else f"Waiting for your approval of: {pending}."
+        reply = (
+            reply_text(run.output)
+            if succeeded
+            else f"Waiting for approval of: {pending}. Decide with POST /v1/runs/{run.id}/approvals "
+            '{"tool_call_id": "…", "approve": true or false}; the run then resumes.'
+        )
         return ChatResponse(
             thread_id=run.thread_id,
             run_id=run.id,
@@ -91,6 +96,7 @@ async def chat_turn(
         route="chat",
         request_id=request_id,
         thread_key=thread_key,
+        refuse_behind_approval=True,
     )
     run = await wait_for(state, started.run.id, interrupted)
     return chat_response(run, request_id, shutting_down=state.draining.is_set())

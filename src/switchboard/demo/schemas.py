@@ -3,10 +3,14 @@ the support chat route's."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from enum import StrEnum
 
 from pydantic import BaseModel, Field
+
+from switchboard.models.runs import RunStatus
+from switchboard.runs.schemas import PendingApproval
 
 
 class OrderLine(BaseModel):
@@ -65,3 +69,10 @@ class LegacyChatResponse(BaseModel):
     model: str = Field(
         description="Added to seed 000's shape: the model that answered (`offline` is rules, not an LLM)."
     )
+    run_id: uuid.UUID = Field(description="Added: the run that answered (GET /v1/runs/{run_id}).")
+    status: RunStatus = Field(
+        description="Added: `succeeded`, or `requires_action` when a tool call waits for approval: then "
+        "`response` says which, and `pending_approvals` lists them; decide each with POST "
+        "/v1/runs/{run_id}/approvals. Until then, a new message on this route gets 409."
+    )
+    pending_approvals: list[PendingApproval] = Field(default_factory=list)

@@ -31,7 +31,12 @@ THREAD_KEY = "compat:api-v1-chat"  # the thread each user's calls continue (the 
 @router.post(
     "/chat",
     summary="Seed 000's chat route (the support agent)",
-    responses={403: {"model": ErrorResponse}, 413: {"model": ErrorResponse}, 502: {"model": ErrorResponse}},
+    responses={
+        403: {"model": ErrorResponse},
+        409: {"model": ErrorResponse, "description": "A run of your conversation waits for approval: decide it."},
+        413: {"model": ErrorResponse},
+        502: {"model": ErrorResponse},
+    },
 )
 async def legacy_chat(
     body: LegacyChatRequest, request: Request, caller: PrincipalDep, session: SessionDep
@@ -48,7 +53,14 @@ async def legacy_chat(
             request_id=current_request_id(),
             interrupted=interrupted,
         )
-    return LegacyChatResponse(response=result.reply, request_id=result.request_id, model=result.model)
+    return LegacyChatResponse(
+        response=result.reply,
+        request_id=result.request_id,
+        model=result.model,
+        run_id=result.run_id,
+        status=result.status,
+        pending_approvals=result.pending_approvals,
+    )
 
 
 async def _acting_principal(caller: Principal, user_id: int | None, users: UserService) -> Principal:

@@ -141,7 +141,7 @@ async def list_runs(
 ) -> Page[RunOut]:
     where = RunFilter(thread_id=thread_id, agent=agent, status=status)
     runs, next_cursor = await service.page(user, where, limit, cursor)
-    return Page[RunOut](items=[RunOut.model_validate(r) for r in runs], next_cursor=next_cursor)
+    return Page[RunOut](items=await service.outs(runs), next_cursor=next_cursor)
 
 
 @router.get("/{run_id}", summary="Get one of your runs")
@@ -170,7 +170,8 @@ async def decide_approval(
     run_id: uuid.UUID, body: ApprovalDecision, user: PrincipalDep, service: RunServiceDep
 ) -> RunOut:
     """When the last pending call of the run is decided, the run goes back to the queue and resumes: approved
-    calls run, denied ones do not and the model is told the reason."""
+    calls run, denied ones do not and the model is told the reason. The run's owner decides; an admin may
+    decide any user's (see GET /v1/approvals), recorded as the step's `decided_by`."""
     return await service.out(await service.decide(user, run_id, body))
 
 

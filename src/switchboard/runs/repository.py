@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -24,9 +25,12 @@ class RunRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def owned(self, user_id: int, run_id: uuid.UUID, *, for_update: bool = False) -> Run | None:
-        """The user's run (None for another user's); `for_update` locks it until commit and re-reads it."""
-        query = select(Run).where(Run.id == run_id, Run.user_id == user_id)
+    async def owned(self, user_id: int | None, run_id: uuid.UUID, *, for_update: bool = False) -> Run | None:
+        """The user's run (None for another user's; any user's when `user_id` is None, for an admin);
+        `for_update` locks it until commit and re-reads it."""
+        query = select(Run).where(Run.id == run_id)
+        if user_id is not None:
+            query = query.where(Run.user_id == user_id)
         if for_update:
             query = query.with_for_update().execution_options(populate_existing=True)
         return await self.session.scalar(query)
@@ -64,9 +68,34 @@ class RunRepository:
 
     async def pending_approvals(self, run_id: uuid.UUID) -> list[RunStep]:
         """Tool calls of the run waiting for a decision, oldest first."""
-        query = select(RunStep).where(
-            RunStep.run_id == run_id,
-            RunStep.status == StepStatus.AWAITING_APPROVAL,
-            RunStep.approved.is_(None),
+        return (await self.pending_by_run([run_id])).get(run_id, [])
+
+    async def pending_by_run(self, run_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[RunStep]]:
+        """The tool calls waiting for a decision of each of the runs, oldest first, in one query."""
+        if not run_ids:
+            return {}
+        query = select(RunStep).where(RunStep.run_id.in_(run_ids), _AWAITING).order_by(RunStep.id)
+        pending: dict[uuid.UUID, list[RunStep]] = {}
+        for step in await self.session.scalars(query):
+            pending.setdefault(step.run_id, []).append(step)
+        return pending
+
+    async def approval_queue(
+        self, user_id: int | None, limit: int, cursor: str | None
+    ) -> tuple[list[tuple[RunStep, Run]], str | None]:
+        """Tool calls awaiting a decision in paused runs, oldest first: one user's (`user_id`) or everyone's."""
+        query = (
+            select(RunStep)
+            .join(Run, Run.id == RunStep.run_id)
+            .where(_AWAITING, Run.status == RunStatus.REQUIRES_ACTION)
         )
-        return list(await self.session.scalars(query.order_by(RunStep.id)))
+        if user_id is not None:
+            query = query.where(Run.user_id == user_id)
+        steps, next_cursor = await keyset_page(self.session, query, [RunStep.id], limit=limit, cursor=cursor)
+        runs = {
+            run.id: run for run in await self.session.scalars(select(Run).where(Run.id.in_({s.run_id for s in steps})))
+        }
+        return [(step, runs[step.run_id]) for step in steps], next_cursor
+
+
+_AWAITING = (RunStep.status == StepStatus.AWAITING_APPROVAL) & RunStep.approved.is_(None)

@@ -102,6 +102,8 @@ class StepOut(FromRow):
     usage: dict[str, int] | None = None
     approved: bool | None = None
     decision_reason: str | None = None
+    decided_by: int | None = Field(default=None, description="The user who approved or denied the call.")
+    decided_at: datetime | None = None
     started_at: datetime
     finished_at: datetime | None
 
@@ -109,6 +111,20 @@ class StepOut(FromRow):
     @property
     def duration_ms(self) -> float | None:
         return (self.finished_at - self.started_at).total_seconds() * 1000 if self.finished_at else None
+
+
+class ApprovalRequest(BaseModel):
+    """A tool call waiting for a person's decision."""
+
+    run_id: uuid.UUID
+    thread_id: uuid.UUID
+    agent: str
+    user_id: int = Field(description="Whose run it is.")
+    tool_call_id: str
+    tool_name: str
+    args: Any
+    requested_at: datetime
+    decide: str = Field(description="Where to send the decision.", examples=["POST /v1/runs/{run_id}/approvals"])
 
 
 class ApprovalDecision(BaseModel):

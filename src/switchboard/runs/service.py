@@ -7,6 +7,7 @@ this module decides which one applies.
 
 from __future__ import annotations
 
+import json
 import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -44,7 +45,10 @@ class RunService:
         *,
         request_id: str | None = None,
         thread_key: str | None = None,
+        refuse_behind_approval: bool = False,
     ) -> Run:
+        """`refuse_behind_approval`: a conversation turn is refused (409) while a run of the thread waits for an
+        approval, instead of queueing behind it: the person has to decide first, and should be told so now."""
         if len(body.message) > self.settings.max_prompt_chars:
             raise PayloadTooLarge(
                 f"message is {len(body.message)} characters; the limit is {self.settings.max_prompt_chars} "
@@ -52,6 +56,8 @@ class RunService:
             )
         registered = self.agents.require(body.agent)
         thread = await self._thread(user, body, thread_key)
+        if refuse_behind_approval:
+            await self._refuse_behind_approval(thread)
         await self._apply_strategy(thread, body)
         await self._check_agent_limit(registered.spec.name, registered.spec.concurrency)
         thread.turns += 1
@@ -88,6 +94,21 @@ class RunService:
             return await self.threads.keyed_for_update(user, body.agent, thread_key)
         return await self.threads.create(user, body.agent)
 
+    async def _refuse_behind_approval(self, thread: Thread) -> None:
+        paused = [run for run in await self.runs.active_on_thread(thread.id) if run.status == RunStatus.REQUIRES_ACTION]
+        if not paused:
+            return
+        run = paused[0]
+        calls = "; ".join(
+            f"{step.tool_name} {json.dumps(step.args)} (tool_call_id {step.tool_call_id})"
+            for step in await self.runs.pending_approvals(run.id)
+        )
+        raise Conflict(
+            f"Run {run.id} of this conversation is waiting for approval of: {calls}. Decide first with POST "
+            f'/v1/runs/{run.id}/approvals {{"tool_call_id": "…", "approve": true or false}} (or cancel it with '
+            f"POST /v1/runs/{run.id}/cancel), then send your message again."
+        )
+
     async def _apply_strategy(self, thread: Thread, body: RunCreate) -> None:
         if body.multitask_strategy == MultitaskStrategy.ENQUEUE:
             return
@@ -121,19 +142,27 @@ class RunService:
 
     # --- read ---
 
-    async def get(self, user: Principal, run_id: uuid.UUID, *, for_update: bool = False) -> Run:
-        run = await self.runs.owned(user.user_id, run_id, for_update=for_update)
+    async def get(
+        self, user: Principal, run_id: uuid.UUID, *, for_update: bool = False, any_user_if_admin: bool = False
+    ) -> Run:
+        """The caller's run; another user's is not found, except for an admin where `any_user_if_admin`."""
+        owner = None if any_user_if_admin and user.is_admin else user.user_id
+        run = await self.runs.owned(owner, run_id, for_update=for_update)
         if run is None:
             raise NotFound(f"Run {run_id} not found.")
         return run
 
     async def out(self, run: Run) -> RunOut:
-        out = RunOut.model_validate(run)
-        if run.status == RunStatus.REQUIRES_ACTION:
-            out.pending_approvals = [
-                PendingApproval.model_validate(s) for s in await self.runs.pending_approvals(run.id)
-            ]
-        return out
+        return (await self.outs([run]))[0]
+
+    async def outs(self, runs: list[Run]) -> list[RunOut]:
+        """Runs as the API shows them, with their pending approvals (one query for the lot)."""
+        paused = [run.id for run in runs if run.status == RunStatus.REQUIRES_ACTION]
+        pending = await self.runs.pending_by_run(paused)
+        outs = [RunOut.model_validate(run) for run in runs]
+        for out in outs:
+            out.pending_approvals = [PendingApproval.model_validate(s) for s in pending.get(out.id, [])]
+        return outs
 
     async def page(
         self, user: Principal, where: RunFilter, limit: int, cursor: str | None
@@ -162,8 +191,15 @@ class RunService:
 
     # --- approvals ---
 
+    async def approval_queue(
+        self, user: Principal, limit: int, cursor: str | None
+    ) -> tuple[list[tuple[RunStep, Run]], str | None]:
+        """Tool calls awaiting a decision: the caller's own; for an admin, everyone's."""
+        return await self.runs.approval_queue(None if user.is_admin else user.user_id, limit, cursor)
+
     async def decide(self, user: Principal, run_id: uuid.UUID, decision: ApprovalDecision) -> Run:
-        run = await self.get(user, run_id, for_update=True)
+        """The run's owner decides; so may an admin, for anyone (recorded as `decided_by`)."""
+        run = await self.get(user, run_id, for_update=True, any_user_if_admin=True)
         if run.status != RunStatus.REQUIRES_ACTION:
             raise Conflict(f"Run {run_id} is {run.status}; approvals are taken only while it is requires_action.")
         step = await self.runs.step_for_call(run.id, decision.tool_call_id)
@@ -180,7 +216,12 @@ class RunService:
         connection = await self.session.connection()
         decided: journal.Event = (
             "approval_decided",
-            {"tool_call_id": decision.tool_call_id, "approved": decision.approve, "reason": decision.reason},
+            {
+                "tool_call_id": decision.tool_call_id,
+                "approved": decision.approve,
+                "reason": decision.reason,
+                "decided_by": step.decided_by,
+            },
         )
         if await self.runs.pending_approvals(run.id):
             await journal.append(connection, run.id, [decided])

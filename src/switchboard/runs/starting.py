@@ -36,8 +36,10 @@ async def start_run(
     request_id: str | None,
     idempotency_key: str | None = None,
     thread_key: str | None = None,
+    refuse_behind_approval: bool = False,
 ) -> Started:
-    """Create the run and commit (the queue sees it at once); with a key seen before, the original run."""
+    """Create the run and commit (the queue sees it at once); with a key seen before, the original run.
+    `refuse_behind_approval`: see `RunService.create` (chat turns)."""
     async with state.db.unit_of_work() as session:
         service = RunService(session, state.agents, state.settings)
         if idempotency_key is not None:
@@ -45,7 +47,9 @@ async def start_run(
             if earlier is not None:
                 run = await service.runs.by_id(earlier.run_id)
                 return Started(run=await service.out(run), replayed=earlier.response)
-        run = await service.create(user, body, request_id=request_id, thread_key=thread_key)
+        run = await service.create(
+            user, body, request_id=request_id, thread_key=thread_key, refuse_behind_approval=refuse_behind_approval
+        )
         out = await service.out(run)
         if idempotency_key is not None:
             idempotency.remember(
