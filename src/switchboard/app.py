@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from switchboard import __version__
 from switchboard.agents.endpoints import router as agents_router
 from switchboard.agents.registry import AgentRegistry
+from switchboard.api_docs.pages import install_api_docs
 from switchboard.chat.endpoints import router as chat_router
 from switchboard.engine import channels
 from switchboard.engine.worker import EmbeddedWorkers
@@ -89,6 +90,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        # Served by install_api_docs from the package's own copies of Swagger UI and ReDoc, not from a CDN.
+        docs_url=None,
+        redoc_url=None,
     )
     install_error_handlers(app)
     # The last added runs first: the request id (and the request log) wraps everything, the guard included.
@@ -98,6 +102,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         body_timeout_seconds=settings.body_timeout_seconds,
     )
     app.add_middleware(RequestContextMiddleware)
+    install_api_docs(app, app.title)
     for router in (health_router, agents_router, runs_router, chat_router, threads_router, admin_router):
         app.include_router(router)
     for plugin in plugins:
