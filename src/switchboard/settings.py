@@ -77,7 +77,9 @@ class Settings(BaseSettings):
     db_max_overflow: int = Field(default=10, ge=0)
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    log_format: Literal["json", "console"] = "json"
+    log_format: Literal["auto", "json", "console"] = Field(
+        default="auto", description="'auto': lines for humans when stderr is a terminal, JSON lines otherwise."
+    )
     request_log_enabled: bool = True
 
     def secrets(self) -> list[str]:
