@@ -226,3 +226,23 @@ async def _pending(url: str) -> set[str]:
         )
     finally:
         await engine.dispose()
+
+
+HEAVY_MODULES = ("fastapi", "starlette", "sqlalchemy", "pydantic", "pydantic_ai", "uvicorn", "httpx", "switchboard.app")
+
+
+def test_help_imports_none_of_the_heavy_libraries() -> None:
+    """`switchboard --help` answers at once: the commands import FastAPI, SQLAlchemy, Pydantic AI… when they run."""
+    script = (
+        "import sys\n"
+        "from switchboard.cli import main\n"
+        "sys.argv = ['switchboard', '--help']\n"
+        "try:\n"
+        "    main()\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        f"print('imported:', sorted(m for m in {HEAVY_MODULES!r} if m in sys.modules), file=sys.stderr)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False)
+    assert "serve" in result.stdout  # the help was printed
+    assert result.stderr.strip().splitlines()[-1] == "imported: []", result.stderr

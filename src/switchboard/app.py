@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 import structlog
 from fastapi import FastAPI
+from starlette.middleware.cors import CORSMiddleware
 
 from switchboard import __version__
 from switchboard.agents.endpoints import router as agents_router
@@ -102,6 +103,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         body_timeout_seconds=settings.body_timeout_seconds,
     )
     app.add_middleware(RequestContextMiddleware)
+    if settings.cors_origins:
+        # Outermost: preflights are answered before auth, and every answer (errors too) carries the CORS headers,
+        # so a browser app can read an error's message and request id. Keys travel in a header, never cookies.
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["*"],
+            allow_headers=["*"],
+            expose_headers=["X-Request-ID", "Location", "Retry-After"],
+        )
     install_api_docs(app, app.title)
     for router in (health_router, agents_router, runs_router, chat_router, threads_router, admin_router):
         app.include_router(router)
