@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from html.parser import HTMLParser
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import pytest
@@ -69,3 +70,19 @@ def test_swagger_ui_does_not_call_the_online_validator(server: LiveServer) -> No
     with server.client() as client:
         html = client.get("/docs").text
     assert '"validatorUrl": null' in html
+
+
+def test_the_api_description_speaks_to_users_not_of_the_original_seeds(server: LiveServer) -> None:
+    """Tags, summaries and descriptions say "the support demo" and "the insurance agents"; which original system
+    each one replaces is the README's business, not the API's."""
+    with server.client() as client:
+        spec = client.get("/openapi.json")
+    assert spec.status_code == 200
+    assert re.findall(r".{0,60}\bseed.{0,60}", spec.text, flags=re.IGNORECASE) == []
+    tags = {tag for operation in _operations(spec.json()) for tag in operation.get("tags", [])}
+    assert "insurance agents (one run at a time)" in tags
+    assert "demo shop" in tags
+
+
+def _operations(spec: dict[str, Any]) -> list[dict[str, Any]]:
+    return [operation for path in spec["paths"].values() for operation in path.values()]

@@ -62,6 +62,4 @@ class LegacyChatRequest(BaseModel):
 class LegacyChatResponse(BaseModel):
     response: str
     request_id: str | None
-    model: str = Field(
-        description="Added to seed 000's shape: the model that answered (`offline` is rules, not an LLM)."
-    )
+    model: str = Field(description="The model that answered (`offline` is rules, not an LLM).")
