@@ -15,7 +15,9 @@ from pathlib import Path
 from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
+from typer.testing import CliRunner
 
+from switchboard import cli
 from switchboard.demo.models import Order, OrderItem, Product
 from switchboard.migrations import runner as migrations
 from switchboard.models import ApiKey, User
@@ -226,3 +228,32 @@ async def _pending(url: str) -> set[str]:
         )
     finally:
         await engine.dispose()
+
+
+HEAVY_MODULES = ("fastapi", "starlette", "sqlalchemy", "pydantic", "pydantic_ai", "uvicorn", "httpx", "switchboard.app")
+
+
+def test_help_imports_none_of_the_heavy_libraries() -> None:
+    """`switchboard --help` answers at once: the commands import FastAPI, SQLAlchemy, Pydantic AI… when they run."""
+    script = (
+        "import sys\n"
+        "from switchboard.cli import main\n"
+        "sys.argv = ['switchboard', '--help']\n"
+        "try:\n"
+        "    main()\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        f"print('imported:', sorted(m for m in {HEAVY_MODULES!r} if m in sys.modules), file=sys.stderr)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False)
+    assert "serve" in result.stdout  # the help was printed
+    assert result.stderr.strip().splitlines()[-1] == "imported: []", result.stderr
+
+
+def test_help_texts_speak_to_users_not_of_the_original_seeds() -> None:
+    commands = [[], *([name] for name in ("serve", "worker", "migrate", "demo", "chat")), ["users"], ["keys"]]
+    commands += [["users", "create"], ["keys", "create"], ["keys", "revoke"]]
+    for command in commands:
+        result = CliRunner().invoke(cli.app, [*command, "--help"], terminal_width=200)
+        assert result.exit_code == 0, (command, result.output)
+        assert re.findall(r".{0,40}\bseed \d.{0,40}", result.output, flags=re.IGNORECASE) == [], command

@@ -7,6 +7,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -164,3 +165,26 @@ def test_serve_demo_quick_start_on_embedded_postgres_and_sigterm_stops_both(serv
     assert _wait_gone(postmaster, STOP_SECONDS), f"embedded PostgreSQL {postmaster} still running\n{serve.output()}"
     assert not (serve.pgdata / "postmaster.pid").exists(), serve.output()
     assert list((serve.pgdata.parent / "holders").iterdir()) == []
+
+
+@pytest.mark.parametrize("how", ["--port", "SWITCHBOARD_PORT"])
+def test_a_port_in_use_is_one_line_before_anything_starts(tmp_path: Path, how: str) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SWITCHBOARD_")}
+        args = [*COMMAND, "serve", "--demo"]
+        if how == "--port":
+            args += ["--port", str(port)]
+        else:
+            env["SWITCHBOARD_PORT"] = str(port)
+        result = subprocess.run(args, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60, check=False)
+
+    assert result.returncode == 1, result
+    assert result.stdout == ""  # no demo keys printed
+    assert result.stderr.splitlines() == [
+        f"error: port {port} is already in use on 127.0.0.1 (is another server running?); "
+        "choose another with --port or SWITCHBOARD_PORT"
+    ]
+    assert list(tmp_path.iterdir()) == []  # no data dir: no embedded PostgreSQL was started

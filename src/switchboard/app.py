@@ -9,10 +9,12 @@ from contextlib import asynccontextmanager
 
 import structlog
 from fastapi import FastAPI
+from starlette.middleware.cors import CORSMiddleware
 
 from switchboard import __version__
 from switchboard.agents.endpoints import router as agents_router
 from switchboard.agents.registry import AgentRegistry
+from switchboard.api_docs.pages import install_api_docs
 from switchboard.chat.endpoints import router as chat_router
 from switchboard.engine import channels
 from switchboard.engine.worker import EmbeddedWorkers
@@ -91,6 +93,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        # Served by install_api_docs from the package's own copies of Swagger UI and ReDoc, not from a CDN.
+        docs_url=None,
+        redoc_url=None,
     )
     install_error_handlers(app)
     # The last added runs first: the request id (and the request log) wraps everything, the guard included.
@@ -100,6 +105,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         body_timeout_seconds=settings.body_timeout_seconds,
     )
     app.add_middleware(RequestContextMiddleware)
+    if settings.cors_origins:
+        # Outermost: preflights are answered before auth, and every answer (errors too) carries the CORS headers,
+        # so a browser app can read an error's message and request id. Keys travel in a header, never cookies.
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["*"],
+            allow_headers=["*"],
+            expose_headers=["X-Request-ID", "Location", "Retry-After"],
+        )
+    install_api_docs(app, app.title)
     routers = (health_router, agents_router, runs_router, approvals_router, chat_router, threads_router, admin_router)
     for router in routers:
         app.include_router(router)

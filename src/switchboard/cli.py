@@ -1,27 +1,20 @@
-"""The `switchboard` command: serve, migrate, demo data, users and API keys."""
+"""The `switchboard` command: serve, migrate, demo data, users and API keys.
+
+Only typer is imported up front: FastAPI, SQLAlchemy, Pydantic AI, uvicorn and the app are imported inside the
+commands that use them, so `switchboard --help` (and a typo) answers at once. Keep new imports there too."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import signal
 from collections.abc import Awaitable, Callable
 from types import FrameType
-from typing import Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
-import httpx
 import typer
-import uvicorn
 
-from switchboard.kit.db import Database
-from switchboard.kit.embedded_pg import EmbeddedPostgres
-from switchboard.kit.errors import AppError, ServiceUnavailable
-from switchboard.kit.logging import configure_logging
-from switchboard.migrations import runner as migrations
-from switchboard.plugins.loader import load_plugins
-from switchboard.plugins.spec import SeedContext
-from switchboard.settings import Settings
-from switchboard.users.service import UserService
+if TYPE_CHECKING:
+    from switchboard.kit.db import Database
+    from switchboard.settings import Settings
 
 app = typer.Typer(help="Switchboard: a self-hosted server for Pydantic AI agents.", no_args_is_help=True)
 users_app = typer.Typer(help="Manage users.", no_args_is_help=True)
@@ -33,6 +26,9 @@ T = TypeVar("T")
 
 
 def _settings() -> Settings:
+    from switchboard.kit.logging import configure_logging
+    from switchboard.settings import Settings
+
     settings = Settings()
     configure_logging(settings.log_level, settings.log_format, settings.secrets())
     return settings
@@ -40,6 +36,10 @@ def _settings() -> Settings:
 
 def _with_db(settings: Settings, work: Callable[[Database], Awaitable[T]]) -> T:
     """Open the database (starting the embedded one if needed), do the work, release it."""
+    import asyncio
+
+    from switchboard.kit.db import Database
+    from switchboard.kit.errors import AppError
 
     async def go() -> T:
         db = await asyncio.to_thread(Database.open, settings)
@@ -56,16 +56,26 @@ def _with_db(settings: Settings, work: Callable[[Database], Awaitable[T]]) -> T:
 
 
 async def _require_migrated(db: Database, settings: Settings) -> None:
+    from switchboard.kit.errors import ServiceUnavailable
+    from switchboard.migrations import runner as migrations
+    from switchboard.plugins.loader import load_plugins
+
     pending = await migrations.pending_heads(db.engine, load_plugins(settings))
     if pending:
         raise ServiceUnavailable("the database is not migrated yet: run `switchboard migrate` first")
 
 
 async def _migrate(db: Database, settings: Settings) -> None:
+    from switchboard.migrations import runner as migrations
+    from switchboard.plugins.loader import load_plugins
+
     await migrations.upgrade(db.engine, load_plugins(settings))
 
 
 async def _seed(db: Database, settings: Settings) -> list[str]:
+    from switchboard.plugins.loader import load_plugins
+    from switchboard.plugins.spec import SeedContext
+
     lines: list[str] = []
     for plugin in load_plugins(settings):
         if plugin.seed is None:
@@ -118,7 +128,19 @@ def serve(
 ) -> None:
     """Migrate, then serve the HTTP API, with embedded workers executing runs (see `switchboard worker`)."""
     settings = _with_worker_options(_settings(), workers, concurrency)
+    from switchboard.http_server import SHUTDOWN_CONNECTIONS_SECONDS, DrainingServer, PortUnavailable, bind_sockets
+
+    host, port = host or settings.host, port or settings.port
+    try:
+        sockets = bind_sockets(host, port)  # before the database, the demo keys and the workers
+    except PortUnavailable as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+
+    import uvicorn
+
     from switchboard.app import create_app
+    from switchboard.kit.embedded_pg import EmbeddedPostgres
 
     async def prepare(db: Database) -> list[str]:
         await _migrate(db, settings)
@@ -136,32 +158,19 @@ def serve(
             typer.echo(line)
         config = uvicorn.Config(
             create_app(settings),
-            host=host or settings.host,
-            port=port or settings.port,
+            host=host,
+            port=port,
             log_config=None,
             access_log=False,
             # Open waits answer at once when shutdown begins; this bounds whatever else keeps a connection open.
             timeout_graceful_shutdown=SHUTDOWN_CONNECTIONS_SECONDS,
         )
-        DrainingServer(config).run()
+        DrainingServer(config).run(sockets=sockets)
     finally:
+        for sock in sockets:
+            sock.close()
         if embedded is not None:
             embedded.release()
-
-
-SHUTDOWN_CONNECTIONS_SECONDS = 3
-
-
-class DrainingServer(uvicorn.Server):
-    """uvicorn, telling the app when shutdown begins (SIGTERM, Ctrl-C): requests waiting for a run answer then,
-    instead of holding the exit for as long as their wait (see `runs/waiting.py`)."""
-
-    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
-        state = getattr(getattr(self.config.app, "state", None), "switchboard", None)
-        with contextlib.suppress(RuntimeError):  # no loop running yet (or any more): nothing is waiting
-            if state is not None:
-                asyncio.get_running_loop().call_soon_threadsafe(state.draining.set)
-        super().handle_exit(sig, frame)
 
 
 def _with_worker_options(settings: Settings, workers: int | None, concurrency: int | None) -> Settings:
@@ -184,6 +193,7 @@ def worker(
     the database; SIGTERM lets in-flight runs finish (SWITCHBOARD_WORKER_GRACE_SECONDS) and re-queues the rest."""
     settings = _with_worker_options(_settings(), None, concurrency)
     from switchboard.engine.standalone import run_worker
+    from switchboard.plugins.loader import load_plugins
 
     async def work(db: Database) -> None:
         await _require_migrated(db, settings)
@@ -203,6 +213,8 @@ def chat(
     key: Annotated[str, typer.Option(envvar="SWITCHBOARD_API_KEY", help="Your API key (sb_…).")] = "",
 ) -> None:
     """Talk to an agent on a running server; the reply streams to stdout."""
+    import httpx
+
     from switchboard.chat.client import ChatClientError, StreamEvent, stream_turn
 
     if not key:
@@ -220,6 +232,9 @@ def chat(
     body = {"agent": agent, "message": message, **({"thread_id": thread} if thread else {})}
     try:
         done = stream_turn(url, key, body, show)
+    except httpx.ConnectError:
+        typer.echo(f"error: no Switchboard server is running at {url} (start one with `switchboard serve`)", err=True)
+        raise typer.Exit(1) from None
     except (ChatClientError, httpx.HTTPError) as exc:
         typer.echo(f"\nerror: {exc}", err=True)
         raise typer.Exit(1) from None
@@ -234,6 +249,8 @@ def users_create(
     admin: Annotated[bool, typer.Option("--admin", help="Make the user an admin.")] = False,
 ) -> None:
     """Create a user; prints the new user's id."""
+    from switchboard.users.service import UserService
+
     settings = _settings()
 
     async def work(db: Database) -> int:
@@ -251,6 +268,8 @@ def keys_create(
     name: Annotated[str, typer.Option(help="A label for the key.")] = "default",
 ) -> None:
     """Create an API key; prints only the key on stdout (it is shown once)."""
+    from switchboard.users.service import UserService
+
     settings = _settings()
 
     async def work(db: Database) -> str:
@@ -266,6 +285,8 @@ def keys_create(
 @keys_app.command("revoke")
 def keys_revoke(prefix: Annotated[str, typer.Argument(help="The key's visible prefix, e.g. sb_AbCdEfGh1")]) -> None:
     """Revoke an API key by its prefix; requests with it get 401 from now on."""
+    from switchboard.users.service import UserService
+
     settings = _settings()
 
     async def work(db: Database) -> None:

@@ -72,6 +72,11 @@ class Settings(BaseSettings):
         description="Comma-separated 'module:attribute' paths of plugins to load, besides installed entry points.",
     )
     load_entry_points: bool = Field(default=True, description="Load plugins installed under 'switchboard.plugins'.")
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Comma-separated origins (https://app.example.com, or *) whose browser pages may call the API. "
+        "Empty: no CORS headers, browsers allow same-origin calls only.",
+    )
 
     workers: int = Field(
         default=1, ge=0, description="Worker loops `switchboard serve` runs in its own process; 0 = API only."
@@ -104,7 +109,9 @@ class Settings(BaseSettings):
     )
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    log_format: Literal["json", "console"] = "json"
+    log_format: Literal["auto", "json", "console"] = Field(
+        default="auto", description="'auto': lines for humans when stderr is a terminal, JSON lines otherwise."
+    )
     request_log_enabled: bool = True
 
     def db_pool(self, *, http: bool) -> tuple[int, int]:
@@ -123,12 +130,18 @@ class Settings(BaseSettings):
         """Values that must never reach a log line or a response."""
         return [self.llm_api_key.get_secret_value()] if self.llm_api_key else []
 
-    @field_validator("plugins", mode="before")
+    @field_validator("plugins", "cors_origins", mode="before")
     @classmethod
-    def _split_plugins(cls, value: object) -> object:
+    def _split_commas(cls, value: object) -> object:
         if isinstance(value, str):
             return [item.strip() for item in value.split(",") if item.strip()]
         return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origin_without_slash(cls, value: list[str]) -> list[str]:
+        # A browser's Origin never ends with "/": "https://app.example.com/" would silently match nothing.
+        return [origin.rstrip("/") for origin in value]
 
     @field_validator("database_url")
     @classmethod

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from tests.fixtures.demo import DemoUser
-from tests.fixtures.server import LiveServer
+from tests.fixtures.server import LiveServer, free_port
 
 SWITCHBOARD = str(Path(sys.executable).with_name("switchboard"))
 
@@ -44,3 +44,20 @@ def test_cli_chat_reports_errors_clearly(server: LiveServer, demo: dict[str, Dem
     no_key = _chat(server, "", "hello")
     assert no_key.returncode == 2
     assert "SWITCHBOARD_API_KEY" in no_key.stderr
+
+
+def test_cli_chat_with_no_server_says_so_in_one_line() -> None:
+    url = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SWITCHBOARD_")}
+    result = subprocess.run(
+        [SWITCHBOARD, "chat", "hello", "--url", url, "--key", "sb_" + "k" * 40],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr.strip().splitlines() == [
+        f"error: no Switchboard server is running at {url} (start one with `switchboard serve`)"
+    ]

@@ -230,7 +230,7 @@ def test_user_id_in_the_body_is_kept_as_metadata_not_identity(server: LiveServer
         run_id = accepted(client, "policy-checker", APPROVED_CLAIM, user_id=str(alice.user_id))
         wait_done(client, run_id)
         run = client.get(f"/v1/runs/{run_id}").json()
-        assert run["metadata"] == {"seed004_user_id": str(alice.user_id)}
+        assert run["metadata"] == {"client_user_id": str(alice.user_id)}
         assert_error(other.get(f"/agents/status/{run_id}"), 404, "not_found")
         assert_error(other.get(f"/v1/runs/{run_id}"), 404, "not_found")
         assert other.get("/v1/runs").json()["items"] == []

@@ -345,3 +345,33 @@ def test_not_ready_while_migrations_are_pending(db_url: str, tmp_path: Path) -> 
     assert "migrations pending" in error["message"]
     assert "switchboard migrate" in error["message"]
     assert health.status_code == 200
+
+
+def test_a_runs_worker_log_lines_carry_the_request_id_that_created_it(
+    capture_stderr: Callable[[], io.StringIO], make_server: Callable[..., LiveServer]
+) -> None:
+    """The worker executes a run long after (and outside) its request: its lines still name that request."""
+    server_output = capture_stderr()
+    server = make_server()
+    key = seed_demo(server.settings)[TEST_USER].key
+    tag = uuid.uuid4().hex[:8]
+    runs: dict[str, str] = {}
+    with server.client(key) as client:
+        for n in range(2):
+            request_id = f"{tag}-run-{n}"
+            response = client.post(
+                "/v1/runs/wait",
+                json={"agent": "support", "message": "Show me all my orders"},
+                headers={"X-Request-ID": request_id},
+            )
+            assert response.status_code == 200, response.text
+            assert response.json()["status"] == RunStatus.SUCCEEDED
+            runs[response.json()["id"]] = request_id
+
+    events = log_events(server_output.getvalue())
+    for run_id, request_id in runs.items():
+        worker_lines = [
+            e for e in events if e.get("run_id") == run_id and e.get("event") in {"run.claimed", "run.settled"}
+        ]
+        assert {e["event"] for e in worker_lines} == {"run.claimed", "run.settled"}, worker_lines
+        assert {e.get("request_id") for e in worker_lines} == {request_id}, worker_lines

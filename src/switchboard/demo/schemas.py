@@ -66,12 +66,10 @@ class LegacyChatRequest(BaseModel):
 class LegacyChatResponse(BaseModel):
     response: str
     request_id: str | None
-    model: str = Field(
-        description="Added to seed 000's shape: the model that answered (`offline` is rules, not an LLM)."
-    )
-    run_id: uuid.UUID = Field(description="Added: the run that answered (GET /v1/runs/{run_id}).")
+    model: str = Field(description="The model that answered (`offline` is rules, not an LLM).")
+    run_id: uuid.UUID = Field(description="The run that answered (GET /v1/runs/{run_id}).")
     status: RunStatus = Field(
-        description="Added: `succeeded`, or `requires_action` when a tool call waits for approval: then "
+        description="`succeeded`, or `requires_action` when a tool call waits for approval: then "
         "`response` says which, and `pending_approvals` lists them; decide each with POST "
         "/v1/runs/{run_id}/approvals. Until then, a new message on this route gets 409."
     )

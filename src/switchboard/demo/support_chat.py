@@ -30,7 +30,7 @@ THREAD_KEY = "compat:api-v1-chat"  # the thread each user's calls continue (the 
 
 @router.post(
     "/chat",
-    summary="Seed 000's chat route (the support agent)",
+    summary="Chat with the support demo's agent (one thread per user)",
     responses={
         403: {"model": ErrorResponse},
         409: {"model": ErrorResponse, "description": "A run of your conversation waits for approval: decide it."},

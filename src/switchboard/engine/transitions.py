@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Integer, Uuid, column, text
@@ -57,6 +57,8 @@ class NewRun:
 class Claimed:
     run_id: uuid.UUID
     attempt: int
+    # The request that created the run: bound to the worker's log lines while it executes the run.
+    request_id: str | None = field(default=None, compare=False)
 
 
 _ENQUEUE = text(f"""
@@ -102,14 +104,14 @@ WITH candidates AS (
         updated_at = now(),
         event_seq = runs.event_seq + 1
     FROM candidates WHERE runs.id = candidates.id
-    RETURNING runs.id, runs.event_seq, runs.attempts, runs.queue_seq
+    RETURNING runs.id, runs.event_seq, runs.attempts, runs.queue_seq, runs.request_id
 ), events AS (
     INSERT INTO run_events (run_id, seq, type, data)
     SELECT id, event_seq, 'status',
            jsonb_build_object('status', '{S.RUNNING}', 'attempt', attempts, 'worker', CAST(:owner AS text))
     FROM claimed
 )
-SELECT id, attempts, pg_notify('{RUN_EVENTS}', CAST(id AS text)) FROM claimed ORDER BY queue_seq
+SELECT id, attempts, request_id, pg_notify('{RUN_EVENTS}', CAST(id AS text)) FROM claimed ORDER BY queue_seq
 """)
 
 
@@ -143,7 +145,8 @@ async def claim(
 
 async def _claim(connection: AsyncConnection, owner: str, n: int, lease: float, agents: Sequence[str]) -> list[Claimed]:
     params = {"owner": owner, "n": n, "lease": lease, "agents": list(agents)}
-    return [Claimed(run_id=row[0], attempt=int(row[1])) for row in await connection.execute(_CLAIM, params)]
+    rows = await connection.execute(_CLAIM, params)
+    return [Claimed(run_id=row[0], attempt=int(row[1]), request_id=row[2]) for row in rows]
 
 
 _PAUSE = text(f"""

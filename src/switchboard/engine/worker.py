@@ -149,9 +149,12 @@ class Worker:
         control.task = task
         self.active[claimed.run_id] = control
         self._tasks.add(task)
-        self.log.info("run.claimed", run_id=str(claimed.run_id), attempt=claimed.attempt)
+        self.log.info("run.claimed", run_id=str(claimed.run_id), attempt=claimed.attempt, request_id=claimed.request_id)
 
     async def _execute(self, claimed: Claimed, control: RunControl) -> None:
+        # Every line logged while the run executes (in this task's context, libraries' lines included) names the run
+        # and the request that created it, so one request id finds the whole story across processes.
+        structlog.contextvars.bind_contextvars(run_id=str(claimed.run_id), request_id=claimed.request_id)
         try:
             await self.executor.execute(claimed, self.id, control)
         except asyncio.CancelledError:

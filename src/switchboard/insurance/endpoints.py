@@ -30,7 +30,7 @@ from switchboard.state import app_state
 
 log = structlog.get_logger(__name__)
 
-router = APIRouter(prefix="/agents", tags=["minimal agent runner (seed 004)"], responses=API_ERRORS)
+router = APIRouter(prefix="/agents", tags=["insurance agents (one run at a time)"], responses=API_ERRORS)
 
 AGENT_TYPES = (EXTRACTOR, POLICY_CHECKER)
 STATES: dict[RunStatus, RunnerState] = {
@@ -47,7 +47,7 @@ STATES: dict[RunStatus, RunnerState] = {
 @router.post(
     "/run",
     status_code=202,
-    summary="Seed 004: start an agent run (one at a time)",
+    summary="Start an insurance agent run (one at a time)",
     responses={
         202: {"model": AgentRunAccepted},
         400: {"model": ErrorResponse, "description": "Unsupported agent_type."},
@@ -57,9 +57,9 @@ STATES: dict[RunStatus, RunnerState] = {
 async def run_agent(body: AgentRunRequest, request: Request, user: PrincipalDep) -> JSONResponse:
     state = app_state(request)
     if body.agent_type not in AGENT_TYPES or body.agent_type not in state.agents:
-        log.info("seed004.unsupported_agent_type", agent_type=body.agent_type)
+        log.info("insurance.unsupported_agent_type", agent_type=body.agent_type)
         raise BadRequest(f"Unsupported agent_type {body.agent_type!r}: use one of {', '.join(AGENT_TYPES)}.")
-    metadata = {"seed004_user_id": body.user_id} if body.user_id is not None else {}
+    metadata = {"client_user_id": body.user_id} if body.user_id is not None else {}
     started = await start_run(
         state,
         user,
@@ -71,7 +71,7 @@ async def run_agent(body: AgentRunRequest, request: Request, user: PrincipalDep)
     return JSONResponse({"run_id": str(started.run.id)}, status_code=202)
 
 
-@router.get("/status/{run_id}", summary="Seed 004: poll a run's state and result")
+@router.get("/status/{run_id}", summary="An insurance agent run's state and result")
 async def run_status(run_id: uuid.UUID, user: PrincipalDep, service: RunServiceDep) -> AgentRunStatus:
     run = await service.get(user, run_id)
     error = (run.error or {}).get("message") if run.status == RunStatus.FAILED else None

@@ -75,7 +75,7 @@ class AgentRunRequest(BaseModel):
     user_id: str | None = Field(
         default=None,
         max_length=200,
-        description="Kept as a client reference in the run's metadata (`seed004_user_id`); who runs the agent "
+        description="Kept as a client reference in the run's metadata (`client_user_id`); who runs the agent "
         "is decided by the API key.",
     )
     input: str | None = Field(

@@ -1,5 +1,5 @@
-"""Structured logs (structlog): JSON lines with dotted event names, the request id bound, secrets redacted
-after formatting (tracebacks included)."""
+"""Structured logs (structlog): dotted event names, the request id bound, secrets redacted after formatting
+(tracebacks included). JSON lines, or lines for humans (coloured only on a terminal)."""
 
 from __future__ import annotations
 
@@ -70,16 +70,25 @@ class RedactingRenderer:
         return self.redact(str(self.renderer(logger, name, event)))
 
 
-def configure_logging(level: str = "INFO", fmt: str = "json", secrets: Iterable[str] = ()) -> None:
+def console_renderer(colors: bool) -> Any:
+    """Lines for humans. Exceptions arrive already formatted (`format_exc_info`) and are written as plain text:
+    Rich's tracebacks would show locals and wrap long values across lines, out of the redactor's reach."""
+    return structlog.dev.ConsoleRenderer(colors=colors, exception_formatter=structlog.dev.plain_traceback)
+
+
+def configure_logging(level: str = "INFO", fmt: str = "auto", secrets: Iterable[str] = ()) -> None:
     """Logs to stderr, redacted after formatting: our key format, bearer credentials and `secrets` (the LLM
-    key) in any case or base64, wherever they appear."""
+    key) in any case or base64, wherever they appear. `fmt`: "json", "console", or "auto": console when stderr
+    is a terminal, JSON otherwise (a file, a pipe, a log collector). Colours only ever go to a terminal."""
+    terminal = sys.stderr.isatty()
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         redact_secrets,
     ]
-    inner: Any = structlog.processors.JSONRenderer() if fmt == "json" else structlog.dev.ConsoleRenderer()
+    console = fmt == "console" or (fmt == "auto" and terminal)
+    inner: Any = console_renderer(colors=terminal) if console else structlog.processors.JSONRenderer()
     renderer = RedactingRenderer(inner, secrets)
     structlog.configure(
         processors=[*shared, structlog.processors.format_exc_info, renderer],

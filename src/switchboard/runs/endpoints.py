@@ -61,7 +61,8 @@ async def create_run(
     body: RunCreate, request: Request, user: PrincipalDep, idempotency_key: IdempotencyKeyHeader = None
 ) -> JSONResponse:
     """Queue a run of `agent` on `message`, on `thread_id` or a new thread. The run is committed before this
-    answers: it will run even if this server dies now. Seed 002's "delegation" pattern is exactly this."""
+    answers: it will run even if this server dies now: hand work off and pick up the result later."""
+    # This is what seed 002 called "delegation".
     started = await start_run(
         app_state(request),
         user,
