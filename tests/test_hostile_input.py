@@ -4,6 +4,7 @@ out-of-range event ids, bodies too large or too slow. (Before, each of these was
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import time
@@ -161,6 +162,31 @@ def test_a_body_that_never_arrives_is_408_within_the_timeout(make_server: Callab
     error = json.loads(body)["error"]
     assert error["type"] == "request_timeout"
     assert "100 declared" in error["message"], error
+
+
+def raw_exchange(server: LiveServer, request: bytes) -> tuple[bytes, dict[str, Any]]:
+    """Send bytes as they are; the status line and the JSON body of the answer (the server closes after it)."""
+    host, port = server.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        with contextlib.suppress(ConnectionResetError, BrokenPipeError):  # it may answer before reading it all
+            sock.sendall(request)
+        reply = b""
+        while chunk := sock.recv(65536):
+            reply += chunk
+    head, _, body = reply.partition(b"\r\n\r\n")
+    return head.split(b"\r\n")[0], json.loads(body)
+
+
+def test_requests_the_http_layer_cannot_parse_get_the_error_shape_too(server: LiveServer) -> None:
+    huge = b"GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 200_000 + b"\r\n\r\n"
+    status, body = raw_exchange(server, huge)
+    assert status == b"HTTP/1.1 431 ", status
+    assert body["error"]["type"] == "headers_too_large"
+    assert set(body["error"]) == {"type", "message", "request_id"}
+
+    status, body = raw_exchange(server, b"NOT HTTP AT ALL\r\n\r\n")
+    assert status == b"HTTP/1.1 400 ", status
+    assert body["error"]["type"] == "bad_request"
 
 
 def test_a_good_request_still_goes_through_the_guard(server: LiveServer, demo: dict[str, DemoUser]) -> None:

@@ -128,7 +128,13 @@ def serve(
 ) -> None:
     """Migrate, then serve the HTTP API, with embedded workers executing runs (see `switchboard worker`)."""
     settings = _with_worker_options(_settings(), workers, concurrency)
-    from switchboard.http_server import SHUTDOWN_CONNECTIONS_SECONDS, DrainingServer, PortUnavailable, bind_sockets
+    from switchboard.http_server import (
+        SHUTDOWN_CONNECTIONS_SECONDS,
+        DrainingServer,
+        JsonErrorsH11Protocol,
+        PortUnavailable,
+        bind_sockets,
+    )
 
     host, port = host or settings.host, port or settings.port
     try:
@@ -162,6 +168,7 @@ def serve(
             port=port,
             log_config=None,
             access_log=False,
+            http=JsonErrorsH11Protocol,  # unparseable requests get the API's error shape too
             # Open waits answer at once when shutdown begins; this bounds whatever else keeps a connection open.
             timeout_graceful_shutdown=SHUTDOWN_CONNECTIONS_SECONDS,
         )

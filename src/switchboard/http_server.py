@@ -6,10 +6,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import json
 import socket
 from types import FrameType
 
+import h11
 import uvicorn
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 SHUTDOWN_CONNECTIONS_SECONDS = 3
 
@@ -66,3 +69,37 @@ class DrainingServer(uvicorn.Server):
         await super().startup(sockets)
         if self.started and sockets:  # uvicorn says where it listens only for the sockets it bound itself
             self._log_started_message(sockets)
+
+
+class JsonErrorsH11Protocol(H11Protocol):
+    """uvicorn's HTTP/1.1 protocol, answering a request it cannot parse (a malformed request line, headers larger
+    than it buffers) in the API's one error shape instead of plain text: 431 for oversized headers, else 400.
+    The app never sees such a request, so there is no request id."""
+
+    def send_400_response(self, msg: str) -> None:
+        buffered, _ = self.conn.trailing_data
+        limit = self.config.h11_max_incomplete_event_size or h11._connection.DEFAULT_MAX_INCOMPLETE_EVENT_SIZE
+        status, kind, message = (
+            (431, "headers_too_large", f"The request's headers are too large (at most {limit // 1024} KiB).")
+            if len(buffered) > limit
+            else (400, "bad_request", "The request is not valid HTTP/1.1.")
+        )
+        body = json.dumps({"error": {"type": kind, "message": message, "request_id": None}}).encode()
+        headers = [(b"content-type", b"application/json"), (b"connection", b"close")]
+        for event in (h11.Response(status_code=status, headers=headers), h11.Data(data=body), h11.EndOfMessage()):
+            self.transport.write(self.conn.send(event) or b"")
+        # A lingering close: closing with the rest of the request unread would reset the connection, and the
+        # client would see the reset instead of the answer. So stop writing, drop what still arrives, and close
+        # when the client does (or after a second).
+        self._discarding = True
+        if self.transport.can_write_eof():
+            self.transport.write_eof()
+        asyncio.get_running_loop().call_later(LINGER_SECONDS, self.transport.close)
+
+    def data_received(self, data: bytes) -> None:
+        if getattr(self, "_discarding", False):
+            return
+        super().data_received(data)
+
+
+LINGER_SECONDS = 1.0
