@@ -4,6 +4,7 @@ revoked (yours only; the key in use too; the last active one only when you say s
 from __future__ import annotations
 
 import hashlib
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -193,29 +194,30 @@ def test_the_last_active_key_is_kept_unless_lockout_is_allowed(server: LiveServe
 
 def test_revoking_the_last_two_keys_at_once_leaves_one(server: LiveServer, demo: dict[str, DemoUser]) -> None:
     """Each request uses the key the other revokes: one succeeds, the other finds its target the last active key
-    (or its own key already revoked); never both, never a deadlock's 500."""
+    (or its own key already revoked); never both, and never a deadlock (each request has just written its own
+    key's last_used_at, so each holds the row the other revokes)."""
     with server.client(demo[ALICE].key) as client:
         first_id = key_id_of(client)
         second = create_key(client, "second")
+    barrier = threading.Barrier(2)
 
-    def revoke(using: str, key_id: int) -> httpx.Response:
-        with server.client(using) as client:
-            return client.delete(f"/v1/keys/{key_id}")
+    def revoke(client: httpx.Client, key_id: int) -> httpx.Response:
+        barrier.wait()
+        return client.delete(f"/v1/keys/{key_id}")
 
-    for _ in range(5):
-        with ThreadPoolExecutor(2) as pool:
-            a = pool.submit(revoke, second["key"], first_id)
-            b = pool.submit(revoke, demo[ALICE].key, second["id"])
-        statuses = sorted([a.result().status_code, b.result().status_code])
-        assert statuses in ([200, 401], [200, 409]), [a.result().text, b.result().text]
+    async def active(session: AsyncSession) -> list[int]:
+        query = select(ApiKey.id).where(ApiKey.user_id == demo[ALICE].user_id, ApiKey.revoked_at.is_(None))
+        return list(await session.scalars(query))
 
-        async def active(session: AsyncSession) -> list[int]:
-            query = select(ApiKey.id).where(ApiKey.user_id == demo[ALICE].user_id, ApiKey.revoked_at.is_(None))
-            return list(await session.scalars(query))
+    async def restore(session: AsyncSession) -> None:
+        await session.execute(text("UPDATE api_keys SET revoked_at = NULL, last_used_at = NULL"))
 
-        assert len(run_db(server.database_url, active)) == 1
-
-        async def restore(session: AsyncSession) -> None:
-            await session.execute(text("UPDATE api_keys SET revoked_at = NULL, last_used_at = NULL"))
-
-        run_db(server.database_url, restore)  # and again, with the keys' last_used_at to be written once more
+    with server.client(second["key"]) as using_second, server.client(demo[ALICE].key) as using_first:
+        for _ in range(20):
+            run_db(server.database_url, restore)  # so both requests write their key's last_used_at again
+            with ThreadPoolExecutor(2) as pool:
+                a = pool.submit(revoke, using_second, first_id)
+                b = pool.submit(revoke, using_first, second["id"])
+            statuses = sorted([a.result().status_code, b.result().status_code])
+            assert statuses in ([200, 401], [200, 409]), [a.result().text, b.result().text]
+            assert len(run_db(server.database_url, active)) == 1
