@@ -102,9 +102,10 @@ def demo(
         await _migrate(db, settings)
         return await _seed(db, settings, reset=reset)
 
-    for line in _with_db(settings, work):
+    lines = _with_db(settings, work)
+    for line in lines:
         typer.echo(line)
-    if reset:
+    if reset and lines:
         typer.echo("the demo shop is back to its seeded state", err=True)
 
 
