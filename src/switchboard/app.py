@@ -33,6 +33,8 @@ from switchboard.runs.endpoints import router as runs_router
 from switchboard.settings import Settings
 from switchboard.state import AppState
 from switchboard.threads.endpoints import router as threads_router
+from switchboard.users.endpoints import admin_router as users_admin_router
+from switchboard.users.endpoints import router as users_router
 
 log = structlog.get_logger(__name__)
 
@@ -116,8 +118,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             expose_headers=["X-Request-ID", "Location", "Retry-After"],
         )
     install_api_docs(app, app.title)
-    routers = (health_router, agents_router, runs_router, approvals_router, chat_router, threads_router, admin_router)
-    for router in routers:
+    routers = (health_router, agents_router, runs_router, approvals_router, chat_router, threads_router, users_router)
+    for router in (*routers, admin_router, users_admin_router):
         app.include_router(router)
     for plugin in plugins:
         for router in plugin.routers:

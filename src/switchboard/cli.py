@@ -1,4 +1,5 @@
-"""The `switchboard` command: serve, migrate, demo data, users and API keys.
+"""The `switchboard` command: serve, migrate, demo data, users and API keys (`--version`, the lists and
+`plugins remove` are in `cli_admin.py`).
 
 Only typer is imported up front: FastAPI, SQLAlchemy, Pydantic AI, uvicorn and the app are imported inside the
 commands that use them, so `switchboard --help` (and a typo) answers at once. Keep new imports there too."""
@@ -72,7 +73,7 @@ async def _migrate(db: Database, settings: Settings) -> None:
     await migrations.upgrade(db.engine, load_plugins(settings))
 
 
-async def _seed(db: Database, settings: Settings) -> list[str]:
+async def _seed(db: Database, settings: Settings, *, reset: bool = False) -> list[str]:
     from switchboard.plugins.loader import load_plugins
     from switchboard.plugins.spec import SeedContext
 
@@ -81,7 +82,7 @@ async def _seed(db: Database, settings: Settings) -> list[str]:
         if plugin.seed is None:
             continue
         async with db.unit_of_work() as session:
-            lines.extend(await plugin.seed(SeedContext(session=session, settings=settings)))
+            lines.extend(await plugin.seed(SeedContext(session=session, settings=settings, reset=reset)))
     return lines
 
 
@@ -94,16 +95,28 @@ def migrate() -> None:
 
 
 @app.command()
-def demo() -> None:
+def demo(
+    reset: Annotated[
+        bool,
+        typer.Option(
+            "--reset",
+            help="First put the demo shop back as seeded (products, orders; the demo users' threads and runs "
+            "deleted). Users and keys stay.",
+        ),
+    ] = False,
+) -> None:
     """Seed the demo data (idempotent) and print an API key per demo user."""
     settings = _settings()
 
     async def work(db: Database) -> list[str]:
         await _migrate(db, settings)
-        return await _seed(db, settings)
+        return await _seed(db, settings, reset=reset)
 
-    for line in _with_db(settings, work):
+    lines = _with_db(settings, work)
+    for line in lines:
         typer.echo(line)
+    if reset and lines:
+        typer.echo("the demo shop is back to its seeded state", err=True)
 
 
 def _exit_on_sigterm(signum: int, frame: FrameType | None) -> None:
@@ -303,6 +316,11 @@ def keys_revoke(prefix: Annotated[str, typer.Argument(help="The key's visible pr
 
     _with_db(settings, work)
     typer.echo(f"revoked {prefix}", err=True)
+
+
+# Registers `--version`, `users list`, `keys list` and `plugins remove` on the app and groups above (imported
+# for that effect, and last: it uses this module's helpers).
+from switchboard import cli_admin  # noqa: E402, F401
 
 
 def main() -> None:

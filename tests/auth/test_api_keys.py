@@ -102,6 +102,14 @@ def test_every_other_route_needs_a_key(server: LiveServer) -> None:
         "GET /v1/agents",
         "GET /v1/admin/request-logs",
         "POST /api/v1/chat",
+        "GET /v1/me",
+        "GET /v1/keys",
+        "POST /v1/keys",
+        "DELETE /v1/keys/{key_id}",
+        "GET /v1/admin/users",
+        "POST /v1/admin/users",
+        "GET /v1/admin/users/{user_id}/keys",
+        "DELETE /v1/admin/keys/{key_id}",
     ):
         assert route in checked, (route, checked)
 

@@ -31,4 +31,4 @@ async def authenticate(session: AsyncSession, key: str, now: datetime | None = N
     now = now or utc_now()
     if api_key.last_used_at is None or now - api_key.last_used_at >= LAST_USED_RESOLUTION:
         api_key.last_used_at = now
-    return principal_of(user)
+    return principal_of(user, api_key_id=api_key.id)

@@ -1,7 +1,10 @@
 """Seed 000's example data, idempotently, and an API key per demo user.
 
 Keys are stored hashed, so they cannot be shown again; for convenience the demo remembers the keys it issued
-in `<data dir>/demo-keys.json` (mode 0600) and prints them again while they still work."""
+in `<data dir>/demo-keys.json` (mode 0600) and prints them again while they still work.
+
+A reset (`switchboard demo --reset`) empties the shop's tables and the demo users' conversations, then seeds
+again: the shop is as it was first seeded, the keys stay."""
 
 from __future__ import annotations
 
@@ -10,12 +13,13 @@ import os
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import select, text
+from sqlalchemy import delete, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from switchboard.auth.service import authenticate
 from switchboard.demo.models import Order, OrderItem, Product
 from switchboard.kit.errors import Unauthenticated
+from switchboard.models import Thread, User
 from switchboard.plugins.spec import SeedContext
 from switchboard.users.service import UserService
 
@@ -40,6 +44,8 @@ ORDERS = [
 
 async def seed_demo(context: SeedContext) -> list[str]:
     session = context.session
+    if context.reset:
+        await _reset(session)
     users = UserService(session)
     user_ids: dict[str, int] = {}
     for email, name, admin in USERS:
@@ -72,6 +78,19 @@ async def seed_demo(context: SeedContext) -> list[str]:
         f"{email:<24} user_id={user_ids[email]:<4} {'admin ' if admin else 'member'} {keys[email]}"
         for email, _, admin in USERS
     ]
+
+
+async def _reset(session: AsyncSession) -> None:
+    """Back to what the seed below creates: its shop rows (ids restart, so order 1 is order 1 again), the demo
+    users' names and roles, and no conversations of theirs (a thread's history would steer the next turns)."""
+    await session.execute(text("TRUNCATE order_items, orders, products RESTART IDENTITY"))
+    for email, name, admin in USERS:
+        user = await session.scalar(select(User).where(User.email == email))
+        if user is not None:
+            user.name, user.role = name, "admin" if admin else "member"
+            # Their runs, messages and events go with the threads (ON DELETE CASCADE).
+            await session.execute(delete(Thread).where(Thread.user_id == user.id))
+    await session.flush()
 
 
 async def _demo_keys(session: AsyncSession, data_dir: Path, user_ids: dict[str, int]) -> dict[str, str]:

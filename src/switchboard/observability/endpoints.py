@@ -8,10 +8,10 @@ from sqlalchemy import text
 
 from switchboard import __version__
 from switchboard.auth.dependencies import AdminDep, SessionDep
-from switchboard.kit.errors import API_ERRORS, ErrorResponse, error_response
+from switchboard.kit.errors import API_ERRORS, ErrorResponse, app_error_response, error_response
 from switchboard.kit.pagination import CursorParam, LimitParam
 from switchboard.kit.schemas import Timestamp
-from switchboard.migrations.runner import pending_heads
+from switchboard.migrations.runner import UnknownMigrations, pending_heads
 from switchboard.observability.repository import RequestLogFilter, RequestLogRepository
 from switchboard.observability.schemas import Health, Readiness, RequestLogOut, RequestLogPage
 from switchboard.state import app_state
@@ -37,6 +37,8 @@ async def ready(request: Request) -> JSONResponse | Readiness:
         async with state.db.engine.connect() as connection:
             await connection.execute(text("SELECT 1"))
         pending = set() if state.migrations_at_head else await pending_heads(state.db.engine, state.plugins)
+    except UnknownMigrations as exc:  # a plugin's revisions without its code: say which, and what to do
+        return app_error_response(exc)
     except Exception as exc:
         return error_response(503, "unavailable", f"database unreachable: {type(exc).__name__}")
     if pending:

@@ -5,6 +5,7 @@ from importlib.metadata import entry_points
 
 import structlog
 
+from switchboard.kit.errors import AppError
 from switchboard.plugins.spec import Plugin
 from switchboard.settings import Settings
 
@@ -13,8 +14,8 @@ log = structlog.get_logger(__name__)
 ENTRY_POINT_GROUP = "switchboard.plugins"
 
 
-class PluginLoadError(RuntimeError):
-    pass
+class PluginLoadError(AppError):
+    """A plugin that cannot be loaded: an AppError, so the CLI says it in one line instead of a traceback."""
 
 
 def _coerce(source: str, value: object) -> Plugin:
@@ -32,7 +33,10 @@ def _import(path: str) -> object:
         module = importlib.import_module(module_name)
         return getattr(module, attribute)
     except (ImportError, AttributeError) as exc:
-        raise PluginLoadError(f"cannot load plugin {path!r}: {exc}") from exc
+        raise PluginLoadError(
+            f"cannot load plugin {path!r} named in SWITCHBOARD_PLUGINS: {exc}. Is its module on PYTHONPATH? To stop "
+            "using the plugin, take it out of SWITCHBOARD_PLUGINS (see `switchboard plugins remove` for its tables)"
+        ) from exc
 
 
 def load_plugins(settings: Settings) -> list[Plugin]:

@@ -18,6 +18,8 @@ from switchboard.settings import Settings
 class SeedContext:
     session: AsyncSession
     settings: Settings
+    # `switchboard demo --reset`: put the plugin's example data back as seeding first makes it.
+    reset: bool = False
 
 
 @dataclass(frozen=True)
@@ -28,7 +30,8 @@ class Plugin:
     - `routers`: extra HTTP routes (they may use `switchboard.auth.dependencies` for identity).
     - `migrations`: a folder of Alembic revisions on a branch of the plugin's own, applied with the core's.
       Tables are declared on `switchboard.models.Base` so they can refer to core tables such as `users`.
-    - `seed`: example data for `switchboard demo`; must be idempotent; returns lines to print.
+    - `seed`: example data for `switchboard demo`; must be idempotent; returns lines to print. With
+      `context.reset` (`switchboard demo --reset`), it first undoes what was done to that data since.
     """
 
     name: str

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from switchboard.kit.pagination import keyset_page
 from switchboard.models import ApiKey, User
 
 
@@ -16,10 +18,27 @@ class UserRepository:
     async def by_id(self, user_id: int) -> User | None:
         return await self.session.get(User, user_id)
 
-    async def add(self, user: User) -> User:
-        self.session.add(user)
-        await self.session.flush()
-        return user
+    async def add_unless_email_taken(self, email: str, name: str, role: str) -> User | None:
+        """The new user, or None when the email is taken, also by a request committing at the same moment."""
+        user_id = await self.session.scalar(
+            pg_insert(User)
+            .values(email=email, name=name, role=role)
+            .on_conflict_do_nothing(index_elements=[User.email])
+            .returning(User.id)
+        )
+        return None if user_id is None else await self.session.get(User, user_id)
+
+    async def lock(self, user_id: int) -> None:
+        """Serialise changes to the user's keys until the transaction ends. Taken before this transaction's
+        pending writes are flushed: the request's own key had its last_used_at set, and two requests revoking
+        each other's key would otherwise each hold one key row while waiting for the other's. (NO KEY UPDATE:
+        inserting rows that refer to the user is not blocked.)"""
+        with self.session.no_autoflush:
+            await self.session.execute(select(User.id).where(User.id == user_id).with_for_update(key_share=True))
+
+    async def page(self, limit: int, cursor: str | None) -> tuple[list[User], str | None]:
+        """Every user, oldest first."""
+        return await keyset_page(self.session, select(User), [User.id], limit=limit, cursor=cursor)
 
 
 class ApiKeyRepository:
@@ -29,8 +48,18 @@ class ApiKeyRepository:
     async def by_prefix(self, prefix: str) -> ApiKey | None:
         return await self.session.scalar(select(ApiKey).where(ApiKey.prefix == prefix))
 
+    async def by_id(self, key_id: int) -> ApiKey | None:
+        return await self.session.get(ApiKey, key_id)
+
     async def for_user(self, user_id: int) -> list[ApiKey]:
-        return list(await self.session.scalars(select(ApiKey).where(ApiKey.user_id == user_id).order_by(ApiKey.id)))
+        """The user's keys as committed now (objects already loaded, such as the request's key, are refreshed)."""
+        query = select(ApiKey).where(ApiKey.user_id == user_id).order_by(ApiKey.id)
+        return list(await self.session.scalars(query.execution_options(populate_existing=True)))
+
+    async def page(self, user_id: int | None, limit: int, cursor: str | None) -> tuple[list[ApiKey], str | None]:
+        """The user's keys (everyone's when `user_id` is None), oldest first, revoked ones included."""
+        query = select(ApiKey) if user_id is None else select(ApiKey).where(ApiKey.user_id == user_id)
+        return await keyset_page(self.session, query, [ApiKey.id], limit=limit, cursor=cursor)
 
     async def add(self, key: ApiKey) -> ApiKey:
         self.session.add(key)

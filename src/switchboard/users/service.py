@@ -1,5 +1,5 @@
-"""Users and their API keys: creating, issuing and revoking. SQL lives in the repository; the caller commits.
-(Authenticating a key is `switchboard.auth`.)"""
+"""Users and their API keys: creating, listing, issuing and revoking. SQL lives in the repository; the caller
+commits. (Authenticating a key is `switchboard.auth`.)"""
 
 from __future__ import annotations
 
@@ -32,9 +32,10 @@ class UserService:
             raise ValidationFailed(f"{email!r} is not an email address")
         if not name.strip():
             raise ValidationFailed("name must not be empty")
-        if await self.users.by_email(email) is not None:
+        user = await self.users.add_unless_email_taken(email, name.strip(), "admin" if admin else "member")
+        if user is None:
             raise Conflict(f"a user with email {email} already exists")
-        return await self.users.add(User(email=email, name=name.strip(), role="admin" if admin else "member"))
+        return user
 
     async def ensure_user(self, email: str, name: str, *, admin: bool = False) -> User:
         existing = await self.users.by_email(email)
@@ -52,6 +53,13 @@ class UserService:
             raise NotFound(f"no user with id {user_id}")
         return user
 
+    async def list_users(self, limit: int, cursor: str | None) -> tuple[list[User], str | None]:
+        return await self.users.page(limit, cursor)
+
+    async def list_keys(self, user_id: int | None, limit: int, cursor: str | None) -> tuple[list[ApiKey], str | None]:
+        """A user's keys, or everyone's (`user_id` None), revoked ones included."""
+        return await self.keys.page(user_id, limit, cursor)
+
     async def issue_key(self, user: User, name: str = "default") -> IssuedKey:
         key = generate_key()
         api_key = await self.keys.add(
@@ -59,10 +67,46 @@ class UserService:
         )
         return IssuedKey(key=key, api_key=api_key)
 
+    async def get_key(self, key_id: int) -> ApiKey:
+        api_key = await self.keys.by_id(key_id)
+        if api_key is None:
+            raise NotFound(f"no API key with id {key_id}")
+        return api_key
+
     async def revoke_key(self, prefix: str, now: datetime | None = None) -> ApiKey:
         api_key = await self.keys.by_prefix(prefix)
         if api_key is None:
             raise NotFound(f"no API key with prefix {prefix}")
-        if api_key.revoked_at is None:
-            api_key.revoked_at = now or utc_now()
-        return api_key
+        return _revoked(api_key, now)
+
+    async def revoke_key_by_id(self, key_id: int, now: datetime | None = None) -> ApiKey:
+        """Any user's key (an admin's action): a user's last key too, since that may be the point."""
+        return _revoked(await self.get_key(key_id), now)
+
+    async def revoke_own_key(
+        self, user_id: int, key_id: int, *, allow_lockout: bool = False, now: datetime | None = None
+    ) -> ApiKey:
+        """Revoke one of the user's keys; another user's is "not found". The user's last active key is kept
+        unless `allow_lockout`: without a key, only an admin or the CLI can issue them another."""
+        # One at a time per user: two requests revoking the last two keys at once cannot both see the other
+        # key still active.
+        await self.users.lock(user_id)
+        keys = await self.keys.for_user(user_id)
+        api_key = next((key for key in keys if key.id == key_id), None)
+        if api_key is None:
+            raise NotFound(f"no API key with id {key_id} among yours")
+        others_active = any(key.revoked_at is None and key.id != key_id for key in keys)
+        if api_key.revoked_at is None and not others_active and not allow_lockout:
+            raise Conflict(
+                f"key {key_id} ({api_key.prefix}…) is your last active key: revoking it would lock you out, and "
+                "only an admin or `switchboard keys create` could issue you another. Create another key first "
+                "(POST /v1/keys), or send ?allow_lockout=true"
+            )
+        return _revoked(api_key, now)
+
+
+def _revoked(api_key: ApiKey, now: datetime | None) -> ApiKey:
+    """Revoke the key if it is not already (revoking twice changes nothing, not even the time)."""
+    if api_key.revoked_at is None:
+        api_key.revoked_at = now or utc_now()
+    return api_key

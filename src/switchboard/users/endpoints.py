@@ -1,0 +1,133 @@
+"""Who you are and your own API keys (`/v1/me`, `/v1/keys`), and the admins' users and keys (`/v1/admin/…`).
+A key's secret is in a response once, when it is created; lists and revocations show its prefix only."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Response
+
+from switchboard.auth.dependencies import AdminDep, PrincipalDep, SessionDep
+from switchboard.auth.principal import Principal
+from switchboard.kit.errors import API_ERRORS, ErrorResponse
+from switchboard.kit.pagination import CursorParam, LimitParam
+from switchboard.models import ApiKey
+from switchboard.users.schemas import (
+    KeyCreate,
+    KeyOut,
+    KeyPage,
+    MeOut,
+    NewKeyOut,
+    NewUserOut,
+    UserCreate,
+    UserOut,
+    UserPage,
+)
+from switchboard.users.service import IssuedKey, UserService
+
+router = APIRouter(tags=["users and keys"], responses=API_ERRORS)
+admin_router = APIRouter(prefix="/v1/admin", tags=["admin"], responses={**API_ERRORS, 403: {"model": ErrorResponse}})
+
+MAX_ID = 2**63 - 1  # ids are BIGINT: a larger one is a 422, not a database error
+KeyId = Annotated[int, Path(ge=1, le=MAX_ID, description="The key's id (see GET /v1/keys).")]
+UserId = Annotated[int, Path(ge=1, le=MAX_ID, description="The user's id.")]
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorResponse}}
+SECRET_HEADERS = {"Cache-Control": "no-store"}  # a response carrying a new key is not to be cached anywhere
+
+
+def _key_out(api_key: ApiKey, caller: Principal) -> KeyOut:
+    return KeyOut.model_validate(api_key).model_copy(update={"current": api_key.id == caller.api_key_id})
+
+
+def _new_key_out(issued: IssuedKey) -> NewKeyOut:
+    return NewKeyOut(**KeyOut.model_validate(issued.api_key).model_dump(exclude={"revoked"}), key=issued.key)
+
+
+@router.get("/v1/me", summary="You: your user and the API key this request was made with")
+async def me(caller: PrincipalDep, session: SessionDep) -> MeOut:
+    service = UserService(session)
+    user = UserOut.model_validate(await service.get(caller.user_id))
+    assert caller.api_key_id is not None  # a request's principal always comes from a key
+    api_key = _key_out(await service.get_key(caller.api_key_id), caller)
+    return MeOut(**user.model_dump(exclude={"is_admin"}), api_key=api_key)
+
+
+@router.post(
+    "/v1/keys",
+    status_code=201,
+    summary="Create an API key for yourself; the response shows it once",
+    responses={201: {"model": NewKeyOut, "description": "The new key, in `key`: store it now."}},
+)
+async def create_key(body: KeyCreate, response: Response, caller: PrincipalDep, session: SessionDep) -> NewKeyOut:
+    service = UserService(session)
+    issued = await service.issue_key(await service.get(caller.user_id), body.name)
+    response.headers.update(SECRET_HEADERS)
+    return _new_key_out(issued)
+
+
+@router.get("/v1/keys", summary="Your API keys, oldest first, revoked ones included")
+async def list_keys(
+    caller: PrincipalDep, session: SessionDep, limit: LimitParam = 50, cursor: CursorParam = None
+) -> KeyPage:
+    keys, next_cursor = await UserService(session).list_keys(caller.user_id, limit, cursor)
+    return KeyPage(items=[_key_out(key, caller) for key in keys], next_cursor=next_cursor)
+
+
+@router.delete(
+    "/v1/keys/{key_id}",
+    summary="Revoke one of your API keys",
+    responses={
+        **NOT_FOUND,
+        409: {"model": ErrorResponse, "description": "It is your last active key and `allow_lockout` is not set."},
+    },
+)
+async def revoke_key(
+    key_id: KeyId,
+    caller: PrincipalDep,
+    session: SessionDep,
+    allow_lockout: Annotated[
+        bool, Query(description="Revoke it even if it is your last active key (you then have none).")
+    ] = False,
+) -> KeyOut:
+    """Requests with the key get 401 from then on, this one excepted: revoking the key you are using is allowed.
+    Revoking a revoked key changes nothing. Another user's key is not found."""
+    revoked = await UserService(session).revoke_own_key(caller.user_id, key_id, allow_lockout=allow_lockout)
+    return _key_out(revoked, caller)
+
+
+@admin_router.get("/users", summary="Every user, oldest first (admins only)")
+async def list_users(
+    admin: AdminDep, session: SessionDep, limit: LimitParam = 50, cursor: CursorParam = None
+) -> UserPage:
+    users, next_cursor = await UserService(session).list_users(limit, cursor)
+    return UserPage(items=[UserOut.model_validate(user) for user in users], next_cursor=next_cursor)
+
+
+@admin_router.post(
+    "/users",
+    status_code=201,
+    summary="Create a user and their first API key, shown once (admins only)",
+    responses={201: {"model": NewUserOut}, 409: {"model": ErrorResponse, "description": "The email is taken."}},
+)
+async def create_user(body: UserCreate, response: Response, admin: AdminDep, session: SessionDep) -> NewUserOut:
+    service = UserService(session)
+    user = await service.create_user(body.email, body.name, admin=body.admin)
+    issued = await service.issue_key(user, body.key_name)
+    response.headers.update(SECRET_HEADERS)
+    return NewUserOut(user=UserOut.model_validate(user), key=_new_key_out(issued))
+
+
+@admin_router.get("/users/{user_id}/keys", summary="A user's API keys (admins only)", responses=NOT_FOUND)
+async def list_user_keys(
+    user_id: UserId, admin: AdminDep, session: SessionDep, limit: LimitParam = 50, cursor: CursorParam = None
+) -> KeyPage:
+    service = UserService(session)
+    await service.get(user_id)  # an unknown user is a 404, not an empty list
+    keys, next_cursor = await service.list_keys(user_id, limit, cursor)
+    return KeyPage(items=[_key_out(key, admin) for key in keys], next_cursor=next_cursor)
+
+
+@admin_router.delete("/keys/{key_id}", summary="Revoke any user's API key (admins only)", responses=NOT_FOUND)
+async def revoke_any_key(key_id: KeyId, admin: AdminDep, session: SessionDep) -> KeyOut:
+    """Also a user's last key (that may be the point). Revoking a revoked key changes nothing."""
+    return _key_out(await UserService(session).revoke_key_by_id(key_id), admin)

@@ -1,0 +1,75 @@
+"""Request and response shapes of the user and API key routes. A key's secret appears only in `NewKeyOut`,
+the answer to its creation."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import BaseModel, Field, StringConstraints, computed_field
+
+from switchboard.kit.pagination import Page
+from switchboard.kit.schemas import FromRow
+
+Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+
+class UserOut(FromRow):
+    id: int
+    email: str = Field(description="Stored lower-case.")
+    name: str
+    role: str = Field(description="`member` or `admin`.")
+    created_at: datetime
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+
+class KeyOut(FromRow):
+    id: int
+    user_id: int
+    name: str
+    prefix: str = Field(description="The key's first 12 characters: enough to recognise it, not to use it.")
+    created_at: datetime
+    last_used_at: datetime | None = Field(description="Updated at most once a minute.")
+    revoked_at: datetime | None
+    current: bool = Field(default=False, description="The key this request was made with.")
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def revoked(self) -> bool:
+        return self.revoked_at is not None
+
+
+class NewKeyOut(KeyOut):
+    key: str = Field(description="The key itself: shown this once, never again (only its digest is stored).")
+
+
+class MeOut(UserOut):
+    api_key: KeyOut = Field(description="The key this request was made with.")
+
+
+class KeyCreate(BaseModel):
+    name: Label = Field(default="default", description="A label, to tell your keys apart.")
+
+
+class UserCreate(BaseModel):
+    email: str = Field(min_length=3, max_length=320, description="Unique; stored lower-case.")
+    name: Label
+    admin: bool = Field(default=False, description="Make the user an admin.")
+    key_name: Label = Field(default="default", description="The label of the user's first key.")
+
+
+class NewUserOut(BaseModel):
+    user: UserOut
+    key: NewKeyOut = Field(description="The user's first key, shown this once.")
+
+
+class UserPage(Page[UserOut]):
+    pass
+
+
+class KeyPage(Page[KeyOut]):
+    pass
