@@ -1,4 +1,4 @@
-"""The `switchboard` command: serve, migrate, demo data, users and API keys (`--version`, the lists and
+"""The `switchboard` command: serve, worker, migrate, demo data and chat (`--version`, users, API keys and
 `plugins remove` are in `cli_admin.py`).
 
 Only typer is imported up front: FastAPI, SQLAlchemy, Pydantic AI, uvicorn and the app are imported inside the
@@ -262,64 +262,8 @@ def chat(
     typer.echo(f"[thread {done['thread_id']} · model {done['model']}]", err=True)
 
 
-@users_app.command("create")
-def users_create(
-    email: Annotated[str, typer.Option(help="The user's email (unique).")],
-    name: Annotated[str, typer.Option(help="Display name.")],
-    admin: Annotated[bool, typer.Option("--admin", help="Make the user an admin.")] = False,
-) -> None:
-    """Create a user; prints the new user's id."""
-    from switchboard.users.service import UserService
-
-    settings = _settings()
-
-    async def work(db: Database) -> int:
-        await _require_migrated(db, settings)
-        async with db.unit_of_work() as session:
-            user = await UserService(session).create_user(email, name, admin=admin)
-            return user.id
-
-    typer.echo(_with_db(settings, work))
-
-
-@keys_app.command("create")
-def keys_create(
-    email: Annotated[str, typer.Option(help="The user the key belongs to.")],
-    name: Annotated[str, typer.Option(help="A label for the key.")] = "default",
-) -> None:
-    """Create an API key; prints only the key on stdout (it is shown once)."""
-    from switchboard.users.service import UserService
-
-    settings = _settings()
-
-    async def work(db: Database) -> str:
-        await _require_migrated(db, settings)
-        async with db.unit_of_work() as session:
-            service = UserService(session)
-            issued = await service.issue_key(await service.get_by_email(email), name)
-            return issued.key
-
-    typer.echo(_with_db(settings, work))
-
-
-@keys_app.command("revoke")
-def keys_revoke(prefix: Annotated[str, typer.Argument(help="The key's visible prefix, e.g. sb_AbCdEfGh1")]) -> None:
-    """Revoke an API key by its prefix; requests with it get 401 from now on."""
-    from switchboard.users.service import UserService
-
-    settings = _settings()
-
-    async def work(db: Database) -> None:
-        await _require_migrated(db, settings)
-        async with db.unit_of_work() as session:
-            await UserService(session).revoke_key(prefix)
-
-    _with_db(settings, work)
-    typer.echo(f"revoked {prefix}", err=True)
-
-
-# Registers `--version`, `users list`, `keys list` and `plugins remove` on the app and groups above (imported
-# for that effect, and last: it uses this module's helpers).
+# Registers `--version`, the `users` and `keys` commands and `plugins remove` on the app and groups above
+# (imported for that effect, and last: it uses this module's helpers).
 from switchboard import cli_admin  # noqa: E402, F401
 
 

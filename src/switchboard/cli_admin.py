@@ -1,5 +1,5 @@
-"""`switchboard --version`, `users list`, `keys list` and `plugins remove`, registered on the app and command
-groups of `cli.py` (which imports this module last)."""
+"""`switchboard --version`, users, API keys and `plugins remove`, registered on the app and command groups of
+`cli.py` (which imports this module last)."""
 
 from __future__ import annotations
 
@@ -56,6 +56,62 @@ def _table(header: list[str], rows: list[list[str]]) -> None:
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
     for row in [header, *rows]:
         typer.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+
+
+@users_app.command("create")
+def users_create(
+    email: Annotated[str, typer.Option(help="The user's email (unique).")],
+    name: Annotated[str, typer.Option(help="Display name.")],
+    admin: Annotated[bool, typer.Option("--admin", help="Make the user an admin.")] = False,
+) -> None:
+    """Create a user; prints the new user's id."""
+    from switchboard.users.service import UserService
+
+    settings = _settings()
+
+    async def work(db: Database) -> int:
+        await _require_migrated(db, settings)
+        async with db.unit_of_work() as session:
+            user = await UserService(session).create_user(email, name, admin=admin)
+            return user.id
+
+    typer.echo(_with_db(settings, work))
+
+
+@keys_app.command("create")
+def keys_create(
+    email: Annotated[str, typer.Option(help="The user the key belongs to.")],
+    name: Annotated[str, typer.Option(help="A label for the key.")] = "default",
+) -> None:
+    """Create an API key; prints only the key on stdout (it is shown once)."""
+    from switchboard.users.service import UserService
+
+    settings = _settings()
+
+    async def work(db: Database) -> str:
+        await _require_migrated(db, settings)
+        async with db.unit_of_work() as session:
+            service = UserService(session)
+            issued = await service.issue_key(await service.get_by_email(email), name)
+            return issued.key
+
+    typer.echo(_with_db(settings, work))
+
+
+@keys_app.command("revoke")
+def keys_revoke(prefix: Annotated[str, typer.Argument(help="The key's visible prefix, e.g. sb_AbCdEfGh1")]) -> None:
+    """Revoke an API key by its prefix; requests with it get 401 from now on."""
+    from switchboard.users.service import UserService
+
+    settings = _settings()
+
+    async def work(db: Database) -> None:
+        await _require_migrated(db, settings)
+        async with db.unit_of_work() as session:
+            await UserService(session).revoke_key(prefix)
+
+    _with_db(settings, work)
+    typer.echo(f"revoked {prefix}", err=True)
 
 
 @users_app.command("list")

@@ -165,7 +165,7 @@ class RunExecutor:
 
     async def _drive_with_retries(self, drive: _Drive) -> Any:
         """`_drive`, made again from the last written step while a model request fails transiently (see
-        `model_retry`), up to `model_retries` times in a row, within the run's deadline; cancel and shutdown
+        `model_retry`), at most `model_retries` times in an execution, within the run's deadline; cancel and shutdown
         interrupt the wait."""
         progress, control = drive.progress, drive.control
         failures = 0
@@ -188,6 +188,7 @@ class RunExecutor:
                     detail=outcomes.provider_detail(exc),
                 )
                 await record_failed_request(drive.buffer, progress, error, delay, failures)
+                progress.forget_unwritten()  # void now: a cancel during the wait must not keep it as output
             control.interruptible = True
             try:
                 await asyncio.sleep(delay)

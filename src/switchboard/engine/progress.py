@@ -48,14 +48,18 @@ class Progress:
     deferred_text: str = ""
     in_model_request: bool = False  # between a model request's start and its whole response
 
+    def forget_unwritten(self) -> None:
+        """Drop what was produced but not written (a retry makes it again), so nothing writes it meanwhile."""
+        self.partial_text = self.deferred_text = ""
+        self.deferred, self.unwritten = [], []
+
     def restart(self, loaded: LoadedRun) -> None:
-        """Continue from what is written (`loaded`, read again): what was not written is forgotten."""
+        """Continue from what is written (`loaded`, read again)."""
+        self.forget_unwritten()
         self.loaded = loaded
         self.next_seq = loaded.next_seq
         self.usage = dict(loaded.usage)
         self.persisted = 0
-        self.partial_text = self.deferred_text = ""
-        self.deferred, self.unwritten = [], []
         self.in_model_request = False
 
     @property
