@@ -37,7 +37,8 @@ def test_sigterm_ends_waits_and_streams_and_exits_within_the_grace_period(
         paused = create_run(client, "refunder", "amount=5")
         wait_for_status(client, paused["id"], RunStatus.REQUIRES_ACTION)
         thread = paused["thread_id"]
-        running = create_run(client, "slow", "words=200 delay=0.1")["id"]  # 20 s: still running at the signal
+        slow = create_run(client, "slow", "words=200 delay=0.1")  # 20 s: still running at the signal
+        running = slow["id"]
         wait_for_status(client, running, RunStatus.RUNNING)
 
         def ask(name: str, path: str, body: dict[str, Any]) -> None:
@@ -51,21 +52,25 @@ def test_sigterm_ends_waits_and_streams_and_exits_within_the_grace_period(
             ):
                 streamed.extend(response.iter_lines())
 
-        # Queued behind the paused run on its thread: these would wait for SWITCHBOARD_RUN_WAIT_SECONDS (300 s).
+        # Queued behind the paused run, and behind the slow one (a chat turn behind a pending approval is
+        # refused at once): these would wait for SWITCHBOARD_RUN_WAIT_SECONDS (300 s).
+        chat_body = {"agent": "slow", "message": "words=2 delay=0", "thread_id": slow["thread_id"]}
         waiters = [
             threading.Thread(
                 target=ask,
                 args=("wait", "/v1/runs/wait", {"agent": "refunder", "message": "amount=1", "thread_id": thread}),
             ),
-            threading.Thread(
-                target=ask, args=("chat", "/v1/chat", {"agent": "refunder", "message": "amount=2", "thread_id": thread})
-            ),
+            threading.Thread(target=ask, args=("chat", "/v1/chat", chat_body)),
             threading.Thread(target=stream),
         ]
         for waiter in waiters:
             waiter.start()
+
+        def runs_on(thread_id: str) -> int:
+            return len(client.get("/v1/runs", params={"thread_id": thread_id}).json()["items"])
+
         procs.wait_until(
-            lambda: len(client.get("/v1/runs", params={"thread_id": thread}).json()["items"]) == 3,
+            lambda: runs_on(thread) == 2 and runs_on(slow["thread_id"]) == 2,
             "the two waiting requests' runs",
             alive=(server,),
         )
@@ -101,7 +106,9 @@ def test_sigterm_ends_waits_and_streams_and_exits_within_the_grace_period(
         assert get_run(client, running)["status"] == RunStatus.QUEUED  # given back, its attempt not counted
         assert get_run(client, running)["attempts"] == 0
         queued = [r for r in client.get("/v1/runs", params={"thread_id": thread}).json()["items"]]
-        assert sorted(r["status"] for r in queued) == sorted([RunStatus.REQUIRES_ACTION] + [RunStatus.QUEUED] * 2)
+        assert sorted(r["status"] for r in queued) == sorted([RunStatus.REQUIRES_ACTION, RunStatus.QUEUED])
+        behind = client.get("/v1/runs", params={"thread_id": slow["thread_id"]}).json()["items"]
+        assert [r["status"] for r in behind] == [RunStatus.QUEUED, RunStatus.QUEUED]
 
 
 def _healthy(url: str) -> bool:
