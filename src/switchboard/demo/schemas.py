@@ -8,6 +8,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
+from switchboard.kit.schemas import RowId
+
 
 class OrderLine(BaseModel):
     product: str
@@ -54,7 +56,7 @@ class CancelResult(BaseModel):
 
 class LegacyChatRequest(BaseModel):
     prompt: str = Field(min_length=1, examples=["Show me all my orders"])
-    user_id: int | None = Field(
+    user_id: RowId | None = Field(
         default=None, description="Optional. Must be your own id unless you are an admin acting for that user."
     )
 

@@ -2,6 +2,7 @@
 
 - a body of at most `max_body_bytes` (413), read within `body_timeout_seconds` (408): a client cannot make the
   server buffer 50 MB or wait forever for a body shorter than its Content-Length;
+- a JSON body that is JSON (400 `bad_request`, whichever route it is for);
 - JSON that PostgreSQL can store: no NUL character (`\\u0000`) in any string or key, and no NaN, Infinity or
   number too large for a float (`1e999`), which Python's JSON reader accepts and `jsonb` refuses (422 naming the
   field);
@@ -23,7 +24,15 @@ from urllib.parse import parse_qsl
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from switchboard.kit.errors import AppError, PayloadTooLarge, RequestTimeout, ValidationFailed, app_error_response
+from switchboard.kit.errors import (
+    AppError,
+    BadRequest,
+    PayloadTooLarge,
+    RequestTimeout,
+    ValidationFailed,
+    app_error_response,
+    not_json,
+)
 
 NUL = "\x00"
 
@@ -128,11 +137,18 @@ def _finite_float(text: str) -> float | _NonFinite:
 
 
 def _check_json(body: bytes) -> None:
-    """422 for NaN, Infinity and NUL characters; any other invalid JSON is left to the app's own error."""
+    """400 for a body that is not JSON; 422 for NaN, Infinity and NUL characters."""
     try:
         parsed = json.loads(body, parse_constant=_NonFinite, parse_float=_finite_float)
-    except (ValueError, UnicodeDecodeError):
-        return
+    except UnicodeDecodeError:
+        raise not_json("not UTF-8 text") from None
+    except json.JSONDecodeError as exc:
+        raise not_json(f"{exc.msg} at character {exc.pos}") from None
+    except RecursionError:  # Python's reader gives up at about 1000 levels; so does everything after it
+        raise BadRequest(
+            "The request body is nested too deeply: keep arrays and objects within a few hundred levels.",
+            details=[{"field": "body", "message": "nested too deeply"}],
+        ) from None
     problems = list(_problems(parsed, ()))
     if problems:
         raise _invalid(problems)

@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, computed_field
 
+from switchboard.agents.schemas import AgentName
 from switchboard.kit.schemas import FromRow, Metadata
 from switchboard.models.runs import MultitaskStrategy, RunStatus, StepKind, StepStatus
 
@@ -23,7 +24,7 @@ class RunLimits(BaseModel):
 
 
 class RunCreate(BaseModel):
-    agent: str = Field(min_length=1, max_length=100, examples=["support"], description="A registered agent's name.")
+    agent: AgentName = Field(examples=["support"], description="A registered agent's name.")
     message: str = Field(min_length=1, examples=["Show me all my orders"], description="The user's message.")
     thread_id: uuid.UUID | None = Field(default=None, description="Run on this thread; omit to start a new one.")
     multitask_strategy: MultitaskStrategy = Field(
