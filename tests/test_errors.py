@@ -71,7 +71,7 @@ def error_responses(server: LiveServer, small: LiveServer, key: str) -> dict[str
             "422 body": client.post("/v1/chat", json={"agent": "support"}),
             "400 not json": client.post("/v1/chat", content=b"{", headers=JSON),
             "400 not utf-8": client.post("/v1/chat", content='{"agent": "é"}'.encode("latin-1"), headers=JSON),
-            "400 nested too deeply": client.post("/v1/threads", content=b"[" * 5000 + b"]" * 5000, headers=JSON),
+            "422 nested too deeply": client.post("/v1/threads", content=b"[" * 5000 + b"]" * 5000, headers=JSON),
             "400 not json, no key": anonymous.post("/v1/runs", content=b"{'agent': 1}", headers=JSON),
             "422 query": client.get("/v1/threads", params={"limit": 0}),
             "422 path": client.get("/v1/threads/not-a-uuid"),

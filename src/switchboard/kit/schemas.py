@@ -18,8 +18,10 @@ class FromRow(BaseModel):
     model_config = ConfigDict(from_attributes=True, validate_by_name=True, validate_by_alias=True)
 
 
-RowId = Annotated[int, Field(ge=1, lt=2**63)]  # 2**63 is exact as a float, for clients that read JSON so
-"""The id of a row with a `bigint` identity (a user): beyond its range PostgreSQL cannot even be asked."""
+# The id of a row with a `bigint` identity (a user). Bounded at the largest integer every JSON reader holds
+# exactly (2**53 - 1, far below bigint's): beyond bigint PostgreSQL cannot even be asked (that was a 500), and
+# bounds near 2**63 are rounded by readers that use floats, which then disagree on what is valid.
+RowId = Annotated[int, Field(ge=1, le=2**53 - 1)]
 
 METADATA_MAX_BYTES = 16 * 1024
 
