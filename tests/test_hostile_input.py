@@ -67,6 +67,26 @@ def test_numbers_jsonb_refuses_are_422_naming_the_field(
         nothing_created(client)
 
 
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("/v1/runs", {"agent": "support", "message": "hi", "limits": {"max_model_requests": True}}, "limits"),
+        ("/v1/runs", {"agent": "support", "message": "hi", "limits": {"max_tool_calls": "5"}}, "limits"),
+        ("/v1/runs", {"agent": "support", "message": "hi", "limits": {"timeout_seconds": "1.5"}}, "limits"),
+        (f"/v1/runs/{uuid.UUID(int=1)}/approvals", {"tool_call_id": "x", "approve": 1}, "approve"),
+        ("/api/v1/chat", {"prompt": "Show me all my orders", "user_id": True}, "user_id"),
+    ],
+)
+def test_numbers_and_booleans_are_json_ones_not_strings_or_the_other(
+    server: LiveServer, demo: dict[str, DemoUser], path: str, body: dict[str, Any], field: str
+) -> None:
+    """Pydantic took `true` as 1 and "5" as 5: as an admin, `user_id: true` acted for user 1."""
+    with server.client(demo[ADMIN].key) as client:
+        error = assert_error(client.post(path, json=body), 422, "validation_error")
+        assert any(problem["field"].startswith(field) for problem in error["details"]), error
+        nothing_created(client)
+
+
 def nested(depth: int) -> Any:
     value: Any = "bottom"
     for _ in range(depth):

@@ -142,7 +142,8 @@ class ErrorResponse(BaseModel):
 
 
 # For routers behind an API key. Every error, validation included, has one shape: the schema says so
-# instead of FastAPI's default validation-error model.
+# instead of FastAPI's default validation-error model. (kit/openapi.py now documents these for every route from
+# its definition; a router may still name them.)
 API_ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorResponse, "description": "Missing, invalid or revoked API key"},
     422: {"model": ErrorResponse, "description": "Invalid request; `details` names each field"},

@@ -60,7 +60,7 @@ class MethodCheckMiddleware:
         self.table: RouteTable | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
+        if scope["type"] == "http" and not _cors_preflight(scope):
             if self.table is None:
                 self.table = RouteTable.of(scope["app"])
             path = _route_path(scope)
@@ -78,3 +78,12 @@ def _route_path(scope: Scope) -> str:
     if root and path.startswith(root) and path[len(root) : len(root) + 1] in ("/", ""):
         return path[len(root) :]
     return path
+
+
+def _cors_preflight(scope: Scope) -> bool:
+    """A browser's CORS preflight (OPTIONS with Origin and Access-Control-Request-Method) is a CORS middleware's
+    to answer, wherever it sits among the middlewares."""
+    if scope["method"] != "OPTIONS":
+        return False
+    names = {name for name, _ in scope["headers"]}
+    return b"origin" in names and b"access-control-request-method" in names

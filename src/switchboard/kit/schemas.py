@@ -18,6 +18,17 @@ class FromRow(BaseModel):
     model_config = ConfigDict(from_attributes=True, validate_by_name=True, validate_by_alias=True)
 
 
+def _json_number(value: Any) -> Any:
+    if isinstance(value, bool | str):
+        raise ValueError("must be a JSON number (not a string, nor true or false)")
+    return value
+
+
+ExactNumber = BeforeValidator(_json_number)
+"""On a number in a request body: a JSON number only, as its schema says. Pydantic would take `true` as 1 and "5"
+as 5 (a request the schema calls invalid, accepted). Not for query or path parameters, which are text. Put it
+after any bounds, `Annotated[int, Field(ge=1), ExactNumber]`, or the schema shows them as `ge`, not `minimum`."""
+
 # The id of a row with a `bigint` identity (a user). Bounded at the largest integer every JSON reader holds
 # exactly (2**53 - 1, far below bigint's): beyond bigint PostgreSQL cannot even be asked (that was a 500), and
 # bounds near 2**63 are rounded by readers that use floats, which then disagree on what is valid.

@@ -4,22 +4,24 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, Field, computed_field
+from pydantic import BaseModel, Field, StrictBool, computed_field
 
 from switchboard.agents.schemas import AgentName
-from switchboard.kit.schemas import FromRow, Metadata
+from switchboard.kit.schemas import ExactNumber, FromRow, Metadata
 from switchboard.models.runs import MultitaskStrategy, RunStatus, StepKind, StepStatus
 
 
 class RunLimits(BaseModel):
-    max_model_requests: int | None = Field(
-        default=None, ge=1, le=1000, description="Most model requests the run may make (default 50)."
+    max_model_requests: Annotated[int, Field(ge=1, le=1000), ExactNumber] | None = Field(
+        default=None, description="Most model requests the run may make (default 50)."
     )
-    max_tool_calls: int | None = Field(default=None, ge=0, le=10000, description="Most tool calls the run may make.")
-    timeout_seconds: float | None = Field(
-        default=None, gt=0, le=86400, description="Wall-clock limit from the run's start; past it → `timed_out`."
+    max_tool_calls: Annotated[int, Field(ge=0, le=10000), ExactNumber] | None = Field(
+        default=None, description="Most tool calls the run may make."
+    )
+    timeout_seconds: Annotated[float, Field(gt=0, le=86400), ExactNumber] | None = Field(
+        default=None, description="Wall-clock limit from the run's start; past it → `timed_out`."
     )
 
 
@@ -109,5 +111,5 @@ class StepOut(FromRow):
 
 class ApprovalDecision(BaseModel):
     tool_call_id: str = Field(min_length=1, max_length=200)
-    approve: bool
+    approve: StrictBool  # true or false, not 1 or "yes"
     reason: str | None = Field(default=None, max_length=2000, description="Told to the model when denied.")
