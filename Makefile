@@ -6,7 +6,7 @@ ifeq ($(UV),)
 UV := python3 -m uv
 endif
 
-.PHONY: serve test lint typecheck pytest sync bench
+.PHONY: serve test lint typecheck pytest sync bench fuzz
 
 .venv/.synced: pyproject.toml uv.lock
 	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet uv || python3 -m pip install --quiet --user --break-system-packages uv
@@ -30,9 +30,15 @@ BYTECODE := PYTHONDONTWRITEBYTECODE= PYTHONPYCACHEPREFIX=$(CACHE)/pycache
 typecheck: .venv/.synced
 	MYPY_CACHE_DIR=$(CACHE)/mypy $(UV) run --frozen mypy
 
-# One test process per core (pytest-xdist); each has its own database.
+# One test process per core (pytest-xdist); each has its own database. The Schemathesis run is `make fuzz`'s.
 pytest: .venv/.synced
-	$(BYTECODE) $(UV) run --frozen pytest --numprocesses=auto
+	$(BYTECODE) $(UV) run --frozen pytest --numprocesses=auto -m "not fuzz"
+
+# Schemathesis against a live server, as a member and as an admin: every operation, every check, a fixed seed
+# (tests/test_openapi_conformance.py). FUZZ_EXAMPLES is the fuzzing phase's cases per operation.
+FUZZ_EXAMPLES ?= 100
+fuzz: .venv/.synced
+	SWITCHBOARD_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BYTECODE) $(UV) run --frozen pytest -m fuzz tests/test_openapi_conformance.py
 
 test: lint typecheck pytest
 

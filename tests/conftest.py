@@ -14,14 +14,11 @@ from typing import Any
 
 import pytest
 from pydantic_ai import models
-from sqlalchemy import text
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from switchboard.kit.embedded_pg import EmbeddedPostgres
-from switchboard.models import Base
 from switchboard.settings import Settings
-from tests.fixtures.database import execute_autocommit, migrate, run_db
+from tests.fixtures.database import empty_tables, execute_autocommit, migrate
 from tests.fixtures.demo import DemoUser, seed_demo
 from tests.fixtures.server import LiveServer, live_server, make_settings
 
@@ -54,12 +51,7 @@ def migrated_url(database_url: str, tmp_path_factory: pytest.TempPathFactory) ->
 @pytest.fixture
 def db_url(migrated_url: str) -> str:
     """The migrated database, emptied for this test (identities restart, so demo user ids are 1-4)."""
-
-    async def truncate(session: AsyncSession) -> None:
-        tables = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
-        await session.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-
-    run_db(migrated_url, truncate)
+    empty_tables(migrated_url)
     return migrated_url
 
 

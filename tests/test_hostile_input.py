@@ -68,6 +68,55 @@ def test_numbers_jsonb_refuses_are_422_naming_the_field(
         nothing_created(client)
 
 
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("/v1/runs", {"agent": "support", "message": "hi", "limits": {"max_model_requests": True}}, "limits"),
+        ("/v1/runs", {"agent": "support", "message": "hi", "limits": {"max_tool_calls": "5"}}, "limits"),
+        ("/v1/runs", {"agent": "support", "message": "hi", "limits": {"timeout_seconds": "1.5"}}, "limits"),
+        (f"/v1/runs/{uuid.UUID(int=1)}/approvals", {"tool_call_id": "x", "approve": 1}, "approve"),
+        ("/api/v1/chat", {"prompt": "Show me all my orders", "user_id": True}, "user_id"),
+    ],
+)
+def test_numbers_and_booleans_are_json_ones_not_strings_or_the_other(
+    server: LiveServer, demo: dict[str, DemoUser], path: str, body: dict[str, Any], field: str
+) -> None:
+    """Pydantic took `true` as 1 and "5" as 5: as an admin, `user_id: true` acted for user 1."""
+    with server.client(demo[ADMIN].key) as client:
+        error = assert_error(client.post(path, json=body), 422, "validation_error")
+        assert any(problem["field"].startswith(field) for problem in error["details"]), error
+        nothing_created(client)
+
+
+def nested(depth: int) -> Any:
+    value: Any = "bottom"
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+@pytest.mark.parametrize("depth", [300, 900, 5000])
+def test_json_nested_deeper_than_64_levels_is_422_and_changes_nothing(
+    server: LiveServer, demo: dict[str, DemoUser], depth: int
+) -> None:
+    """300 levels of metadata were stored, and then could not be written back: a 500 for a thread that existed."""
+    deep = "[" * depth + '"bottom"' + "]" * depth  # as text: Python's JSON writer stops at about 1000 levels
+    body = '{"agent": "support", "message": "hi", "metadata": {"x": %s}}' % deep  # noqa: UP031 - raw JSON
+    with server.client(demo[ALICE].key) as client:
+        for path in ("/v1/threads", "/v1/runs"):
+            error = assert_error(client.post(path, content=body, headers=JSON), 422, "validation_error")
+            assert "64 levels" in error["message"], error
+        nothing_created(client)
+
+
+def test_json_nested_64_levels_deep_is_stored_and_returned(server: LiveServer, demo: dict[str, DemoUser]) -> None:
+    metadata = {"x": nested(62)}  # the body, metadata and x: 64 levels with the list inside x
+    with server.client(demo[ALICE].key) as client:
+        created = client.post("/v1/threads", json={"agent": "support", "metadata": metadata})
+        assert created.status_code == 201, created.text
+        assert client.get(f"/v1/threads/{created.json()['id']}").json()["metadata"] == metadata
+
+
 def test_a_nul_character_in_a_query_parameter_is_422(server: LiveServer, demo: dict[str, DemoUser]) -> None:
     with server.client(demo[ALICE].key) as client:
         field_named(client.get("/v1/runs", params={"agent": "sup\u0000port"}), "agent")
@@ -116,6 +165,27 @@ def test_request_log_filters_at_the_calendar_edge_are_422(
 ) -> None:
     with server.client(demo[ADMIN].key) as client:
         field_named(client.get("/v1/admin/request-logs", params={bound: edge}), bound)
+
+
+@pytest.mark.parametrize("value", ["0.5", "1700000000", "-1e3"])
+@pytest.mark.parametrize("bound", ["since", "until"])
+def test_request_log_filters_are_times_not_numbers(
+    server: LiveServer, demo: dict[str, DemoUser], bound: str, value: str
+) -> None:
+    """Pydantic would read a number as seconds since 1970; the filters are documented as ISO 8601 times."""
+    with server.client(demo[ADMIN].key) as client:
+        field_named(client.get("/v1/admin/request-logs", params={bound: value}), bound)
+        assert client.get("/v1/admin/request-logs", params={bound: "2026-01-31T12:00:00Z"}).status_code == 200
+
+
+@pytest.mark.parametrize("user_id", [2**63 + 1, 2**53, 0])
+def test_a_user_id_beyond_what_an_id_can_be_is_422(server: LiveServer, demo: dict[str, DemoUser], user_id: int) -> None:
+    """An admin acting for user 2**63 + 1 was a 500: the database cannot even be asked about it."""
+    with server.client(demo[ADMIN].key) as client:
+        field_named(
+            client.post("/api/v1/chat", json={"prompt": "Show me all my orders", "user_id": user_id}), "user_id"
+        )
+        nothing_created(client)
 
 
 @pytest.mark.parametrize("value", ["²", "1" * 5000, "2147483648", "-1", "1.5"])

@@ -14,6 +14,7 @@ from starlette.middleware.cors import CORSMiddleware
 from switchboard import __version__
 from switchboard.agents.endpoints import router as agents_router
 from switchboard.agents.registry import AgentRegistry
+from switchboard.agents.schemas import AGENT_NAME_MARK
 from switchboard.api_docs.pages import install_api_docs
 from switchboard.chat.endpoints import router as chat_router
 from switchboard.engine import channels
@@ -22,7 +23,9 @@ from switchboard.kit.db import Database, safe_url
 from switchboard.kit.errors import install_error_handlers
 from switchboard.kit.logging import configure_logging
 from switchboard.kit.notify import Notifier
+from switchboard.kit.openapi import complete_openapi
 from switchboard.kit.request_guard import RequestGuardMiddleware
+from switchboard.kit.routing import MethodCheckMiddleware
 from switchboard.migrations import runner as migrations
 from switchboard.observability.endpoints import admin_router, health_router
 from switchboard.observability.middleware import RequestContextMiddleware
@@ -100,12 +103,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     install_error_handlers(app)
-    # The last added runs first: the request id (and the request log) wraps everything, the guard included.
+    # The last added runs first: the request id (and the request log) wraps everything, the guard included;
+    # a method the path does not take is refused (405) before the body is read.
     app.add_middleware(
         RequestGuardMiddleware,
         max_body_bytes=settings.max_body_bytes,
         body_timeout_seconds=settings.body_timeout_seconds,
     )
+    app.add_middleware(MethodCheckMiddleware)
     app.add_middleware(RequestContextMiddleware)
     if settings.cors_origins:
         # Outermost: preflights are answered before auth, and every answer (errors too) carries the CORS headers,
@@ -124,6 +129,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for plugin in plugins:
         for router in plugin.routers:
             app.include_router(router)
+    # Once every route is in: what each operation can answer, and which agents a request may name.
+    complete_openapi(app, {AGENT_NAME_MARK: sorted(spec.name for plugin in plugins for spec in plugin.agents)})
     return app
 
 

@@ -186,10 +186,10 @@ def test_missing_or_empty_fields_are_422_naming_the_field(
     assert table_counts(server.database_url) == (0, 0)
 
 
-def test_body_that_is_not_json_is_422(server: LiveServer, demo: dict[str, DemoUser]) -> None:
+def test_body_that_is_not_json_is_400(server: LiveServer, demo: dict[str, DemoUser]) -> None:
     with server.client(demo[TEST_USER].key) as client:
         response = client.post("/v1/chat", content=b"{not json", headers={"content-type": "application/json"})
-    error = assert_error(response, 422, "validation_error")
+    error = assert_error(response, 400, "bad_request")
     assert [d["field"] for d in error["details"]] == ["body"]  # not the character offset of the error
     assert "not valid JSON" in error["message"]
 

@@ -11,12 +11,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from switchboard.auth.principal import Principal
 from switchboard.auth.service import authenticate
-from switchboard.kit.errors import PermissionDenied, Unauthenticated
+from switchboard.kit.db import DatabaseUnavailable
+from switchboard.kit.errors import PermissionDenied, Unauthenticated, raises
 from switchboard.state import app_state
 
 _bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer sb_…`")
 
 
+@raises(DatabaseUnavailable)
 async def _session(request: Request) -> AsyncIterator[AsyncSession]:
     async with app_state(request).db.unit_of_work() as session:
         yield session
@@ -27,6 +29,7 @@ async def _session(request: Request) -> AsyncIterator[AsyncSession]:
 SessionDep = Annotated[AsyncSession, Depends(_session, scope="function")]
 
 
+@raises(Unauthenticated)
 async def _principal(
     request: Request,
     session: SessionDep,
@@ -45,6 +48,7 @@ async def _principal(
 PrincipalDep = Annotated[Principal, Depends(_principal)]
 
 
+@raises(PermissionDenied)
 async def _admin(principal: PrincipalDep) -> Principal:
     if not principal.is_admin:
         raise PermissionDenied("This route is for admins.")

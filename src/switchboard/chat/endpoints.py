@@ -10,7 +10,7 @@ from sse_starlette import EventSourceResponse
 from switchboard.auth.dependencies import PrincipalDep
 from switchboard.chat.schemas import ChatRequest, ChatResponse
 from switchboard.chat.service import ChatEvent, chat_stream, chat_turn
-from switchboard.kit.errors import API_ERRORS, ErrorResponse
+from switchboard.kit.errors import API_ERRORS
 from switchboard.kit.request_context import current_request_id
 from switchboard.runs.schemas import RunCreate
 from switchboard.runs.starting import start_run
@@ -21,15 +21,28 @@ router = APIRouter(prefix="/v1", tags=["chat"], responses=API_ERRORS)
 
 KEEPALIVE_SECONDS = 10
 
-ERRORS: dict[int | str, dict[str, object]] = {
-    413: {"model": ErrorResponse},
-    422: {"model": ErrorResponse},
-    502: {"model": ErrorResponse, "description": "The model (`model_error`) or the run (`run_failed`) failed."},
-    503: {"model": ErrorResponse, "description": "No worker finished the run within SWITCHBOARD_RUN_WAIT_SECONDS."},
+# What starting a turn can answer (the body's own statuses, 400/408/413/422, are documented for every route).
+START_ERRORS: dict[int | str, dict[str, object]] = {
+    404: {"description": "`not_found`: no thread `thread_id` of yours."},
+    409: {"description": "`conflict`: the thread is busy with another run."},
+}
+# And what waiting for its answer can: a chat turn is a run, waited for.
+TURN_ERRORS: dict[int | str, dict[str, object]] = {
+    **START_ERRORS,
+    409: {
+        "description": "`conflict`: a run of the thread waits for approval (the message says which calls, and "
+        "where to decide), the thread is busy with another run, or the run was cancelled."
+    },
+    502: {"description": "The model (`model_error`) or the run (`run_failed`) failed."},
+    503: {
+        "description": "`unavailable`: no worker finished the run within SWITCHBOARD_RUN_WAIT_SECONDS, the server is "
+        "shutting down (`Location` is the run, which goes on), or the database is unavailable."
+    },
+    504: {"description": "`run_timed_out`: the run hit its time limit."},
 }
 
 
-@router.post("/chat", summary="Send a message and get the agent's reply", responses=ERRORS)
+@router.post("/chat", summary="Send a message and get the agent's reply", responses=TURN_ERRORS)
 async def chat(body: ChatRequest, request: Request, user: PrincipalDep) -> ChatResponse:
     """One turn, as a run (see /v1/runs): creates a thread when `thread_id` is omitted, runs the agent with the
     thread's history, answers with its reply. A failed model call is a 502; the run stays recorded as failed
@@ -64,7 +77,7 @@ def _sse(event: ChatEvent) -> dict[str, str]:
             "then `done` (the same body as POST /v1/chat) or `error` (`{error: {type, message, request_id}}`). "
             "For resumable, numbered events use POST /v1/runs/stream.",
         },
-        **ERRORS,
+        **START_ERRORS,
     },
 )
 async def chat_stream_endpoint(body: ChatRequest, request: Request, user: PrincipalDep) -> EventSourceResponse:

@@ -5,12 +5,13 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from switchboard.agents.schemas import AgentName
 from switchboard.models.runs import RunStatus
 from switchboard.runs.schemas import PendingApproval
 
 
 class ChatRequest(BaseModel):
-    agent: str = Field(min_length=1, max_length=100, examples=["support"], description="A registered agent's name.")
+    agent: AgentName = Field(examples=["support"], description="A registered agent's name.")
     message: str = Field(min_length=1, examples=["Show me all my orders"], description="The user's message.")
     thread_id: uuid.UUID | None = Field(default=None, description="Continue this thread; omit to start a new one.")
 

@@ -6,9 +6,11 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from enum import StrEnum
+from typing import Annotated
 
 from pydantic import BaseModel, Field
 
+from switchboard.kit.schemas import ExactNumber, RowId
 from switchboard.models.runs import RunStatus
 from switchboard.runs.schemas import PendingApproval
 
@@ -58,7 +60,7 @@ class CancelResult(BaseModel):
 
 class LegacyChatRequest(BaseModel):
     prompt: str = Field(min_length=1, examples=["Show me all my orders"])
-    user_id: int | None = Field(
+    user_id: Annotated[RowId, ExactNumber] | None = Field(
         default=None, description="Optional. Must be your own id unless you are an admin acting for that user."
     )
 

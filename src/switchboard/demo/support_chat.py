@@ -12,10 +12,11 @@ from fastapi import APIRouter, Request
 
 from switchboard.auth.dependencies import PrincipalDep, SessionDep
 from switchboard.auth.principal import Principal, principal_of
+from switchboard.chat.endpoints import TURN_ERRORS
 from switchboard.chat.service import chat_turn
 from switchboard.demo.agent import AGENT_NAME
 from switchboard.demo.schemas import LegacyChatRequest, LegacyChatResponse
-from switchboard.kit.errors import API_ERRORS, ErrorResponse, PermissionDenied
+from switchboard.kit.errors import API_ERRORS, PermissionDenied
 from switchboard.kit.request_context import current_request_id
 from switchboard.runs.waiting import interruptions
 from switchboard.state import app_state
@@ -32,10 +33,9 @@ THREAD_KEY = "compat:api-v1-chat"  # the thread each user's calls continue (the 
     "/chat",
     summary="Chat with the support demo's agent (one thread per user)",
     responses={
-        403: {"model": ErrorResponse},
-        409: {"model": ErrorResponse, "description": "A run of your conversation waits for approval: decide it."},
-        413: {"model": ErrorResponse},
-        502: {"model": ErrorResponse},
+        **TURN_ERRORS,
+        403: {"description": "`permission_denied`: `user_id` is not you, and you are not an admin."},
+        404: {"description": "`not_found`: (admins) no user `user_id`."},
     },
 )
 async def legacy_chat(

@@ -71,7 +71,12 @@ def output_response(info: AgentInfo, output: BaseModel) -> ModelResponse:
 
 
 class AgentRunRequest(BaseModel):
-    agent_type: str = Field(examples=["document-extractor"], description="`document-extractor` or `policy-checker`.")
+    # An enum in the schema only: another value is seed 004's 400, not a 422.
+    agent_type: str = Field(
+        examples=["document-extractor"],
+        description="`document-extractor` or `policy-checker`.",
+        json_schema_extra={"enum": ["document-extractor", "policy-checker"]},
+    )
     user_id: str | None = Field(
         default=None,
         max_length=200,

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from collections.abc import Callable, Iterable
+from typing import Any, ClassVar, TypeVar
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -46,6 +47,18 @@ class PermissionDenied(AppError):
 class NotFound(AppError):
     status_code = 404
     type = "not_found"
+
+
+class MethodNotAllowed(AppError):
+    status_code = 405
+    type = "method_not_allowed"
+
+    @classmethod
+    def of(cls, method: str, path: str, allowed: Iterable[str]) -> MethodNotAllowed:
+        methods = sorted(allowed)
+        return cls(
+            f"{method} is not allowed on {path}: use {' or '.join(methods)}.", headers={"Allow": ", ".join(methods)}
+        )
 
 
 class Conflict(AppError):
@@ -94,6 +107,27 @@ class RunTimedOut(AppError):
     type = "run_timed_out"
 
 
+F = TypeVar("F", bound=Callable[..., Any])
+
+RAISES_ATTRIBUTE = "__switchboard_raises__"
+
+
+def raises(*errors: type[AppError]) -> Callable[[F], F]:
+    """Declare the errors a dependency (or an endpoint) answers with: every operation that uses it documents
+    their statuses in OpenAPI (see kit/openapi.py), so routes added later need no `responses=` of their own."""
+
+    def mark(function: F) -> F:
+        setattr(function, RAISES_ATTRIBUTE, (*getattr(function, RAISES_ATTRIBUTE, ()), *errors))
+        return function
+
+    return mark
+
+
+def declared_errors(function: object) -> tuple[type[AppError], ...]:
+    errors: tuple[type[AppError], ...] = getattr(function, RAISES_ATTRIBUTE, ())
+    return errors
+
+
 class ErrorBody(BaseModel):
     type: str
     message: str
@@ -108,7 +142,8 @@ class ErrorResponse(BaseModel):
 
 
 # For routers behind an API key. Every error, validation included, has one shape: the schema says so
-# instead of FastAPI's default validation-error model.
+# instead of FastAPI's default validation-error model. (kit/openapi.py now documents these for every route from
+# its definition; a router may still name them.)
 API_ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorResponse, "description": "Missing, invalid or revoked API key"},
     422: {"model": ErrorResponse, "description": "Invalid request; `details` names each field"},
@@ -134,10 +169,23 @@ def _field_name(location: tuple[Any, ...] | list[Any]) -> str:
 
 
 def _problem(err: Any) -> dict[str, str]:
-    if err.get("type") == "json_invalid":  # its loc is ("body", <character offset>), which names no field
-        reason = (err.get("ctx") or {}).get("error")
-        return {"field": "body", "message": f"not valid JSON ({reason})" if reason else "not valid JSON"}
     return {"field": _field_name(err.get("loc", ())), "message": str(err.get("msg", "invalid"))}
+
+
+def not_json(reason: str) -> BadRequest:
+    """The one answer to a body that is not JSON, wherever it is noticed (the request guard, or a route)."""
+    return BadRequest(
+        f"The request body is not valid JSON ({reason}). Send a JSON object with `Content-Type: application/json`.",
+        details=[{"field": "body", "message": f"not valid JSON ({reason})"}],
+    )
+
+
+# The `type` of an HTTP error Starlette or FastAPI raises itself (an unknown route, a wrong method, a body it
+# could not parse): the same types our own errors have for the same status.
+_HTTP_TYPES: dict[int, str] = {
+    error.status_code: error.type
+    for error in (BadRequest, Unauthenticated, PermissionDenied, NotFound, Conflict, RequestTimeout, PayloadTooLarge)
+} | {MethodNotAllowed.status_code: MethodNotAllowed.type}
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -147,13 +195,17 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
-        problems = [_problem(err) for err in exc.errors()]
+        errors = list(exc.errors())
+        invalid_json = next((err for err in errors if err.get("type") == "json_invalid"), None)
+        if invalid_json is not None:  # its loc is ("body", <character offset>), which names no field
+            return app_error_response(not_json((invalid_json.get("ctx") or {}).get("error") or "unreadable"))
+        problems = [_problem(err) for err in errors]
         summary = "; ".join(f"{p['field']}: {p['message']}" for p in problems[:5])
         return error_response(422, ValidationFailed.type, f"Invalid request: {summary}", problems)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        type_ = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        type_ = _HTTP_TYPES.get(exc.status_code, "http_error")
         message = str(exc.detail)
         if exc.status_code == 404:
             message = f"No route {request.method} {request.url.path}. See /docs for the API."

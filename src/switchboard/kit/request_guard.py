@@ -2,9 +2,12 @@
 
 - a body of at most `max_body_bytes` (413), read within `body_timeout_seconds` (408): a client cannot make the
   server buffer 50 MB or wait forever for a body shorter than its Content-Length;
+- a JSON body that is JSON (400 `bad_request`, whichever route it is for);
 - JSON that PostgreSQL can store: no NUL character (`\\u0000`) in any string or key, and no NaN, Infinity or
   number too large for a float (`1e999`), which Python's JSON reader accepts and `jsonb` refuses (422 naming the
   field);
+- JSON nested at most `MAX_DEPTH` levels (422): what is stored is returned, and Pydantic cannot write JSON
+  nested much deeper (about 250 levels; beyond them a thread was created and its answer was a 500);
 - query parameters without NUL characters (422 naming the parameter).
 
 A body it has read is handed on to the app unchanged; later `receive` calls (a client disconnecting from a
@@ -23,9 +26,17 @@ from urllib.parse import parse_qsl
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from switchboard.kit.errors import AppError, PayloadTooLarge, RequestTimeout, ValidationFailed, app_error_response
+from switchboard.kit.errors import (
+    AppError,
+    PayloadTooLarge,
+    RequestTimeout,
+    ValidationFailed,
+    app_error_response,
+    not_json,
+)
 
 NUL = "\x00"
+MAX_DEPTH = 64
 
 
 class RequestGuardMiddleware:
@@ -128,14 +139,41 @@ def _finite_float(text: str) -> float | _NonFinite:
 
 
 def _check_json(body: bytes) -> None:
-    """422 for NaN, Infinity and NUL characters; any other invalid JSON is left to the app's own error."""
+    """400 for a body that is not JSON; 422 for NaN, Infinity, NUL characters and nesting deeper than MAX_DEPTH."""
     try:
         parsed = json.loads(body, parse_constant=_NonFinite, parse_float=_finite_float)
-    except (ValueError, UnicodeDecodeError):
-        return
+    except UnicodeDecodeError:
+        raise not_json("not UTF-8 text") from None
+    except json.JSONDecodeError as exc:
+        raise not_json(f"{exc.msg} at character {exc.pos}") from None
+    except RecursionError:  # Python's reader gives up at about 1000 levels
+        raise _too_deep("body") from None
+    deepest = _deeper_than(parsed, MAX_DEPTH)
+    if deepest is not None:
+        raise _too_deep(deepest)
     problems = list(_problems(parsed, ()))
     if problems:
         raise _invalid(problems)
+
+
+def _deeper_than(value: Any, limit: int) -> str | None:
+    """The first field whose arrays or objects nest deeper than `limit` (the body itself is level 1), if any.
+    Walked with a stack of its own: a recursive walk would itself run out of stack on the deepest bodies."""
+    pending: list[tuple[Any, int, tuple[str, ...]]] = [(value, 1, ())]
+    while pending:
+        node, depth, path = pending.pop()
+        if not isinstance(node, dict | list):
+            continue
+        if depth > limit:
+            return ".".join(path) or "body"
+        items = node.items() if isinstance(node, dict) else enumerate(node)
+        pending.extend((item, depth + 1, (*path, str(key))) for key, item in items)
+    return None
+
+
+def _too_deep(field: str) -> ValidationFailed:
+    message = f"nested more than {MAX_DEPTH} levels deep (arrays and objects within each other)"
+    return ValidationFailed(f"Invalid request: {field}: {message}", details=[{"field": field, "message": message}])
 
 
 def _problems(value: Any, path: tuple[str, ...]) -> Iterator[tuple[str, str]]:

@@ -4,10 +4,11 @@ PostgreSQL needs."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 
 class FromRow(BaseModel):
@@ -16,6 +17,22 @@ class FromRow(BaseModel):
 
     model_config = ConfigDict(from_attributes=True, validate_by_name=True, validate_by_alias=True)
 
+
+def _json_number(value: Any) -> Any:
+    if isinstance(value, bool | str):
+        raise ValueError("must be a JSON number (not a string, nor true or false)")
+    return value
+
+
+ExactNumber = BeforeValidator(_json_number)
+"""On a number in a request body: a JSON number only, as its schema says. Pydantic would take `true` as 1 and "5"
+as 5 (a request the schema calls invalid, accepted). Not for query or path parameters, which are text. Put it
+after any bounds, `Annotated[int, Field(ge=1), ExactNumber]`, or the schema shows them as `ge`, not `minimum`."""
+
+# The id of a row with a `bigint` identity (a user). Bounded at the largest integer every JSON reader holds
+# exactly (2**53 - 1, far below bigint's): beyond bigint PostgreSQL cannot even be asked (that was a 500), and
+# bounds near 2**63 are rounded by readers that use floats, which then disagree on what is valid.
+RowId = Annotated[int, Field(ge=1, le=2**53 - 1)]
 
 METADATA_MAX_BYTES = 16 * 1024
 
@@ -39,5 +56,15 @@ def _storable_time(value: datetime) -> datetime:
         raise ValueError("is outside the range of dates that can be compared (years 1 to 9999 in UTC)") from None
 
 
-Timestamp = Annotated[datetime, AfterValidator(_storable_time)]
-"""A point in time, in UTC (a time without an offset is taken as UTC)."""
+_NUMBER = re.compile(r"\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*")
+
+
+def _not_a_number(value: Any) -> Any:
+    # Pydantic would take 0.5 or "1700000000" as seconds since 1970; the API documents ISO 8601 times.
+    if isinstance(value, int | float) or (isinstance(value, str) and _NUMBER.fullmatch(value)):
+        raise ValueError("must be an ISO 8601 time such as 2026-01-31T12:00:00Z, not a number")
+    return value
+
+
+Timestamp = Annotated[datetime, BeforeValidator(_not_a_number), AfterValidator(_storable_time)]
+"""A point in time as ISO 8601, in UTC (a time without an offset is taken as UTC)."""

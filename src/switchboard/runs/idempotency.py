@@ -31,6 +31,7 @@ IdempotencyKeyHeader = Annotated[
         description="Makes this POST safe to retry: the same key with the same body returns the original "
         "response (one run); with a different body → 422; while the first is still being created → 409. "
         "Up to 200 printable ASCII characters, per user.",
+        json_schema_extra={"pattern": _KEY.pattern},  # checked below, with a message saying what it must be
     ),
 ]
 

@@ -4,26 +4,29 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, Field, computed_field
+from pydantic import BaseModel, Field, StrictBool, computed_field
 
-from switchboard.kit.schemas import FromRow, Metadata
+from switchboard.agents.schemas import AgentName
+from switchboard.kit.schemas import ExactNumber, FromRow, Metadata
 from switchboard.models.runs import MultitaskStrategy, RunStatus, StepKind, StepStatus
 
 
 class RunLimits(BaseModel):
-    max_model_requests: int | None = Field(
-        default=None, ge=1, le=1000, description="Most model requests the run may make (default 50)."
+    max_model_requests: Annotated[int, Field(ge=1, le=1000), ExactNumber] | None = Field(
+        default=None, description="Most model requests the run may make (default 50)."
     )
-    max_tool_calls: int | None = Field(default=None, ge=0, le=10000, description="Most tool calls the run may make.")
-    timeout_seconds: float | None = Field(
-        default=None, gt=0, le=86400, description="Wall-clock limit from the run's start; past it → `timed_out`."
+    max_tool_calls: Annotated[int, Field(ge=0, le=10000), ExactNumber] | None = Field(
+        default=None, description="Most tool calls the run may make."
+    )
+    timeout_seconds: Annotated[float, Field(gt=0, le=86400), ExactNumber] | None = Field(
+        default=None, description="Wall-clock limit from the run's start; past it → `timed_out`."
     )
 
 
 class RunCreate(BaseModel):
-    agent: str = Field(min_length=1, max_length=100, examples=["support"], description="A registered agent's name.")
+    agent: AgentName = Field(examples=["support"], description="A registered agent's name.")
     message: str = Field(min_length=1, examples=["Show me all my orders"], description="The user's message.")
     thread_id: uuid.UUID | None = Field(default=None, description="Run on this thread; omit to start a new one.")
     multitask_strategy: MultitaskStrategy = Field(
@@ -129,5 +132,5 @@ class ApprovalRequest(BaseModel):
 
 class ApprovalDecision(BaseModel):
     tool_call_id: str = Field(min_length=1, max_length=200)
-    approve: bool
+    approve: StrictBool  # true or false, not 1 or "yes"
     reason: str | None = Field(default=None, max_length=2000, description="Told to the model when denied.")

@@ -6,12 +6,13 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from switchboard.agents.schemas import AgentName
 from switchboard.kit.pagination import Page
 from switchboard.kit.schemas import FromRow, Metadata
 
 
 class ThreadCreate(BaseModel):
-    agent: str = Field(min_length=1, max_length=100, description="Name of a registered agent (see GET /v1/agents).")
+    agent: AgentName = Field(description="Name of a registered agent (see GET /v1/agents).")
     title: str | None = Field(default=None, max_length=200)
     metadata: Metadata = Field(
         default_factory=dict, description="Free-form JSON kept with the thread (at most 16 KiB)."

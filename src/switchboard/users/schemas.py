@@ -6,12 +6,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, Field, StringConstraints, computed_field
+from pydantic import BaseModel, Field, StrictBool, StringConstraints, computed_field
 
 from switchboard.kit.pagination import Page
 from switchboard.kit.schemas import FromRow
 
-Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+# The pattern says in the schema what stripping implies: something other than white space.
+Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=r"\S")]
 
 
 class UserOut(FromRow):
@@ -56,9 +57,11 @@ class KeyCreate(BaseModel):
 
 
 class UserCreate(BaseModel):
-    email: str = Field(min_length=3, max_length=320, description="Unique; stored lower-case.")
+    email: str = Field(
+        min_length=3, max_length=320, pattern="@", description="Unique; stored lower-case. It must contain an @."
+    )
     name: Label
-    admin: bool = Field(default=False, description="Make the user an admin.")
+    admin: StrictBool = Field(default=False, description="Make the user an admin (true or false, not 1).")
     key_name: Label = Field(default="default", description="The label of the user's first key.")
 
 
