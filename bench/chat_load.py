@@ -101,5 +101,5 @@ async def one_by_one(scenario: Scenario, turns: int, client: int = 0) -> list[Tu
         await scenario.turn(client)
         latency = time.perf_counter() - began
         after = scenario.meter.cpu() if scenario.meter else None
-        costs.append(TurnCost(latency, after - before if after and before else None))
+        costs.append(TurnCost(latency, None if after is None or before is None else after - before))
     return costs

@@ -19,6 +19,10 @@ def _v(value: Any, unit: str = "") -> str:
     return "n/a" if value is None else f"{value}{unit}"
 
 
+def _growth(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:+.0%}"
+
+
 def _xacts(figures: dict[str, Any]) -> str:
     commits, rollbacks = figures["commits_per_turn"], figures["rollbacks_per_turn"]
     if commits is None:
@@ -54,11 +58,11 @@ def _one_client(report: dict[str, Any]) -> None:
     single = report["one_client"]
     turns = single["direct"]["turns"]
     print(f"\nOne client, {turns} turns each (ms; overhead: minus the two model calls made directly)")
-    print(f"  {'':<64}{'p50':>8}{'p99':>8}{'overhead p50 / p99':>22}{'server CPU':>12}")
+    print(f"  {'':<64}{'p50':>9}{'p99':>9}{'overhead p50 / p99':>22}{'server CPU':>12}")
     for name in ("direct", "support", "chat", "reference"):
         f = single[name]
         extra = f"{f['overhead_p50_ms']} / {f['overhead_p99_ms']}" if "overhead_p50_ms" in f else ""
-        print(f"  {TITLES[name]:<64}{f['p50_ms']:>8}{f['p99_ms']:>8}{extra:>22}{_v(f['server_cpu_ms_per_turn']):>12}")
+        print(f"  {TITLES[name]:<64}{f['p50_ms']:>9}{f['p99_ms']:>9}{extra:>22}{_v(f['server_cpu_ms_per_turn']):>12}")
 
 
 def _thread_length(report: dict[str, Any]) -> None:
@@ -73,7 +77,7 @@ def _thread_length(report: dict[str, Any]) -> None:
             f"  turns {b['turns']:<10} p50 {b['p50_ms']:>7}   server CPU {_v(b['server_cpu_ms_per_turn']):>6}"
             f"   PostgreSQL CPU {_v(b['postgres_cpu_ms_per_turn']):>6}"
         )
-    print(f"  growth: latency {_v(thread['latency_growth'])}, server CPU {_v(thread['server_cpu_growth'])}")
+    print(f"  growth: latency {_growth(thread['latency_growth'])}, server CPU {_growth(thread['server_cpu_growth'])}")
 
 
 def print_table(report: dict[str, Any]) -> None:

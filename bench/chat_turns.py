@@ -31,6 +31,7 @@ import tempfile
 import time
 from collections.abc import Sequence
 from contextlib import AsyncExitStack
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -89,67 +90,84 @@ async def window(scenario: Scenario, clients: int, seconds: float, settle: float
     return Window(result, cpu, commits_after - commits, rollbacks_after - rollbacks, load_used)
 
 
+@dataclass(frozen=True)
+class Setup:
+    scenarios: dict[str, Scenario]  # support, chat, reference: in the order they run
+    direct: Scenario
+    fake_pid: int
+    postgres: str  # the server's version
+
+
+async def start(stack: AsyncExitStack, args: argparse.Namespace, url: str, reference_url: str, workdir: Path) -> Setup:
+    """The processes, the users, the meters and the clients, each stopped or closed by `stack`."""
+    fake = await stack.enter_async_context(fake_model(workdir))
+    model_url = f"{fake.url}/v1"
+    env = switchboard_env(url, workdir, model_url, dict(item.split("=", 1) for item in args.set))
+    admin_key = await seed_demo(env, workdir)
+    server = await stack.enter_async_context(switchboard_server(env, workdir))
+    reference = await stack.enter_async_context(reference_app(workdir, asyncpg_dsn(reference_url), model_url))
+    _progress(f"switchboard serve (pid {server.pid}) at {server.url}, reference (pid {reference.pid})")
+    # One user per client, and one more whose thread the one-client phase starts from its first turn.
+    keys = await create_users(server.url, admin_key, args.clients + 1, "bench")
+    monitor = await Monitor.connect(url)
+    stack.push_async_callback(monitor.close)
+    ours = Meter(monitor, server.pid, database_name(url))
+    theirs = Meter(monitor, reference.pid, database_name(reference_url))
+    for meter in (ours, theirs):
+        await meter.start()
+        stack.push_async_callback(meter.stop)
+    limits = httpx.Limits(max_connections=args.clients + 1, max_keepalive_connections=args.clients + 1)
+    http = await stack.enter_async_context(httpx.AsyncClient(timeout=120, limits=limits))
+    model = model_client(model_url)
+    stack.push_async_callback(model.close)
+    chat_body = {"agent": "support", "message": PROMPT}
+    scenarios = {
+        "support": http_scenario("support", f"{server.url}/api/v1/chat", {"prompt": PROMPT}, keys, ours, http),
+        "chat": http_scenario("chat", f"{server.url}/v1/chat", chat_body, keys, ours, http),
+        "reference": http_scenario("reference", f"{reference.url}/chat", {"message": PROMPT}, [], theirs, http),
+    }
+    postgres = str(await monitor.connection.fetchval("SHOW server_version"))
+    return Setup(scenarios, direct_scenario(model), fake.pid, postgres)
+
+
+async def under_load_rounds(setup: Setup, args: argparse.Namespace) -> dict[str, list[Window]]:
+    for scenario in setup.scenarios.values():
+        warm = await load(scenario, args.clients, args.warmup)
+        _progress(f"warm-up {scenario.name}: {warm.turns} turns, {len(warm.errors)} failed")
+    await asyncio.sleep(args.settle)
+    windows: dict[str, list[Window]] = {name: [] for name in setup.scenarios}
+    for number in range(1, args.rounds + 1):
+        for name, scenario in setup.scenarios.items():
+            done = await window(scenario, args.clients, args.duration, args.settle, setup.fake_pid)
+            windows[name].append(done)
+            _progress(f"round {number} {name}: {done.load.turns / done.load.seconds:.1f} turns/s")
+    return windows
+
+
+async def one_client_turns(setup: Setup, args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """Each scenario's figures at one client (with the overhead over the direct calls), and the thread length."""
+    turns = max(args.single_turns, args.long_turn + 5)
+    client = args.clients  # the fresh user: the support route's thread starts at its first turn here
+    single: dict[str, Any] = {}
+    thread: dict[str, Any] | None = None
+    for scenario in (setup.direct, *setup.scenarios.values()):
+        if scenario.name != "support":
+            await one_by_one(scenario, 5, client)  # warm (the direct client's connections are new)
+        costs = await one_by_one(scenario, turns, client)
+        single[scenario.name] = one_client(costs)
+        if scenario.name == "support":
+            thread = thread_length(costs, args.short_turn, args.long_turn)
+        _progress(f"one client {scenario.name}: p50 {single[scenario.name]['p50_ms']} ms")
+    for name in setup.scenarios:
+        single[name] = overhead(single[name], single["direct"])
+    return single, thread
+
+
 async def measure(args: argparse.Namespace, url: str, reference_url: str, workdir: Path, kind: str) -> dict[str, Any]:
-    overrides = dict(item.split("=", 1) for item in args.set)
     async with AsyncExitStack() as stack:
-        fake = await stack.enter_async_context(fake_model(workdir))
-        model_url = f"{fake.url}/v1"
-        env = switchboard_env(url, workdir, model_url, overrides)
-        admin_key = await seed_demo(env, workdir)
-        server = await stack.enter_async_context(switchboard_server(env, workdir))
-        reference = await stack.enter_async_context(reference_app(workdir, asyncpg_dsn(reference_url), model_url))
-        _progress(f"switchboard serve (pid {server.pid}) at {server.url}, reference (pid {reference.pid})")
-        # One user per client, and one more whose thread the one-client phase starts from its first turn.
-        keys = await create_users(server.url, admin_key, args.clients + 1, "bench")
-        monitor = await Monitor.connect(url)
-        stack.push_async_callback(monitor.close)
-        meters = (
-            Meter(monitor, server.pid, database_name(url)),
-            Meter(monitor, reference.pid, database_name(reference_url)),
-        )
-        for meter in meters:
-            await meter.start()
-            stack.push_async_callback(meter.stop)
-        limits = httpx.Limits(max_connections=args.clients + 1, max_keepalive_connections=args.clients + 1)
-        http = await stack.enter_async_context(httpx.AsyncClient(timeout=120, limits=limits))
-        model = model_client(model_url)
-        stack.push_async_callback(model.close)
-        scenarios = {
-            "support": http_scenario("support", f"{server.url}/api/v1/chat", {"prompt": PROMPT}, keys, meters[0], http),
-            "chat": http_scenario(
-                "chat", f"{server.url}/v1/chat", {"agent": "support", "message": PROMPT}, keys, meters[0], http
-            ),
-            "reference": http_scenario("reference", f"{reference.url}/chat", {"message": PROMPT}, [], meters[1], http),
-        }
-
-        for scenario in scenarios.values():
-            warm = await load(scenario, args.clients, args.warmup)
-            _progress(f"warm-up {scenario.name}: {warm.turns} turns, {len(warm.errors)} failed")
-        await asyncio.sleep(args.settle)
-        windows: dict[str, list[Window]] = {name: [] for name in scenarios}
-        for number in range(1, args.rounds + 1):
-            for name, scenario in scenarios.items():
-                done = await window(scenario, args.clients, args.duration, args.settle, fake.pid)
-                windows[name].append(done)
-                _progress(f"round {number} {name}: {done.load.turns / done.load.seconds:.1f} turns/s")
-
-        turns = max(args.single_turns, args.long_turn + 5)
-        direct = direct_scenario(model)
-        single: dict[str, Any] = {}
-        thread: dict[str, Any] | None = None
-        for name, scenario in (("direct", direct), *scenarios.items()):
-            client = args.clients  # the fresh user: the support route's thread starts at its first turn here
-            if name != "support":
-                await one_by_one(scenario, 5, client)  # warm (the direct client's connections are new)
-            costs = await one_by_one(scenario, turns, client)
-            single[name] = one_client(costs)
-            if name == "support":
-                thread = thread_length(costs, args.short_turn, args.long_turn)
-            _progress(f"one client {name}: p50 {single[name]['p50_ms']} ms")
-        for name in scenarios:
-            single[name] = overhead(single[name], single["direct"])
-        postgres = str(await monitor.connection.fetchval("SHOW server_version"))
-
+        setup = await start(stack, args, url, reference_url, workdir)
+        windows = await under_load_rounds(setup, args)
+        single, thread = await one_client_turns(setup, args)
     return {
         "bench": "chat_turns",
         "clients": args.clients,
@@ -159,8 +177,8 @@ async def measure(args: argparse.Namespace, url: str, reference_url: str, workdi
         "rounds_by_scenario": {name: [under_load([w]) for w in ws] for name, ws in windows.items()},
         "one_client": single,
         "thread_length": thread,
-        "server_settings": overrides,
-        **machine(kind, postgres),
+        "server_settings": dict(item.split("=", 1) for item in args.set),
+        **machine(kind, setup.postgres),
     }
 
 
