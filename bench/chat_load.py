@@ -103,3 +103,16 @@ async def one_by_one(scenario: Scenario, turns: int, client: int = 0) -> list[Tu
         after = scenario.meter.cpu() if scenario.meter else None
         costs.append(TurnCost(latency, None if after is None or before is None else after - before))
     return costs
+
+
+async def alternating(
+    scenario: Scenario, baseline: Scenario, turns: int, client: int
+) -> tuple[list[TurnCost], list[TurnCost]]:
+    """`turns` turns of `scenario` and as many of `baseline`, one of each in turn, so the two samples see the same
+    machine (its load drifts) and their difference is the scenario's own: (scenario's costs, baseline's)."""
+    ours: list[TurnCost] = []
+    theirs: list[TurnCost] = []
+    for _ in range(turns):
+        theirs += await one_by_one(baseline, 1, client)
+        ours += await one_by_one(scenario, 1, client)
+    return ours, theirs

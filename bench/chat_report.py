@@ -56,8 +56,11 @@ def _under_load(report: dict[str, Any]) -> None:
 
 def _one_client(report: dict[str, Any]) -> None:
     single = report["one_client"]
-    turns = single["direct"]["turns"]
-    print(f"\nOne client, {turns} turns each (ms; overhead: minus the two model calls made directly)")
+    turns = single["chat"]["turns"]
+    print(
+        f"\nOne client, {turns} turns each (ms), alternating with the two model calls made directly; overhead: minus "
+        "those calls' p50 / p99"
+    )
     print(f"  {'':<64}{'p50':>9}{'p99':>9}{'overhead p50 / p99':>22}{'server CPU':>12}")
     for name in ("direct", "support", "chat", "reference"):
         f = single[name]

@@ -38,7 +38,7 @@ from typing import Any
 import httpx
 
 from bench.chat_figures import Window, one_client, overhead, targets, thread_length, under_load
-from bench.chat_load import PROMPT, Scenario, direct_scenario, http_scenario, load, one_by_one
+from bench.chat_load import PROMPT, Scenario, TurnCost, alternating, direct_scenario, http_scenario, load, one_by_one
 from bench.chat_meter import STATS_SETTLE_SECONDS, Meter, Monitor, asyncpg_dsn, database_name
 from bench.chat_report import print_table
 from bench.cpu import cpu_seconds
@@ -145,22 +145,22 @@ async def under_load_rounds(setup: Setup, args: argparse.Namespace) -> dict[str,
 
 
 async def one_client_turns(setup: Setup, args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any] | None]:
-    """Each scenario's figures at one client (with the overhead over the direct calls), and the thread length."""
+    """Each scenario's figures at one client, its turns alternating with the direct calls' (the overhead is over
+    those), all the direct calls' together, and the thread length."""
     turns = max(args.single_turns, args.long_turn + 5)
     client = args.clients  # the fresh user: the support route's thread starts at its first turn here
+    await one_by_one(setup.direct, 5, client)  # warm: the direct client's connections are new
     single: dict[str, Any] = {}
+    direct: list[TurnCost] = []
     thread: dict[str, Any] | None = None
-    for scenario in (setup.direct, *setup.scenarios.values()):
-        if scenario.name != "support":
-            await one_by_one(scenario, 5, client)  # warm (the direct client's connections are new)
-        costs = await one_by_one(scenario, turns, client)
-        single[scenario.name] = one_client(costs)
+    for scenario in setup.scenarios.values():
+        costs, baseline = await alternating(scenario, setup.direct, turns, client)
+        direct += baseline
+        single[scenario.name] = overhead(one_client(costs), one_client(baseline))
         if scenario.name == "support":
             thread = thread_length(costs, args.short_turn, args.long_turn)
         _progress(f"one client {scenario.name}: p50 {single[scenario.name]['p50_ms']} ms")
-    for name in setup.scenarios:
-        single[name] = overhead(single[name], single["direct"])
-    return single, thread
+    return {"direct": one_client(direct), **single}, thread
 
 
 async def measure(args: argparse.Namespace, url: str, reference_url: str, workdir: Path, kind: str) -> dict[str, Any]:
