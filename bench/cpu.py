@@ -17,7 +17,7 @@ from bench.database import Context
 _TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
-def _cpu_seconds(pid: int) -> float | None:
+def cpu_seconds(pid: int) -> float | None:
     """utime + stime of a local process, from /proc (None when it is gone or not visible)."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -51,7 +51,7 @@ class CpuSampler:
             ).scalars()
             for pid in pids:
                 if pid not in self._backends:
-                    seen = _cpu_seconds(pid)
+                    seen = cpu_seconds(pid)
                     if seen is not None:
                         self._backends[pid] = seen if first else 0.0
 
@@ -60,11 +60,11 @@ class CpuSampler:
         while True:
             if ticks % 10 == 0:
                 await self._refresh_backends(first=ticks == 0)
-            worker = _cpu_seconds(self.worker_pid)
+            worker = cpu_seconds(self.worker_pid)
             if worker is None:
                 return
             for pid in self._backends:
-                now = _cpu_seconds(pid)
+                now = cpu_seconds(pid)
                 if now is not None:
                     self._last[pid] = now
             backends = sum(self._last.get(pid, base) - base for pid, base in self._backends.items())

@@ -75,6 +75,18 @@ async def bench_database(workdir: Path) -> AsyncIterator[tuple[str, str]]:
             await asyncio.to_thread(embedded.release)
 
 
+@asynccontextmanager
+async def sibling_database(url: str, suffix: str) -> AsyncIterator[str]:
+    """A second fresh database on the server of `url` (named after its database and `suffix`), dropped afterwards."""
+    parsed = make_url(url)
+    name = f"{parsed.database}_{suffix}"
+    await _autocommit(url, f'CREATE DATABASE "{name}"')
+    try:
+        yield parsed.set(database=name).render_as_string(hide_password=False)
+    finally:
+        await _autocommit(url, f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
 def bench_settings(url: str) -> Settings:
     return Settings(_env_file=None, database_url=url, plugins=[PLUGIN_PATH])
 

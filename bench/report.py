@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import platform
 import pstats
+import subprocess
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,18 @@ TARGET_P50_MS = 20.0
 
 
 def _git_commit() -> str:
+    # `git` knows every layout (a worktree's .git is a file, refs may be packed); without it, read .git/HEAD.
+    try:
+        found = subprocess.run(  # noqa: S603 - fixed arguments
+            ["git", "-C", str(ROOT), "rev-parse", "--short=12", "HEAD"],  # noqa: S607 - git from PATH
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if found.returncode == 0:
+            return found.stdout.strip()
+    except OSError:
+        pass
     head = ROOT / ".git" / "HEAD"
     try:
         ref = head.read_text().strip()
@@ -48,9 +61,14 @@ def _cpu() -> str:
 
 async def environment(ctx: Context, database: str) -> dict[str, Any]:
     """Where the figures were measured: the report's fields after the figures, in their order."""
+    return machine(database, await _server_version(ctx))
+
+
+def machine(database: str, postgres: str) -> dict[str, Any]:
+    """`environment`'s fields, for a PostgreSQL server of version `postgres` (SHOW server_version)."""
     return {
         "database": database,
-        "postgres": await _server_version(ctx),
+        "postgres": postgres.split()[0],
         "cpus": os.cpu_count(),
         "cpu": _cpu(),
         "python": platform.python_version(),
