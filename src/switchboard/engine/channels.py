@@ -10,4 +10,8 @@ RUN_EVENTS = "sb_run_events"
 RUN_CANCEL = "sb_run_cancel"
 """Payload: a running run id whose cancellation was requested."""
 
-ALL = (RUNS_READY, RUN_EVENTS, RUN_CANCEL)
+RUN_SETTLED = "sb_run_settled"
+"""Payload: a run id that has just finished or paused for approval (its `end` or `approval_required` event): what
+a request waiting for the run listens to, so it is not woken by every text delta."""
+
+ALL = (RUNS_READY, RUN_EVENTS, RUN_CANCEL, RUN_SETTLED)

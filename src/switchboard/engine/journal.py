@@ -16,7 +16,7 @@ from pydantic_core import to_jsonable_python
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from switchboard.engine.channels import RUN_EVENTS
+from switchboard.engine.channels import RUN_EVENTS, RUN_SETTLED
 from switchboard.engine.lease import LEASED, LeaseLost
 
 
@@ -27,6 +27,8 @@ class Appended:
 
 
 Event = tuple[str, dict[str, Any]]
+
+SETTLING = frozenset({"end", "approval_required"})  # the events after which a waiting request answers
 
 _APPEND = """
 WITH bumped AS (
@@ -65,6 +67,8 @@ async def append(
         if owner is not None:
             raise LeaseLost(str(run_id))
         raise LookupError(f"run {run_id} does not exist")
+    if any(kind in SETTLING for kind, _ in events):
+        await notify(connection, RUN_SETTLED, str(run_id))
     return Appended(last_seq=int(row[0]), cancel_requested=bool(row[1]))
 
 

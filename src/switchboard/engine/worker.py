@@ -161,7 +161,9 @@ class Worker:
             if control.stop_reason is None:
                 raise
             # Stopped while the execution was still loading, before it could handle a stop itself.
-            asyncio.current_task().uncancel()  # type: ignore[union-attr]
+            running = asyncio.current_task()
+            assert running is not None  # every execution runs in a task of its own (`_spawn`)
+            running.uncancel()
             self.log.info("run.stopped_before_start", run_id=str(claimed.run_id), reason=control.stop_reason)
             if control.stop_reason == "shutdown":
                 await self._give_back(claimed.run_id, reason="worker_shutdown")

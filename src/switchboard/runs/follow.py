@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from switchboard.engine.channels import RUN_EVENTS
+from switchboard.engine.channels import RUN_EVENTS, RUN_SETTLED
 from switchboard.kit.notify import Notifier
 from switchboard.models import Run, RunEvent
 from switchboard.models.runs import FINAL, SETTLED
@@ -72,7 +72,8 @@ async def wait_until_settled(
     is set."""
     deadline = time.monotonic() + wait_seconds
     stop = interrupted or asyncio.Event()
-    async with notifier.subscribe(RUN_EVENTS, str(run_id)) as woken:
+    # Woken when the run settles, not by each of its events: a streaming run appends many (see `RUN_SETTLED`).
+    async with notifier.subscribe(RUN_SETTLED, str(run_id)) as woken:
         while True:
             woken.clear()
             async with sessions() as session:
