@@ -37,7 +37,11 @@ class Database:
             embedded = EmbeddedPostgres(settings.data_dir)
             url = embedded.acquire()
         pool_size, max_overflow = settings.db_pool(http=http)
-        engine = create_async_engine(url, pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=True)
+        # No pre-ping: it cost a BEGIN/ROLLBACK round trip per checkout, on every request and run step. A connection
+        # that went stale (PostgreSQL restarted) fails on first use instead; SQLAlchemy then invalidates the
+        # whole pool, and that one failure is an outage like any other (503 with Retry-After; a worker gives its
+        # run back): the next checkout connects afresh.
+        engine = create_async_engine(url, pool_size=pool_size, max_overflow=max_overflow)
         return cls(url=url, engine=engine, sessions=make_sessionmaker(engine), embedded=embedded)
 
     async def close(self) -> None:
