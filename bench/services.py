@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import signal
 import socket
 import sys
 from collections.abc import AsyncIterator
@@ -19,6 +18,7 @@ from typing import BinaryIO
 import httpx
 
 from bench import ROOT
+from bench.worker import stop
 
 START_SECONDS = 120.0  # a cold `switchboard serve` imports for seconds; more on a loaded machine
 
@@ -72,13 +72,7 @@ async def service(name: str, argv: list[str], env: dict[str, str], workdir: Path
         await _wait_ready(process, url, log)
         yield Service(name, process.pid, url, log)
     finally:
-        if process.returncode is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                await asyncio.wait_for(process.wait(), 30)
-            except TimeoutError:
-                process.kill()
-                await process.wait()
+        await stop(process)
 
 
 async def _wait_ready(process: asyncio.subprocess.Process, url: str, log: Path) -> None:
