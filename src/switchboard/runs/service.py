@@ -56,7 +56,8 @@ class RunService:
             )
         registered = self.agents.require(body.agent)
         thread = await self._thread(user, body, thread_key)
-        if refuse_behind_approval:
+        existing = body.thread_id is not None or thread_key is not None  # a new thread has no runs to look at
+        if refuse_behind_approval and existing:
             await self._refuse_behind_approval(thread)
         await self._apply_strategy(thread, body)
         await self._check_agent_limit(registered.spec.name, registered.spec.concurrency)
