@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from switchboard.agents.model_resolution import ResolvedModel, resolve_model
-from switchboard.agents.spec import AgentSpec
+from switchboard.agents.spec import AgentSpec, HistoryWindow
 from switchboard.kit.errors import ValidationFailed
 from switchboard.settings import Settings
 
@@ -34,6 +34,11 @@ class AgentRegistry:
                 details=[{"field": "agent", "message": "unknown agent"}],
             )
         return self._agents[name]
+
+    def history_window(self, name: str) -> HistoryWindow:
+        """How much thread history a run of agent `name` sends to the model (an unknown agent: the default)."""
+        registered = self._agents.get(name)
+        return registered.spec.history if registered is not None else HistoryWindow()
 
     def __contains__(self, name: object) -> bool:
         return name in self._agents

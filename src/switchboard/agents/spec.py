@@ -69,10 +69,35 @@ class ConcurrencyLimit:
 
 
 @dataclass(frozen=True)
+class HistoryWindow:
+    """How much of a thread's earlier history a run sends to the model (the thread keeps all of it).
+
+    The most recent messages, at most `max_messages` of them and, with `max_tokens`, at most about that many
+    tokens (estimated at 4 characters of stored JSON a token). The window is cut only between turns, so a
+    tool call is never separated from its result, and the thread's system prompt, if it has one, is kept.
+    A turn's own messages (a run resumed mid-way) always count in full. `None` for both: no limit.
+    Seed 001: "truncate messages to fit context windows; keep system prompt and recent messages".
+    """
+
+    max_messages: int | None = 100
+    max_tokens: int | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("max_messages", "max_tokens"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ValueError(f"HistoryWindow.{name} must be at least 1 (or None, for no limit)")
+
+
+CHARS_PER_TOKEN = 4  # a rough estimate, without a tokenizer: what `HistoryWindow.max_tokens` is counted in
+
+
+@dataclass(frozen=True)
 class AgentSpec:
     """A named agent: the Pydantic AI agent (built with `deps_type=AgentDeps` and no model of its own), a
     description, an optional model (a model string, or a Pydantic AI `Model` object such as a `FunctionModel`),
-    optional offline rules for the `offline` model, and an optional concurrency limit."""
+    optional offline rules for the `offline` model, an optional concurrency limit, and how much of a thread's
+    history each run sends to the model (`history`)."""
 
     name: str
     description: str
@@ -80,6 +105,7 @@ class AgentSpec:
     model: str | Model | None = None
     offline: OfflineRules | None = None
     concurrency: ConcurrencyLimit | None = None
+    history: HistoryWindow = field(default_factory=HistoryWindow)
 
     def tool_names(self) -> list[str]:
         names: list[str] = []

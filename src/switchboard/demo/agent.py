@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic_ai import Agent, Tool
 
-from switchboard.agents.spec import AgentDeps, AgentSpec
+from switchboard.agents.spec import AgentDeps, AgentSpec, HistoryWindow
 from switchboard.demo.offline_rules import support_rules
 from switchboard.demo.tools import cancel_order, get_order, list_orders, refund_order
 
@@ -39,4 +39,7 @@ def support_spec() -> AgentSpec:
         description="Customer support for the demo shop: list, look up, cancel and refund (with approval) your orders.",
         agent=build_support_agent(),
         offline=support_rules,
+        # A support conversation is about the order at hand: the last ten turns or so (a turn that looks an order
+        # up is four messages) are plenty, and keep a long-running customer thread as cheap as a new one.
+        history=HistoryWindow(max_messages=40, max_tokens=8_000),
     )

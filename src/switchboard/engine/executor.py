@@ -86,7 +86,7 @@ class RunExecutor:
 
     async def execute(self, claimed: Claimed, owner: str, control: RunControl) -> RunStatus | None:
         """Run to a settled state; returns the status written (None if the run was lost to another worker)."""
-        loaded = await load_run(self.engine, claimed.run_id)
+        loaded = await load_run(self.engine, claimed.run_id, self.agents.history_window)
         registered = self.agents.require(loaded.run.agent)
         progress = Progress(
             loaded=loaded, model_name=registered.model.name, next_seq=loaded.next_seq, usage=dict(loaded.usage)
@@ -194,7 +194,7 @@ class RunExecutor:
                 await asyncio.sleep(delay)
             finally:
                 control.interruptible = False
-            progress.restart(await load_run(self.engine, progress.loaded.id))
+            progress.restart(await load_run(self.engine, progress.loaded.id, self.agents.history_window))
 
     async def _drive(self, drive: _Drive) -> Any:
         progress, registered, buffer, control = drive.progress, drive.registered, drive.buffer, drive.control
