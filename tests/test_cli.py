@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from switchboard.plugins.loader import load_plugins
 from switchboard.settings import Settings
 from switchboard.users.service import UserService
 from tests.fixtures.database import execute_autocommit, run_db
+from tests.fixtures.http import refused_within
 from tests.fixtures.server import LiveServer
 
 _SCRIPT = shutil.which("switchboard", path=str(Path(sys.executable).parent))
@@ -89,8 +91,10 @@ def test_users_create_prints_the_id_and_refuses_a_duplicate_email(db_url: str, t
 
 
 def test_keys_create_prints_only_a_working_key_and_revoke_disables_it(
-    db_url: str, tmp_path: Path, server: LiveServer
+    db_url: str, tmp_path: Path, make_server: Callable[..., LiveServer]
 ) -> None:
+    server = make_server(auth_cache_seconds=0.5)  # the CLI is another process: the server notices within this time
+
     async def add_user(session: AsyncSession) -> None:
         await UserService(session).create_user("keys@example.com", "Key Holder")
 
@@ -125,8 +129,7 @@ def test_keys_create_prints_only_a_working_key_and_revoke_disables_it(
         _ok(revoked)
         assert f"revoked {key[:12]}" in revoked.stderr
 
-        refused = client.get("/v1/agents")
-        assert refused.status_code == 401
+        refused = refused_within(client, "/v1/agents", seconds=0.5 + 1.0)
         assert refused.json()["error"]["type"] == "authentication_error"
         assert "revoked" in refused.json()["error"]["message"]
     assert run_db(db_url, stored) == [("laptop", key[:12], False)]

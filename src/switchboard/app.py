@@ -16,6 +16,7 @@ from switchboard.agents.endpoints import router as agents_router
 from switchboard.agents.registry import AgentRegistry
 from switchboard.agents.schemas import AGENT_NAME_MARK
 from switchboard.api_docs.pages import install_api_docs
+from switchboard.auth.key_cache import KeyCache
 from switchboard.chat.endpoints import router as chat_router
 from switchboard.engine import channels
 from switchboard.engine.worker import EmbeddedWorkers
@@ -79,7 +80,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             notifier = Notifier(db.url, channels.ALL)
             await notifier.start()
             app.state.switchboard = AppState(
-                settings=settings, db=db, agents=agents, plugins=plugins, request_logs=writer, notifier=notifier
+                settings=settings,
+                db=db,
+                agents=agents,
+                plugins=plugins,
+                request_logs=writer,
+                notifier=notifier,
+                keys=KeyCache(ttl=settings.auth_cache_seconds),
             )
             await workers.start(db, agents, settings, notifier)
             _log_start(settings, db, agents)

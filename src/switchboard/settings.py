@@ -94,6 +94,13 @@ class Settings(BaseSettings):
     run_max_attempts: int = Field(
         default=3, ge=1, description="Claims a run may have (lapsed leases count) before it fails for good."
     )
+    auth_cache_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        description="How long an authenticated API key is remembered, so repeated requests skip its lookup: a key "
+        "revoked in another process stops working within this time (at once in the process that revoked it). "
+        "0: look every key up on every request.",
+    )
     run_wait_seconds: float = Field(
         default=300.0, gt=0, description="How long POST /v1/runs/wait and /v1/chat wait before answering anyway."
     )

@@ -40,7 +40,7 @@ async def _principal(
         if request.headers.get("authorization"):
             raise Unauthenticated("Malformed Authorization header: it must read `Authorization: Bearer sb_…`.")
         raise Unauthenticated("Missing API key. Send `Authorization: Bearer sb_…`.")
-    principal = await authenticate(session, credentials.credentials)
+    principal = await authenticate(session, credentials.credentials, cache=app_state(request).keys)
     request.state.user_id = principal.user_id  # for the request log
     return principal
 

@@ -7,22 +7,28 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from switchboard.auth.key_cache import KeyCache
 from switchboard.auth.keys import hash_key
 from switchboard.auth.principal import Principal, principal_of
 from switchboard.kit.clock import utc_now
 from switchboard.kit.errors import Unauthenticated
 from switchboard.models import ApiKey, User
 
-# last_used_at is a hint, not an audit trail: write it at most once a minute per key.
+# last_used_at is a hint, not an audit trail: write it at most once a minute per key (and, with the key cache,
+# only when the key is read from the database: a minute and a few seconds at worst).
 LAST_USED_RESOLUTION = timedelta(seconds=60)
 
 
-async def authenticate(session: AsyncSession, key: str, now: datetime | None = None) -> Principal:
-    row = (
-        await session.execute(
-            select(ApiKey, User).join(User, User.id == ApiKey.user_id).where(ApiKey.key_hash == hash_key(key))
-        )
-    ).first()
+async def authenticate(
+    session: AsyncSession, key: str, now: datetime | None = None, cache: KeyCache | None = None
+) -> Principal:
+    """The key's principal; from `cache` when the key was authenticated moments ago (see `key_cache`)."""
+    digest = hash_key(key)
+    if cache is not None and (principal := cache.get(digest)) is not None:
+        return principal
+    generation = cache.generation if cache is not None else 0
+    query = select(ApiKey, User).join(User, User.id == ApiKey.user_id).where(ApiKey.key_hash == digest)
+    row = (await session.execute(query)).first()
     if row is None:
         raise Unauthenticated("Invalid API key. Create one with `switchboard keys create --email E`.")
     api_key, user = row
@@ -31,4 +37,7 @@ async def authenticate(session: AsyncSession, key: str, now: datetime | None = N
     now = now or utc_now()
     if api_key.last_used_at is None or now - api_key.last_used_at >= LAST_USED_RESOLUTION:
         api_key.last_used_at = now
-    return principal_of(user, api_key_id=api_key.id)
+    principal = principal_of(user, api_key_id=api_key.id)
+    if cache is not None:
+        cache.put(digest, principal, generation)
+    return principal

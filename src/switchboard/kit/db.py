@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
@@ -59,6 +59,16 @@ class Database:
                 await session.rollback()
                 raise
             await commit(session)
+            for callback in session.info.pop(_ON_COMMIT, []):
+                callback()
+
+
+_ON_COMMIT = "switchboard_on_commit"
+
+
+def on_commit(session: AsyncSession, callback: Callable[[], None]) -> None:
+    """Call `callback` once the unit of work that `session` belongs to has committed (not if it rolls back)."""
+    session.info.setdefault(_ON_COMMIT, []).append(callback)
 
 
 class DatabaseUnavailable(ServiceUnavailable):

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 
 from switchboard.auth.dependencies import AdminDep, PrincipalDep, SessionDep
 from switchboard.auth.principal import Principal
 from switchboard.kit.errors import API_ERRORS, ErrorResponse
 from switchboard.kit.pagination import CursorParam, LimitParam
 from switchboard.models import ApiKey
+from switchboard.state import app_state
 from switchboard.users.schemas import (
     KeyCreate,
     KeyOut,
@@ -83,6 +84,7 @@ async def list_keys(
 )
 async def revoke_key(
     key_id: KeyId,
+    request: Request,
     caller: PrincipalDep,
     session: SessionDep,
     allow_lockout: Annotated[
@@ -92,6 +94,7 @@ async def revoke_key(
     """Requests with the key get 401 from then on, this one excepted: revoking the key you are using is allowed.
     Revoking a revoked key changes nothing. Another user's key is not found."""
     revoked = await UserService(session).revoke_own_key(caller.user_id, key_id, allow_lockout=allow_lockout)
+    app_state(request).keys.clear_on_commit(session)
     return _key_out(revoked, caller)
 
 
@@ -128,6 +131,8 @@ async def list_user_keys(
 
 
 @admin_router.delete("/keys/{key_id}", summary="Revoke any user's API key (admins only)", responses=NOT_FOUND)
-async def revoke_any_key(key_id: KeyId, admin: AdminDep, session: SessionDep) -> KeyOut:
+async def revoke_any_key(key_id: KeyId, request: Request, admin: AdminDep, session: SessionDep) -> KeyOut:
     """Also a user's last key (that may be the point). Revoking a revoked key changes nothing."""
-    return _key_out(await UserService(session).revoke_key_by_id(key_id), admin)
+    revoked = await UserService(session).revoke_key_by_id(key_id)
+    app_state(request).keys.clear_on_commit(session)
+    return _key_out(revoked, admin)
