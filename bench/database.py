@@ -119,7 +119,7 @@ async def enqueue(ctx: Context, n: int, batch: int = 200) -> list[uuid.UUID]:
         async with sessions() as session:
             service = RunService(session, ctx.registry, ctx.settings)
             for i in range(start, min(n, start + batch)):
-                run = await service.create(ctx.principal, RunCreate(agent=AGENT, message=f"ping {i}"))
+                run, _ = await service.create(ctx.principal, RunCreate(agent=AGENT, message=f"ping {i}"))
                 ids.append(run.id)
             await session.commit()
     return ids

@@ -66,7 +66,7 @@ async def _wait_settled(ctx: Context, ids: Sequence[uuid.UUID], seconds: float) 
 
 async def _create_one(ctx: Context, index: int) -> tuple[uuid.UUID, datetime]:
     async with make_sessionmaker(ctx.engine)() as session:
-        run = await RunService(session, ctx.registry, ctx.settings).create(
+        run, _ = await RunService(session, ctx.registry, ctx.settings).create(
             ctx.principal, RunCreate(agent=AGENT, message=f"latency {index}")
         )
         committing = (await session.execute(text("SELECT clock_timestamp()"))).scalar_one()

@@ -87,6 +87,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 request_logs=writer,
                 notifier=notifier,
                 keys=KeyCache(ttl=settings.auth_cache_seconds),
+                workers=workers,
             )
             await workers.start(db, agents, settings, notifier)
             _log_start(settings, db, agents)

@@ -11,6 +11,7 @@ from starlette.requests import HTTPConnection
 if TYPE_CHECKING:
     from switchboard.agents.registry import AgentRegistry
     from switchboard.auth.key_cache import KeyCache
+    from switchboard.engine.worker import EmbeddedWorkers
     from switchboard.kit.db import Database
     from switchboard.kit.notify import Notifier
     from switchboard.observability.request_logs import RequestLogWriter
@@ -27,6 +28,7 @@ class AppState:
     request_logs: RequestLogWriter | None
     notifier: Notifier
     keys: KeyCache  # API keys authenticated moments ago
+    workers: EmbeddedWorkers  # the worker loops in this process (none with `serve --workers 0`)
     migrations_at_head: bool = False  # once /ready has seen it: migrations only move forward while we run
     # Set when the server begins to shut down (SIGTERM): requests waiting for a run answer at once.
     draining: asyncio.Event = field(default_factory=asyncio.Event)

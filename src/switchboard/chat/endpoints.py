@@ -89,6 +89,7 @@ async def chat_stream_endpoint(body: ChatRequest, request: Request, user: Princi
         user,
         RunCreate(agent=body.agent, message=body.message, thread_id=body.thread_id),
         route="chat/stream",
+        here=True,
         request_id=request_id,
         refuse_behind_approval=True,
     )

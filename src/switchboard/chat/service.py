@@ -94,11 +94,12 @@ async def chat_turn(
         user,
         RunCreate(agent=agent, message=message, thread_id=thread_id),
         route="chat",
+        here=True,
         request_id=request_id,
         thread_key=thread_key,
         refuse_behind_approval=True,
     )
-    run = await wait_for(state, started.run.id, interrupted)
+    run = await wait_for(state, started.run.id, interrupted, started.settled_here)
     return chat_response(run, request_id, shutting_down=state.draining.is_set())
 
 

@@ -31,6 +31,7 @@ from switchboard.engine.event_buffer import EventBuffer
 from switchboard.engine.lease import LeaseLost
 from switchboard.engine.ledger import PausedForApproval, RunLedger
 from switchboard.engine.load import LoadedRun, load_run
+from switchboard.engine.local import SettledHere
 from switchboard.engine.model_retry import backoff, check_finished, record_failed_request
 from switchboard.engine.outcome import Outcome, RunCancelled
 from switchboard.engine.progress import Progress, dump_messages, message_events, usage_dict, write_messages
@@ -78,10 +79,13 @@ class _Drive:
 
 
 class RunExecutor:
-    def __init__(self, engine: AsyncEngine, agents: AgentRegistry, settings: Settings) -> None:
+    def __init__(
+        self, engine: AsyncEngine, agents: AgentRegistry, settings: Settings, settled_here: SettledHere | None = None
+    ) -> None:
         self.engine = engine
         self.agents = agents
         self.settings = settings
+        self.settled_here = settled_here or SettledHere()  # requests of this process waiting for its runs
         self.redact = redactor(settings.secrets())  # for what a run's error says: it is shown to its user
 
     async def execute(self, claimed: Claimed, owner: str, control: RunControl) -> RunStatus | None:
@@ -119,6 +123,7 @@ class RunExecutor:
             except PausedForApproval as paused:
                 await pause(self.engine, progress, buffer, owner, paused.calls)
                 bound.info("run.awaiting_approval", calls=[call.tool_call_id for call in paused.calls])
+                self.settled_here.publish(loaded.id, None)
                 return RunStatus.REQUIRES_ACTION
             except LeaseLost:
                 raise  # not the run's failure: another worker has it now (below)
@@ -129,10 +134,12 @@ class RunExecutor:
                 self._log_failure(bound, outcome, progress.model_name, exc)
                 if progress.in_model_request and outcome.error is not None:
                     await record_failed_request(buffer, progress, outcome.error, None, 0)
-            status = await settle(self.engine, progress, buffer, owner, outcome)
+            row = await settle(self.engine, progress, buffer, owner, outcome)
         except LeaseLost:
             bound.warning("run.lease_lost")
             return None
+        self.settled_here.publish(loaded.id, row)
+        status = RunStatus(row["status"])
         bound.info("run.settled", status=status, requests=progress.usage.get("requests"))
         return status
 

@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import TextClause, text
+from sqlalchemy import Row, TextClause, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from switchboard.models.runs import RunStatus
@@ -26,11 +26,13 @@ _FENCE = text(f"UPDATE runs SET updated_at = now() WHERE id = :id AND {LEASED} R
 
 async def fenced(
     connection: AsyncConnection | AsyncSession, statement: TextClause, run_id: uuid.UUID, **params: Any
-) -> None:
-    """Execute a statement on the run that is conditioned on `LEASED` and returns a row when it changed it:
-    `LeaseLost` (and nothing changed) when it did not."""
-    if (await connection.execute(statement, {"id": run_id, **params})).first() is None:
+) -> Row[Any]:
+    """Execute a statement on the run that is conditioned on `LEASED` and returns a row when it changed it (that
+    row); `LeaseLost` (and nothing changed) when it did not."""
+    row = (await connection.execute(statement, {"id": run_id, **params})).first()
+    if row is None:
         raise LeaseLost(str(run_id))
+    return row
 
 
 async def fence(connection: AsyncConnection | AsyncSession, run_id: uuid.UUID, owner: str) -> None:

@@ -4,6 +4,8 @@ pending events and any deferred messages — together with the status change fro
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic_ai.messages import ToolCallPart
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -17,8 +19,8 @@ from switchboard.models.runs import RunStatus
 
 async def settle(
     engine: AsyncEngine, progress: Progress, buffer: EventBuffer, owner: str, outcome: Outcome
-) -> RunStatus:
-    """Write the outcome with the messages not written yet; returns the status written."""
+) -> dict[str, Any]:
+    """Write the outcome with the messages not written yet; returns the run's row as written."""
     pending = progress.unwritten if outcome.status == RunStatus.SUCCEEDED else progress.deferred
     events = await buffer.take()
     async with engine.begin() as connection:
@@ -30,7 +32,7 @@ async def settle(
                 # The deferred response's own write is where a cancel requested meanwhile was noticed; noticed
                 # here instead, it ends the run as it would have there.
                 outcome = cancelled(progress.deferred_text)
-        await transitions.settle(
+        return await transitions.settle(
             connection,
             run_id=progress.loaded.id,
             owner=owner,
@@ -40,7 +42,6 @@ async def settle(
             usage=progress.usage,
             events=events,
         )
-    return outcome.status
 
 
 async def pause(

@@ -24,6 +24,7 @@ from switchboard.engine.channels import RUN_CANCEL, RUNS_READY
 from switchboard.engine.executor import RunControl, RunExecutor
 from switchboard.engine.lease import LeaseLost
 from switchboard.engine.limits import limit_groups
+from switchboard.engine.local import SettledHere
 from switchboard.engine.transitions import Claimed
 from switchboard.kit.db import Database, database_unavailable
 from switchboard.kit.notify import Notifier
@@ -44,15 +45,19 @@ class Worker:
         *,
         concurrency: int | None = None,
         name: str = "worker",
+        settled_here: SettledHere | None = None,
     ) -> None:
         self.engine = engine
         self.settings = settings
         self.notifier = notifier
         self.concurrency = concurrency or settings.worker_concurrency
         self.id = f"{socket.gethostname()}:{os.getpid()}:{name}:{uuid.uuid4().hex[:6]}"
-        self.executor = RunExecutor(engine, agents, settings)
+        self.executor = RunExecutor(engine, agents, settings, settled_here)
         self.free_agents, self.groups = limit_groups(agents)
+        self._free_agents = frozenset(self.free_agents)
         self.active: dict[uuid.UUID, RunControl] = {}
+        self._reserved = 0  # slots promised to runs this process is creating (`reserve`)
+        self._started = False
         self._tasks: set[asyncio.Task[None]] = set()
         self._wake = asyncio.Event()
         self._renew_now = asyncio.Event()
@@ -70,6 +75,7 @@ class Worker:
             asyncio.create_task(self._heartbeat(), name=f"heartbeat {self.id}"),
             asyncio.create_task(self._sweeper(), name=f"sweeper {self.id}"),
         ]
+        self._started = True
         self.log.info("worker.started", concurrency=self.concurrency)
 
     async def stop(self, grace: float | None = None) -> None:
@@ -114,7 +120,7 @@ class Worker:
         """Claim and execute until stopped (or, with `drain`, until nothing is claimable and nothing runs)."""
         while not self._stopping:
             self._wake.clear()
-            free = self.concurrency - len(self.active)
+            free = self.concurrency - len(self.active) - self._reserved
             claimed: Sequence[Claimed] = []
             if free > 0:
                 try:
@@ -131,6 +137,33 @@ class Worker:
                 continue  # there may be more already: claim again before sleeping
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.settings.worker_poll_seconds)
+
+    # --- runs created in this process (see `engine.local`) ---
+
+    def reserve(self, agent: str) -> bool:
+        """A slot for a run of `agent` this process is about to create and claim: only with a slot free and an
+        agent without a concurrency limit (a limit group is counted under its lock, by `claim`). Each
+        reservation ends in `adopt` (the run was created, claimed for this worker) or `unreserve`."""
+        if not self._started or self._stopping or agent not in self._free_agents:
+            return False
+        if len(self.active) + self._reserved >= self.concurrency:
+            return False
+        self._reserved += 1
+        return True
+
+    def unreserve(self) -> None:
+        self._reserved -= 1
+        self._wake.set()  # the slot is free for the queue again
+
+    def adopt(self, claimed: Claimed) -> None:
+        """Execute a run claimed for this worker when it was created (its reservation ends here)."""
+        self._reserved -= 1
+        if self._stopping:  # stopped between the reservation and the commit: the queue has it, unclaimed
+            task = asyncio.create_task(self._give_back(claimed.run_id, reason="worker_shutdown"))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+            return
+        self._spawn(claimed)
 
     async def _claim(self, n: int) -> list[Claimed]:
         async with self.engine.begin() as connection:
@@ -179,6 +212,7 @@ class Worker:
             # Only our own entry: a run given back may already be claimed again, by this worker, under a new one.
             if self.active.get(claimed.run_id) is control:
                 del self.active[claimed.run_id]
+                self.executor.settled_here.publish(claimed.run_id, None)  # if it did not settle here: read it
             task = asyncio.current_task()
             if task is not None:
                 self._tasks.discard(task)
@@ -261,10 +295,20 @@ class EmbeddedWorkers:
         self.count = count
         self.workers: list[Worker] = []
         self.loops: list[asyncio.Task[None]] = []
+        self.settled_here = SettledHere()
+
+    def reserve(self, agent: str) -> Worker | None:
+        """A worker of this process with a slot for a run of `agent` now, reserved (see `Worker.reserve`)."""
+        for worker in self.workers:
+            if worker.reserve(agent):
+                return worker
+        return None
 
     async def start(self, db: Database, agents: AgentRegistry, settings: Settings, notifier: Notifier) -> None:
         for index in range(self.count):
-            worker = Worker(db.engine, agents, settings, notifier, name=f"serve-{index}")
+            worker = Worker(
+                db.engine, agents, settings, notifier, name=f"serve-{index}", settled_here=self.settled_here
+            )
             await worker.start()
             self.workers.append(worker)
             self.loops.append(asyncio.create_task(worker.run(), name=f"worker loop {worker.id}"))

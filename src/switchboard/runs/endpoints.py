@@ -96,11 +96,17 @@ async def create_run_and_wait(
     begins to shut down meanwhile, it answers at once: 202 with the run as it is (another worker carries on)."""
     state = app_state(request)
     started = await start_run(
-        state, user, body, route="runs/wait", request_id=current_request_id(), idempotency_key=idempotency_key
+        state,
+        user,
+        body,
+        route="runs/wait",
+        request_id=current_request_id(),
+        idempotency_key=idempotency_key,
+        here=True,
     )
     location = {"Location": f"/v1/runs/{started.run.id}"}
     async with interruptions(state, request) as interrupted:
-        run = await wait_for(state, started.run.id, interrupted)
+        run = await wait_for(state, started.run.id, interrupted, started.settled_here)
     if state.draining.is_set() and run.status not in SETTLED:
         return JSONResponse(run.model_dump(mode="json"), status_code=202, headers=location)
     response.headers.update(location)
@@ -120,7 +126,13 @@ async def create_run_and_stream(
     GET /v1/runs/{id}/events and `Last-Event-ID`: the run itself goes on regardless."""
     state = app_state(request)
     started = await start_run(
-        state, user, body, route="runs/stream", request_id=current_request_id(), idempotency_key=idempotency_key
+        state,
+        user,
+        body,
+        route="runs/stream",
+        request_id=current_request_id(),
+        idempotency_key=idempotency_key,
+        here=True,
     )
 
     async def stream() -> AsyncIterator[dict[str, str]]:

@@ -8,11 +8,13 @@ import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from switchboard.engine.channels import RUN_EVENTS, RUN_SETTLED
+from switchboard.engine.local import SettledRow
 from switchboard.kit.notify import Notifier
 from switchboard.models import Run, RunEvent
 from switchboard.models.runs import FINAL, SETTLED
@@ -67,26 +69,42 @@ async def wait_until_settled(
     run_id: uuid.UUID,
     wait_seconds: float,
     interrupted: asyncio.Event | None = None,
-) -> Run:
-    """The run once it is finished or needs approval, or as it is when `wait_seconds` run out or `interrupted`
-    is set."""
+    settled_here: asyncio.Future[SettledRow] | None = None,
+) -> SettledRow:
+    """Until the run is finished or needs approval, `wait_seconds` run out or `interrupted` is set. A run this
+    process executes (`settled_here`) is waited for in memory: its final row is returned, or None when it paused
+    or left this process (given back at shutdown, lease lost): read it then."""
     deadline = time.monotonic() + wait_seconds
     stop = interrupted or asyncio.Event()
     # Woken when the run settles, not by each of its events: a streaming run appends many (see `RUN_SETTLED`).
+    # Also for a run executed here: if it leaves this process, another one settles it.
     async with notifier.subscribe(RUN_SETTLED, str(run_id)) as woken:
         while True:
             woken.clear()
+            if settled_here is not None:
+                if settled_here.done():
+                    return settled_here.result()
+                # Just created, running here: nothing to read yet. After a wake-up, the database says.
+                woken_here = asyncio.ensure_future(settled_here)
+                await _first(woken, stop, seconds=max(0.0, deadline - time.monotonic()), also=woken_here)
+                if settled_here.done():
+                    return settled_here.result()
+                settled_here = None
+                continue
             async with sessions() as session:
-                run = await session.get_one(Run, run_id)
+                status = await session.scalar(select(Run.status).where(Run.id == run_id))
             remaining = deadline - time.monotonic()
-            if run.status in SETTLED or remaining <= 0 or stop.is_set():
-                return run
+            if status is None or status in SETTLED or remaining <= 0 or stop.is_set():
+                return None
             await _first(woken, stop, seconds=min(remaining, REREAD_SECONDS))
 
 
-async def _first(*events: asyncio.Event, seconds: float) -> None:
-    """Until one of `events` is set, or `seconds` have passed."""
-    waits = {asyncio.create_task(event.wait()) for event in events}
+async def _first(*events: asyncio.Event, seconds: float, also: asyncio.Future[Any] | None = None) -> None:
+    """Until one of `events` is set (or `also` is done), or `seconds` have passed."""
+    waits: set[asyncio.Future[Any]] = {asyncio.create_task(event.wait()) for event in events}
+    if also is not None:
+        waits.add(also)
     _, pending = await asyncio.wait(waits, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
     for task in pending:
-        task.cancel()
+        if task is not also:
+            task.cancel()

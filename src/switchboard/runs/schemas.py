@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Annotated, Any
 
 from pydantic import BaseModel, Field, StrictBool, computed_field
@@ -88,6 +90,11 @@ class RunOut(FromRow):
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> RunOut:
+        """From the run's row as a statement returned it, its columns by name (see `transitions.settle`)."""
+        return cls.model_validate(SimpleNamespace(**row, metadata_=row["metadata"]))
 
 
 class StepOut(FromRow):

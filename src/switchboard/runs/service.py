@@ -17,7 +17,7 @@ from switchboard.agents.spec import ConcurrencyLimit
 from switchboard.auth.principal import Principal
 from switchboard.engine import journal, transitions
 from switchboard.engine.limits import busy_in_group, group_of, lock_group
-from switchboard.engine.transitions import NewRun
+from switchboard.engine.transitions import Claimed, ClaimNow, NewRun
 from switchboard.kit.clock import utc_now
 from switchboard.kit.errors import Conflict, NotFound, PayloadTooLarge, ValidationFailed
 from switchboard.models import Run, RunStep, Thread
@@ -46,9 +46,12 @@ class RunService:
         request_id: str | None = None,
         thread_key: str | None = None,
         refuse_behind_approval: bool = False,
-    ) -> Run:
+        claim: ClaimNow | None = None,
+    ) -> tuple[Run, Claimed | None]:
         """`refuse_behind_approval`: a conversation turn is refused (409) while a run of the thread waits for an
-        approval, instead of queueing behind it: the person has to decide first, and should be told so now."""
+        approval, instead of queueing behind it: the person has to decide first, and should be told so now.
+        `claim`: claim the run for that worker of this process as it is created, when it may start at once (its
+        thread is free, its agent has no concurrency limit); the `Claimed` says it was."""
         if len(body.message) > self.settings.max_prompt_chars:
             raise PayloadTooLarge(
                 f"message is {len(body.message)} characters; the limit is {self.settings.max_prompt_chars} "
@@ -56,10 +59,7 @@ class RunService:
             )
         registered = self.agents.require(body.agent)
         thread = await self._thread(user, body, thread_key)
-        existing = body.thread_id is not None or thread_key is not None  # a new thread has no runs to look at
-        if refuse_behind_approval and existing:
-            await self._refuse_behind_approval(thread)
-        await self._apply_strategy(thread, body)
+        free = await self._admit(thread, body, refuse_behind_approval, look=claim is not None)
         await self._check_agent_limit(registered.spec.name, registered.spec.concurrency)
         thread.turns += 1
         thread.updated_at = utc_now()
@@ -78,8 +78,35 @@ class RunService:
             request_id=request_id,
             acting_user_id=user.acted_by_user_id,
         )
-        await transitions.enqueue(await self.session.connection(), run)
-        return await self.runs.by_id(run.id)
+        connection = await self.session.connection()
+        claimed = await transitions.enqueue(connection, run, claim if free else None)
+        return await self.runs.by_id(run.id), claimed
+
+    async def _admit(self, thread: Thread, body: RunCreate, refuse_behind_approval: bool, *, look: bool) -> bool:
+        """Apply the thread's rules to a new run (refused behind an approval; the multitask strategy); returns
+        whether no other run holds the thread or waits for it (the new run may start at once). `look`: find
+        that out even where the rules need not (`enqueue`)."""
+        if thread.turns == 0:
+            return True  # a thread no run was ever created on: none to look at
+        strategy = body.multitask_strategy
+        if not (refuse_behind_approval or look or strategy != MultitaskStrategy.ENQUEUE):
+            return False
+        active = await self.runs.active_on_thread(thread.id)
+        if not active:
+            return True
+        paused = [run for run in active if run.status == RunStatus.REQUIRES_ACTION]
+        if refuse_behind_approval and paused:
+            await self._refuse_behind_approval(paused[0])
+        if strategy == MultitaskStrategy.REJECT:
+            busy = active[0]
+            raise Conflict(
+                f"Thread {thread.id} is busy: run {busy.id} is {busy.status}. Retry when it has finished, or "
+                "create the run with multitask_strategy 'enqueue' (wait) or 'interrupt' (cancel it)."
+            )
+        if strategy == MultitaskStrategy.INTERRUPT:
+            for run in active:
+                await self._cancel(run, reason="interrupted")
+        return False
 
     async def _thread(self, user: Principal, body: RunCreate, thread_key: str | None) -> Thread:
         # The thread row is locked until commit: creates on one thread are decided one at a time.
@@ -95,11 +122,7 @@ class RunService:
             return await self.threads.keyed_for_update(user, body.agent, thread_key)
         return await self.threads.create(user, body.agent)
 
-    async def _refuse_behind_approval(self, thread: Thread) -> None:
-        paused = [run for run in await self.runs.active_on_thread(thread.id) if run.status == RunStatus.REQUIRES_ACTION]
-        if not paused:
-            return
-        run = paused[0]
+    async def _refuse_behind_approval(self, run: Run) -> None:
         calls = "; ".join(
             f"{step.tool_name} {json.dumps(step.args)} (tool_call_id {step.tool_call_id})"
             for step in await self.runs.pending_approvals(run.id)
@@ -109,21 +132,6 @@ class RunService:
             f'/v1/runs/{run.id}/approvals {{"tool_call_id": "…", "approve": true or false}} (or cancel it with '
             f"POST /v1/runs/{run.id}/cancel), then send your message again."
         )
-
-    async def _apply_strategy(self, thread: Thread, body: RunCreate) -> None:
-        if body.multitask_strategy == MultitaskStrategy.ENQUEUE:
-            return
-        active = await self.runs.active_on_thread(thread.id)
-        if not active:
-            return
-        if body.multitask_strategy == MultitaskStrategy.REJECT:
-            busy = active[0]
-            raise Conflict(
-                f"Thread {thread.id} is busy: run {busy.id} is {busy.status}. Retry when it has finished, or "
-                "create the run with multitask_strategy 'enqueue' (wait) or 'interrupt' (cancel it)."
-            )
-        for run in active:  # interrupt
-            await self._cancel(run, reason="interrupted")
 
     async def _check_agent_limit(self, agent: str, limit: ConcurrencyLimit | None) -> None:
         if limit is None or limit.on_busy != "reject":

@@ -13,6 +13,8 @@ from typing import Any
 from pydantic_core import to_jsonable_python
 
 from switchboard.auth.principal import Principal
+from switchboard.engine.local import SettledRow
+from switchboard.engine.transitions import Claimed, ClaimNow
 from switchboard.models import RunEvent
 from switchboard.runs import idempotency
 from switchboard.runs.follow import follow, wait_until_settled
@@ -25,6 +27,8 @@ from switchboard.state import AppState
 class Started:
     run: RunOut
     replayed: dict[str, Any] | None = None  # the original response body, when an Idempotency-Key repeated
+    # Completed with the run's final row when a worker of this process settles it (see `engine.local`).
+    settled_here: asyncio.Future[SettledRow] | None = None
 
 
 async def start_run(
@@ -37,30 +41,62 @@ async def start_run(
     idempotency_key: str | None = None,
     thread_key: str | None = None,
     refuse_behind_approval: bool = False,
+    here: bool = False,
 ) -> Started:
     """Create the run and commit (the queue sees it at once); with a key seen before, the original run.
-    `refuse_behind_approval`: see `RunService.create` (chat turns)."""
-    async with state.db.unit_of_work() as session:
-        service = RunService(session, state.agents, state.settings)
-        if idempotency_key is not None:
-            earlier = await idempotency.find_or_lock(session, user, idempotency_key, route, body)
-            if earlier is not None:
-                run = await service.runs.by_id(earlier.run_id)
-                return Started(run=await service.out(run), replayed=earlier.response)
-        run = await service.create(
-            user, body, request_id=request_id, thread_key=thread_key, refuse_behind_approval=refuse_behind_approval
-        )
-        out = await service.out(run)
-        if idempotency_key is not None:
-            idempotency.remember(
-                session, user, idempotency_key, route, body, run.id, response=out.model_dump(mode="json")
+    `refuse_behind_approval`: see `RunService.create` (chat turns).
+
+    `here`: the request waits for the run or streams it. Then, when a worker of this process has a free slot,
+    the run is claimed for it as it is created and handed to it once committed, and the request is told when it
+    settles in memory (see `engine.local`). A run started in the background is queued, for any worker."""
+    worker = state.workers.reserve(body.agent) if here else None
+    claimed: Claimed | None = None
+    try:
+        async with state.db.unit_of_work() as session:
+            service = RunService(session, state.agents, state.settings)
+            if idempotency_key is not None:
+                earlier = await idempotency.find_or_lock(session, user, idempotency_key, route, body)
+                if earlier is not None:
+                    run = await service.runs.by_id(earlier.run_id)
+                    return Started(run=await service.out(run), replayed=earlier.response)
+            claim = ClaimNow(worker.id, state.settings.worker_lease_seconds) if worker is not None else None
+            run, claimed = await service.create(
+                user,
+                body,
+                request_id=request_id,
+                thread_key=thread_key,
+                refuse_behind_approval=refuse_behind_approval,
+                claim=claim,
             )
-        return Started(run=out)
+            out = await service.out(run)
+            if idempotency_key is not None:
+                idempotency.remember(
+                    session, user, idempotency_key, route, body, run.id, response=out.model_dump(mode="json")
+                )
+        if worker is None or claimed is None:
+            return Started(run=out)
+        settled_here = state.workers.settled_here.expect(claimed.run_id)
+        worker.adopt(claimed)
+        worker = None  # adopted: the reservation is over
+        return Started(run=out, settled_here=settled_here)
+    finally:
+        if worker is not None:
+            worker.unreserve()
 
 
-async def wait_for(state: AppState, run_id: uuid.UUID, interrupted: asyncio.Event | None = None) -> RunOut:
-    """The run once settled, or as it is when the wait runs out or is interrupted (see `waiting`)."""
-    await wait_until_settled(state.db.sessions, state.notifier, run_id, state.settings.run_wait_seconds, interrupted)
+async def wait_for(
+    state: AppState,
+    run_id: uuid.UUID,
+    interrupted: asyncio.Event | None = None,
+    settled_here: asyncio.Future[SettledRow] | None = None,
+) -> RunOut:
+    """The run once settled, or as it is when the wait runs out or is interrupted (see `waiting`). A run this
+    process executes is answered from the row its worker wrote, without reading it back."""
+    row = await wait_until_settled(
+        state.db.sessions, state.notifier, run_id, state.settings.run_wait_seconds, interrupted, settled_here
+    )
+    if row is not None:
+        return RunOut.from_row(row)
     async with state.db.sessions() as session:
         service = RunService(session, state.agents, state.settings)
         return await service.out(await service.runs.by_id(run_id))
