@@ -89,7 +89,9 @@ def test_list_orders_then_answer(switchboard: LiveServer, users: dict[str, DemoU
     assert (body["usage"]["input_tokens"], body["usage"]["output_tokens"]) == (20, 10)  # 2 x the fake's 10 + 5
     first, second = fake.completion_requests
     assert first.model == "fake-model"
-    assert first.stream  # every run streams: text is stored as it arrives, and a cancel can land mid-response
+    # POST /v1/chat answers with the whole reply, so its run asks the model for each response whole (the streamed
+    # routes and background runs stream, so text is stored as it arrives and a cancel can land mid-response).
+    assert not first.stream
     assert set(first.tools) == {"list_orders", "get_order", "cancel_order", "refund_order"}
     assert first.user_prompts()[-1] == "Show me all my orders"
     result = tool_result(second)

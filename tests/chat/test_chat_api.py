@@ -19,7 +19,7 @@ from switchboard.models import Thread, ThreadMessage
 from switchboard.plugins import Plugin
 from tests.fixtures.database import run_db
 from tests.fixtures.demo import DemoUser, seed_demo
-from tests.fixtures.http import assert_error, chat
+from tests.fixtures.http import Event, assert_error, chat, read_events
 from tests.fixtures.server import LiveServer
 
 TEST_USER = "test.user@example.com"
@@ -259,6 +259,34 @@ def test_streamed_turn_events_in_order_and_stored(server: LiveServer, demo: dict
     assert messages[0]["text"] == "Show me all my orders"
     assert messages[-1]["text"] == done["reply"]
     assert {m["request_id"] for m in messages} == {done["request_id"]}
+
+
+def test_a_waited_for_turn_asks_the_model_for_its_answer_whole(server: LiveServer, demo: dict[str, DemoUser]) -> None:
+    """POST /v1/chat answers with the whole reply, so its run asks the model for each response whole: the run's
+    events carry the text as one `text_delta`, where the streamed route has it in pieces. Same reply, same tools
+    (the offline model estimates tokens differently for the two, so those may differ)."""
+    with server.client(demo[TEST_USER].key) as client:
+        whole = chat(client, "Show me all my orders")
+        streamed = stream_events(client, {"agent": "support", "message": "Show me all my orders"})[-1][1]
+        whole_events = read_events(client, whole["run_id"])
+        streamed_events = read_events(client, streamed["run_id"])
+
+    def kinds(events: list[Event]) -> list[str]:
+        return [e.type for e in events if e.type in ("tool_call", "tool_result", "text_delta")]
+
+    assert kinds(whole_events) == ["tool_call", "tool_result", "text_delta"]
+    assert kinds(streamed_events)[:2] == ["tool_call", "tool_result"]
+    assert len(kinds(streamed_events)) > 3
+    assert [e.data["delta"] for e in whole_events if e.type == "text_delta"] == [whole["reply"]]
+    assert whole["reply"] == streamed["reply"]
+    assert (
+        (whole["usage"]["requests"], whole["usage"]["tool_calls"])
+        == (2, 1)
+        == (
+            streamed["usage"]["requests"],
+            streamed["usage"]["tool_calls"],
+        )
+    )
 
 
 def test_streamed_turn_continues_a_thread(server: LiveServer, demo: dict[str, DemoUser]) -> None:

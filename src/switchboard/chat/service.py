@@ -95,6 +95,7 @@ async def chat_turn(
         RunCreate(agent=agent, message=message, thread_id=thread_id),
         route="chat",
         here=True,
+        stream_tokens=False,
         request_id=request_id,
         thread_key=thread_key,
         refuse_behind_approval=True,

@@ -10,14 +10,6 @@ from typing import Any, Literal
 
 import structlog
 from pydantic_ai import Agent
-from pydantic_ai.messages import (
-    FunctionToolCallEvent,
-    FunctionToolResultEvent,
-    PartDeltaEvent,
-    PartStartEvent,
-    TextPart,
-    TextPartDelta,
-)
 from pydantic_ai.run import AgentRun
 from pydantic_ai.usage import RunUsage, UsageLimits
 from pydantic_core import to_jsonable_python
@@ -35,6 +27,7 @@ from switchboard.engine.local import SettledHere
 from switchboard.engine.model_retry import backoff, check_finished, record_failed_request
 from switchboard.engine.outcome import Outcome, RunCancelled
 from switchboard.engine.progress import Progress, dump_messages, message_events, usage_dict, write_messages
+from switchboard.engine.run_events import on_model_event, on_tool_event, on_whole_response
 from switchboard.engine.settling import pause, release, settle
 from switchboard.engine.transitions import Claimed
 from switchboard.kit.clock import utc_now
@@ -223,7 +216,13 @@ class RunExecutor:
             usage=RunUsage(**loaded.usage) if loaded.usage else None,
             capabilities=[ledger],
         ) as agent_run:
+            asked_whole = False
             async for node in agent_run:
+                if asked_whole:  # the step just taken made the model request (not streamed): here is its answer
+                    asked_whole = control.interruptible = progress.in_model_request = False
+                    assert Agent.is_call_tools_node(node)  # a model request is always followed by its response
+                    on_whole_response(node.model_response, progress, buffer)
+                    check_finished(node.model_response, registered.model.requires_finish_reason)
                 if Agent.is_end_node(node):
                     break
                 if Agent.is_call_tools_node(node) and not node.model_response.tool_calls:
@@ -241,10 +240,13 @@ class RunExecutor:
                     progress.request_started_at = utc_now()
                     progress.partial_text = ""
                     progress.in_model_request = control.interruptible = True
+                    if not run.stream_tokens:
+                        asked_whole = True  # the loop's next step makes the request, interruptible like a stream
+                        continue
                     try:
                         async with node.stream(agent_run.ctx) as stream:
                             async for event in stream:
-                                self._on_model_event(event, progress, buffer)
+                                on_model_event(event, progress, buffer)
                             check_finished(stream.response, registered.model.requires_finish_reason)
                     finally:
                         control.interruptible = False
@@ -252,40 +254,13 @@ class RunExecutor:
                 elif Agent.is_call_tools_node(node):
                     async with node.stream(agent_run.ctx) as tool_stream:
                         async for tool_event in tool_stream:
-                            self._on_tool_event(tool_event, buffer)
+                            on_tool_event(tool_event, buffer)
             progress.usage = usage_dict(agent_run.usage)
             progress.unwritten = agent_run.new_messages()[progress.persisted :]
             result = agent_run.result
             assert result is not None  # the loop above only ends at the End node
             progress.partial_text = ""
             return to_jsonable_python(result.output, fallback=str)
-
-    def _on_model_event(self, event: object, progress: Progress, buffer: EventBuffer) -> None:
-        if isinstance(event, PartStartEvent) and isinstance(event.part, TextPart) and event.part.content:
-            progress.partial_text += event.part.content
-            buffer.add("text_delta", {"index": event.index, "delta": event.part.content})
-        elif isinstance(event, PartDeltaEvent) and isinstance(event.delta, TextPartDelta):
-            progress.partial_text += event.delta.content_delta
-            buffer.add("text_delta", {"index": event.index, "delta": event.delta.content_delta})
-
-    def _on_tool_event(self, event: object, buffer: EventBuffer) -> None:
-        if isinstance(event, FunctionToolCallEvent):
-            part = event.part
-            buffer.add(
-                "tool_call",
-                {"tool_call_id": part.tool_call_id, "tool_name": part.tool_name, "args": part.args_as_dict()},
-            )
-        elif isinstance(event, FunctionToolResultEvent):
-            result = event.part
-            buffer.add(
-                "tool_result",
-                {
-                    "tool_call_id": result.tool_call_id,
-                    "tool_name": result.tool_name,
-                    "result": getattr(result, "content", None),
-                    "kind": result.part_kind,
-                },
-            )
 
     async def _persist(self, progress: Progress, agent_run: AgentRun[AgentDeps, Any], buffer: EventBuffer) -> None:
         """Write the run's messages completed since the last call (and pending events), in one transaction."""

@@ -51,6 +51,7 @@ class NewRun:
     model_name: str
     request_id: str | None
     acting_user_id: int | None
+    stream_tokens: bool = True
 
 
 @dataclass(frozen=True)
@@ -63,19 +64,19 @@ class Claimed:
 
 _ENQUEUE = text(f"""
 INSERT INTO runs (id, user_id, thread_id, turn, agent, status, input, multitask_strategy, metadata, limits,
-                  model_name, request_id, acting_user_id)
+                  model_name, request_id, acting_user_id, stream_tokens)
 VALUES (:id, :user_id, :thread_id, :turn, :agent, '{S.QUEUED}', :input, :multitask_strategy,
-        CAST(:metadata AS jsonb), CAST(:limits AS jsonb), :model_name, :request_id, :acting_user_id)
+        CAST(:metadata AS jsonb), CAST(:limits AS jsonb), :model_name, :request_id, :acting_user_id, :stream_tokens)
 """)
 # The same run, claimed in the same statement by a worker of the creating process (`claim_now`): what `_CLAIM`
 # would write, without the queue's round trip.
 _ENQUEUE_CLAIMED = text(f"""
 INSERT INTO runs (id, user_id, thread_id, turn, agent, status, input, multitask_strategy, metadata, limits,
-                  model_name, request_id, acting_user_id, attempts, lease_owner, worker_id, lease_expires_at,
-                  started_at)
+                  model_name, request_id, acting_user_id, stream_tokens, attempts, lease_owner, worker_id,
+                  lease_expires_at, started_at)
 VALUES (:id, :user_id, :thread_id, :turn, :agent, '{S.RUNNING}', :input, :multitask_strategy,
-        CAST(:metadata AS jsonb), CAST(:limits AS jsonb), :model_name, :request_id, :acting_user_id, 1, :owner,
-        :owner, clock_timestamp() + make_interval(secs => :lease), clock_timestamp())
+        CAST(:metadata AS jsonb), CAST(:limits AS jsonb), :model_name, :request_id, :acting_user_id, :stream_tokens,
+        1, :owner, :owner, clock_timestamp() + make_interval(secs => :lease), clock_timestamp())
 """)
 
 

@@ -112,6 +112,8 @@ class Run(CreatedAt, Base):
     worker_id: Mapped[str | None] = mapped_column(String(200), default=None)
     lease_expires_at: Mapped[datetime | None] = mapped_column(default=None)
     cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    # False: each model response is asked for whole, not streamed (nobody waits on its tokens; see `engine.local`).
+    stream_tokens: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
     request_id: Mapped[str | None] = mapped_column(String(128), default=None)
     acting_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), default=None)
     started_at: Mapped[datetime | None] = mapped_column(default=None)

@@ -103,6 +103,7 @@ async def create_run_and_wait(
         request_id=current_request_id(),
         idempotency_key=idempotency_key,
         here=True,
+        stream_tokens=False,
     )
     location = {"Location": f"/v1/runs/{started.run.id}"}
     async with interruptions(state, request) as interrupted:

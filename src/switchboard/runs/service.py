@@ -47,11 +47,13 @@ class RunService:
         thread_key: str | None = None,
         refuse_behind_approval: bool = False,
         claim: ClaimNow | None = None,
+        stream_tokens: bool = True,
     ) -> tuple[Run, Claimed | None]:
         """`refuse_behind_approval`: a conversation turn is refused (409) while a run of the thread waits for an
         approval, instead of queueing behind it: the person has to decide first, and should be told so now.
         `claim`: claim the run for that worker of this process as it is created, when it may start at once (its
-        thread is free, its agent has no concurrency limit); the `Claimed` says it was."""
+        thread is free, its agent has no concurrency limit); the `Claimed` says it was. `stream_tokens`: False
+        when the requester waits for the whole answer (the model is asked for each response whole)."""
         if len(body.message) > self.settings.max_prompt_chars:
             raise PayloadTooLarge(
                 f"message is {len(body.message)} characters; the limit is {self.settings.max_prompt_chars} "
@@ -77,6 +79,7 @@ class RunService:
             model_name=registered.model.name,
             request_id=request_id,
             acting_user_id=user.acted_by_user_id,
+            stream_tokens=stream_tokens,
         )
         connection = await self.session.connection()
         claimed = await transitions.enqueue(connection, run, claim if free else None)

@@ -42,13 +42,16 @@ async def start_run(
     thread_key: str | None = None,
     refuse_behind_approval: bool = False,
     here: bool = False,
+    stream_tokens: bool = True,
 ) -> Started:
     """Create the run and commit (the queue sees it at once); with a key seen before, the original run.
     `refuse_behind_approval`: see `RunService.create` (chat turns).
 
     `here`: the request waits for the run or streams it. Then, when a worker of this process has a free slot,
     the run is claimed for it as it is created and handed to it once committed, and the request is told when it
-    settles in memory (see `engine.local`). A run started in the background is queued, for any worker."""
+    settles in memory (see `engine.local`). A run started in the background is queued, for any worker.
+    `stream_tokens`: False when the request answers only with the whole reply: the model is then asked for each
+    response whole, which costs half the CPU of streaming it (its text is one `text_delta` event per part)."""
     worker = state.workers.reserve(body.agent) if here else None
     claimed: Claimed | None = None
     try:
@@ -67,6 +70,7 @@ async def start_run(
                 thread_key=thread_key,
                 refuse_behind_approval=refuse_behind_approval,
                 claim=claim,
+                stream_tokens=stream_tokens,
             )
             out = await service.out(run)
             if idempotency_key is not None:
