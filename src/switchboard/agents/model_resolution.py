@@ -10,6 +10,7 @@ from pydantic_ai.providers.openai import OpenAIProvider
 from pydantic_ai.settings import ModelSettings
 
 from switchboard.agents.offline import OFFLINE_MODEL_NAME, offline_model
+from switchboard.agents.openai_client import OpenAIClient
 from switchboard.agents.spec import AgentSpec
 from switchboard.settings import Settings
 
@@ -46,7 +47,10 @@ def resolve_model(spec: AgentSpec, settings: Settings) -> ResolvedModel:
     try:
         if name.startswith(OPENAI_CHAT_PREFIX) and settings.llm_base_url:
             api_key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else "not-needed"
-            provider = OpenAIProvider(base_url=settings.llm_base_url, api_key=api_key)
+            # Retries are the client's own here: set per request, they made Pydantic AI copy the client each time.
+            client = OpenAIClient(base_url=settings.llm_base_url, api_key=api_key, max_retries=settings.llm_max_retries)
+            model_settings = ModelSettings(timeout=settings.llm_timeout_seconds)
+            provider = OpenAIProvider(openai_client=client)
             model: Model = OpenAIChatModel(name.removeprefix(OPENAI_CHAT_PREFIX), provider=provider)
         else:
             model = infer_model(name)
