@@ -83,7 +83,7 @@ class RunExecutor:
 
     async def execute(self, claimed: Claimed, owner: str, control: RunControl) -> RunStatus | None:
         """Run to a settled state; returns the status written (None if the run was lost to another worker)."""
-        loaded = await load_run(self.engine, claimed.run_id, self.agents.history_window)
+        loaded = await load_run(self.engine, claimed.run_id, self.agents.history_window, claimed.known)
         registered = self.agents.require(loaded.run.agent)
         progress = Progress(
             loaded=loaded, model_name=registered.model.name, next_seq=loaded.next_seq, usage=dict(loaded.usage)
@@ -203,7 +203,7 @@ class RunExecutor:
         run = loaded.run
         limits = run.limits or {}
         deps = AgentDeps(user=loaded.principal, request_id=run.request_id, run_id=run.id)
-        ledger = RunLedger(engine=self.engine, run_id=run.id, owner=owner, attempt=attempt)
+        ledger = RunLedger(engine=self.engine, run_id=run.id, owner=owner, attempt=attempt, fresh=not loaded.own)
         async with registered.spec.agent.iter(
             None if loaded.own else run.input,
             message_history=[*loaded.prior, *loaded.own],

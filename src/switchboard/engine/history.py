@@ -25,10 +25,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from switchboard.agents.spec import CHARS_PER_TOKEN, HistoryWindow
 from switchboard.models.runs import RunStatus
 
-# Three parts: 0, the run's own messages; 1, the thread's earlier messages, newest first, with the running total
+# Four parts: 0, the run's own messages; 1, the thread's earlier messages, newest first, with the running total
 # of their size, as many as the window may take plus one (to know whether it cut); 2, the thread's first message
-# (where a system prompt is, if the agent has one). Failed runs are left out of the history (their prompt never
-# got an answer worth keeping); cancelled and timed-out runs keep what they produced.
+# (where a system prompt is, if the agent has one); 3, the thread's last message number. Failed runs are left
+# out of the history (their prompt never got an answer worth keeping); cancelled and timed-out runs keep what
+# they produced.
 _HISTORY = text("""
 (SELECT 0 AS part, seq, turn, message::text AS message, 0 AS chars
    FROM thread_messages WHERE thread_id = :thread_id AND run_id = :run_id)
@@ -41,6 +42,8 @@ UNION ALL
    ORDER BY seq DESC LIMIT :limit)
 UNION ALL
 (SELECT 2, seq, turn, message::text, 0 FROM thread_messages WHERE thread_id = :thread_id ORDER BY seq LIMIT 1)
+UNION ALL
+(SELECT 3, coalesce(max(seq), 0), 0, '', 0 FROM thread_messages WHERE thread_id = :thread_id)
 """)
 
 
@@ -59,6 +62,7 @@ class History:
     own: list[ModelMessage]  # what this run wrote before
     earlier_messages: int  # how many earlier messages the window holds (for the log)
     cut: bool  # whether the window left older messages out
+    last_seq: int  # the thread's last message number (0: none yet)
 
 
 async def read_history(
@@ -80,6 +84,7 @@ async def read_history(
         own=_validate(own),
         earlier_messages=len(earlier),
         cut=cut,
+        last_seq=next(row.seq for row in rows if row.part == 3),
     )
 
 

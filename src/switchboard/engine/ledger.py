@@ -13,7 +13,7 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic_ai.capabilities import AbstractCapability
@@ -67,12 +67,17 @@ class RunLedger(AbstractCapability[AgentDeps]):
     run_id: uuid.UUID
     owner: str
     attempt: int
+    # The run had written nothing when this execution loaded it, so it has no recorded tool calls but those this
+    # ledger records: a call it has not seen needs no lookup (one SELECT less per tool call of a new run).
+    fresh: bool = False
+    _seen: set[str] = field(default_factory=set)
 
     @classmethod
     def get_serialization_name(cls) -> str | None:
         return None
 
     async def _record(self, session: AsyncSession, call: ToolCallPart, idempotent: bool, **values: Any) -> None:
+        self._seen.add(call.tool_call_id)
         row = {
             "run_id": self.run_id,
             "attempt": self.attempt,
@@ -95,7 +100,8 @@ class RunLedger(AbstractCapability[AgentDeps]):
     ) -> Any:
         idempotent = is_idempotent(tool_def)
         async with AsyncSession(self.engine, expire_on_commit=False) as session:
-            step = await tool_step(session, self.run_id, call.tool_call_id)
+            unseen = self.fresh and call.tool_call_id not in self._seen
+            step = None if unseen else await tool_step(session, self.run_id, call.tool_call_id)
             if step is not None and step.status == StepStatus.SUCCEEDED:
                 return step.result
             if step is not None and step.status in (StepStatus.RUNNING, StepStatus.UNKNOWN) and not idempotent:

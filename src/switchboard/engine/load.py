@@ -52,8 +52,29 @@ _RUN = (
 )
 
 
-async def load_run(engine: AsyncEngine, run_id: uuid.UUID, window: Callable[[str], HistoryWindow]) -> LoadedRun:
-    """`window`: the history window of an agent, by name."""
+async def load_run(
+    engine: AsyncEngine,
+    run_id: uuid.UUID,
+    window: Callable[[str], HistoryWindow],
+    known: tuple[Run, Principal] | None = None,
+) -> LoadedRun:
+    """`window`: the history window of an agent, by name. `known`: the run as it was claimed, and who it acts
+    for, when the process that created it executes it (`engine.local`): then only its history is read, and for
+    the first run of a thread nothing at all."""
+    if known is not None:
+        run, principal = known
+        if run.turn == 1:  # a thread's first run: no messages yet (only runs write them)
+            return LoadedRun(run=run, principal=principal, prior=[], own=[], next_seq=1)
+        async with engine.connect() as connection:
+            await connection.execution_options(isolation_level="AUTOCOMMIT")
+            known_history = await read_history(connection, run.thread_id, run.id, window(run.agent))
+        return LoadedRun(
+            run=run,
+            principal=principal,
+            prior=known_history.prior,
+            own=known_history.own,
+            next_seq=known_history.last_seq + 1,
+        )
     # Reads only, each statement consistent on its own (as under READ COMMITTED in a transaction): autocommit
     # spares the BEGIN and ROLLBACK round trips, and a thread without messages needs no second statement.
     async with engine.connect() as connection:

@@ -26,11 +26,13 @@ from sqlalchemy import Integer, Uuid, column, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from switchboard.auth.principal import Principal
 from switchboard.engine import journal
 from switchboard.engine.channels import RUN_CANCEL, RUN_EVENTS, RUNS_READY
 from switchboard.engine.journal import Event, dumps
 from switchboard.engine.lease import LEASED, fenced
 from switchboard.engine.limits import LimitGroup, lock_group, running_in_group
+from switchboard.models import Run
 from switchboard.models.base import EnumText, sql_list
 from switchboard.models.runs import FINAL, HOLDS_THREAD, MultitaskStrategy, RunStatus
 
@@ -60,6 +62,9 @@ class Claimed:
     attempt: int
     # The request that created the run: bound to the worker's log lines while it executes the run.
     request_id: str | None = field(default=None, compare=False)
+    # Claimed as it was created, in this process (`ClaimNow`): the run as claimed and who it acts for, so the
+    # worker need not read them back.
+    known: tuple[Run, Principal] | None = field(default=None, compare=False)
 
 
 _ENQUEUE = text(f"""

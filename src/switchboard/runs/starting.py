@@ -7,7 +7,7 @@ import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from pydantic_core import to_jsonable_python
@@ -80,7 +80,7 @@ async def start_run(
         if worker is None or claimed is None:
             return Started(run=out)
         settled_here = state.workers.settled_here.expect(claimed.run_id)
-        worker.adopt(claimed)
+        worker.adopt(replace(claimed, known=(run, replace(user, api_key_id=None))))
         worker = None  # adopted: the reservation is over
         return Started(run=out, settled_here=settled_here)
     finally:
