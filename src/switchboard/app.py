@@ -19,7 +19,7 @@ from switchboard.api_docs.pages import install_api_docs
 from switchboard.auth.key_cache import KeyCache
 from switchboard.chat.endpoints import router as chat_router
 from switchboard.engine import channels
-from switchboard.engine.worker import EmbeddedWorkers
+from switchboard.engine.embedded import EmbeddedWorkers
 from switchboard.kit.db import Database, safe_url
 from switchboard.kit.errors import install_error_handlers
 from switchboard.kit.logging import configure_logging

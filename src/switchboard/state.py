@@ -11,7 +11,7 @@ from starlette.requests import HTTPConnection
 if TYPE_CHECKING:
     from switchboard.agents.registry import AgentRegistry
     from switchboard.auth.key_cache import KeyCache
-    from switchboard.engine.worker import EmbeddedWorkers
+    from switchboard.engine.embedded import EmbeddedWorkers
     from switchboard.kit.db import Database
     from switchboard.kit.notify import Notifier
     from switchboard.observability.request_logs import RequestLogWriter

@@ -20,8 +20,8 @@ from sqlalchemy import RowMapping, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from switchboard.engine import transitions
-from switchboard.engine.transitions import Claimed, NewRun
+from switchboard.engine import queue, transitions
+from switchboard.engine.queue import Claimed, NewRun
 from switchboard.migrations import runner as migrations
 from switchboard.models.runs import FINAL, MultitaskStrategy, RunStatus
 from switchboard.plugins.loader import load_plugins
@@ -104,11 +104,11 @@ async def add_thread(connection: AsyncConnection, user_id: int, agent: str = AGE
 async def add_run(
     connection: AsyncConnection, user_id: int, thread_id: uuid.UUID | None = None, agent: str = AGENT
 ) -> uuid.UUID:
-    """A queued run, created by the real create statement (`transitions.enqueue`); on a new thread unless given."""
+    """A queued run, created by the real create statement (`queue.enqueue`); on a new thread unless given."""
     if thread_id is None:
         thread_id = await add_thread(connection, user_id, agent)
     run_id = uuid.uuid4()
-    await transitions.enqueue(
+    await queue.enqueue(
         connection,
         NewRun(
             id=run_id,
@@ -132,9 +132,7 @@ async def claim(
     connection: AsyncConnection, agents: Sequence[str] = (AGENT,), *, n: int = 100, owner: str = OWNER
 ) -> list[Claimed]:
     """Claim runs of agents that have no limit."""
-    return await transitions.claim(
-        connection, owner=owner, n=n, lease_seconds=LEASE_SECONDS, free_agents=agents, groups=()
-    )
+    return await queue.claim(connection, owner=owner, n=n, lease_seconds=LEASE_SECONDS, free_agents=agents, groups=())
 
 
 async def add_running_run(

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from switchboard.engine import transitions
+from switchboard.engine import queue, transitions
 from switchboard.models.runs import RunStatus
 from tests.engine.conftest import (
     AGENT,
@@ -77,7 +77,7 @@ async def test_a_claimed_run_is_running_under_a_lease_with_one_more_attempt(
     [claimed] = await claim(connection)
 
     after = await clock(connection)
-    assert claimed == transitions.Claimed(run_id=run_id, attempt=1)
+    assert claimed == queue.Claimed(run_id=run_id, attempt=1)
     run = await read_run(connection, run_id)
     assert run["status"] == RunStatus.RUNNING
     assert run["attempts"] == 1
@@ -99,7 +99,7 @@ async def test_a_run_claimed_again_keeps_its_first_started_at(connection: AsyncC
 
     [claimed] = await claim(connection)
 
-    assert claimed == transitions.Claimed(run_id=run_id, attempt=1)  # the released attempt was not counted
+    assert claimed == queue.Claimed(run_id=run_id, attempt=1)  # the released attempt was not counted
     assert (await read_run(connection, run_id))["started_at"] == started_at
 
 

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from switchboard.engine import transitions
+from switchboard.engine import queue, transitions
 from switchboard.engine.limits import LimitGroup, busy_in_group, running_in_group
 from switchboard.models.runs import RunStatus
 from tests.engine.conftest import (
@@ -30,7 +30,7 @@ PAIR = LimitGroup(key="pair", max_runs=2, agents=("left", "right"))
 async def claim_ids(
     connection: AsyncConnection, groups: Sequence[LimitGroup], free: Sequence[str] = (), n: int = 100
 ) -> list[uuid.UUID]:
-    claimed = await transitions.claim(
+    claimed = await queue.claim(
         connection, owner=OWNER, n=n, lease_seconds=LEASE_SECONDS, free_agents=free, groups=groups
     )
     return [c.run_id for c in claimed]

@@ -27,9 +27,9 @@ from switchboard.engine.local import SettledHere
 from switchboard.engine.model_retry import backoff, check_finished, record_failed_request
 from switchboard.engine.outcome import Outcome, RunCancelled
 from switchboard.engine.progress import Progress, dump_messages, message_events, usage_dict, write_messages
+from switchboard.engine.queue import Claimed
 from switchboard.engine.run_events import on_model_event, on_tool_event, on_whole_response
 from switchboard.engine.settling import pause, release, settle
-from switchboard.engine.transitions import Claimed
 from switchboard.kit.clock import utc_now
 from switchboard.kit.db import database_unavailable
 from switchboard.kit.logging import redactor

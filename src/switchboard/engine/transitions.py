@@ -1,4 +1,5 @@
-"""Every way a run changes status, one named statement each. The runs table is the queue.
+"""Every way a run changes status, one named statement each. The runs table is the queue; the way in and the
+way out of it, `enqueue` and `claim`, are in `queue`.
 
     enqueue                                    → queued           (or running, claimed as it is created)
     claim                queued                → running          (attempts + 1, a lease)
@@ -19,169 +20,20 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Integer, Uuid, column, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from switchboard.auth.principal import Principal
 from switchboard.engine import journal
-from switchboard.engine.channels import RUN_CANCEL, RUN_EVENTS, RUNS_READY
+from switchboard.engine.channels import RUN_CANCEL, RUNS_READY
 from switchboard.engine.journal import Event, dumps
 from switchboard.engine.lease import LEASED, fenced
-from switchboard.engine.limits import LimitGroup, lock_group, running_in_group
-from switchboard.models import Run
 from switchboard.models.base import EnumText, sql_list
-from switchboard.models.runs import FINAL, HOLDS_THREAD, MultitaskStrategy, RunStatus
+from switchboard.models.runs import FINAL, RunStatus
 
 S = RunStatus  # the statements below read better with short names
-
-
-@dataclass(frozen=True)
-class NewRun:
-    id: uuid.UUID
-    user_id: int
-    thread_id: uuid.UUID
-    turn: int
-    agent: str
-    input: str
-    multitask_strategy: MultitaskStrategy
-    metadata: dict[str, Any]
-    limits: dict[str, Any]
-    model_name: str
-    request_id: str | None
-    acting_user_id: int | None
-    stream_tokens: bool = True
-
-
-@dataclass(frozen=True)
-class Claimed:
-    run_id: uuid.UUID
-    attempt: int
-    # The request that created the run: bound to the worker's log lines while it executes the run.
-    request_id: str | None = field(default=None, compare=False)
-    # Claimed as it was created, in this process (`ClaimNow`): the run as claimed and who it acts for, so the
-    # worker need not read them back.
-    known: tuple[Run, Principal] | None = field(default=None, compare=False)
-
-
-_ENQUEUE = text(f"""
-INSERT INTO runs (id, user_id, thread_id, turn, agent, status, input, multitask_strategy, metadata, limits,
-                  model_name, request_id, acting_user_id, stream_tokens)
-VALUES (:id, :user_id, :thread_id, :turn, :agent, '{S.QUEUED}', :input, :multitask_strategy,
-        CAST(:metadata AS jsonb), CAST(:limits AS jsonb), :model_name, :request_id, :acting_user_id, :stream_tokens)
-""")
-# The same run, claimed in the same statement by a worker of the creating process (`claim_now`): what `_CLAIM`
-# would write, without the queue's round trip.
-_ENQUEUE_CLAIMED = text(f"""
-INSERT INTO runs (id, user_id, thread_id, turn, agent, status, input, multitask_strategy, metadata, limits,
-                  model_name, request_id, acting_user_id, stream_tokens, attempts, lease_owner, worker_id,
-                  lease_expires_at, started_at)
-VALUES (:id, :user_id, :thread_id, :turn, :agent, '{S.RUNNING}', :input, :multitask_strategy,
-        CAST(:metadata AS jsonb), CAST(:limits AS jsonb), :model_name, :request_id, :acting_user_id, :stream_tokens,
-        1, :owner, :owner, clock_timestamp() + make_interval(secs => :lease), clock_timestamp())
-""")
-
-
-@dataclass(frozen=True)
-class ClaimNow:
-    """Claim the new run for this worker as it is created (see `enqueue`)."""
-
-    owner: str
-    lease_seconds: float
-
-
-async def enqueue(connection: AsyncConnection, run: NewRun, claim: ClaimNow | None = None) -> Claimed | None:
-    """Queue a new run with its first event. Committed with the request that creates it, so a run is never
-    accepted and then lost, nor visible to workers before the rest of the request is.
-
-    With `claim`, the run is claimed by that worker in the same transaction (the caller has checked that it is
-    eligible: its thread is free and its agent has no limit): `running`, attempt 1, leased, with the same events
-    a claim writes. Committed, it is the worker's to execute (`Claimed`); if the process dies first, its lease
-    lapses and the sweeper puts it back in the queue, as for any claim."""
-    params = {**vars(run), "metadata": dumps(run.metadata), "limits": dumps(run.limits)}
-    status = {"status": S.QUEUED, "run_id": str(run.id), "thread_id": str(run.thread_id), "agent": run.agent}
-    if claim is not None:
-        await connection.execute(_ENQUEUE_CLAIMED, {**params, "owner": claim.owner, "lease": claim.lease_seconds})
-        running = {"status": S.RUNNING, "attempt": 1, "worker": claim.owner}
-        await journal.append(connection, run.id, [("status", status), ("status", running)])
-        return Claimed(run_id=run.id, attempt=1, request_id=run.request_id)
-    await connection.execute(_ENQUEUE, params)
-    await journal.append(connection, run.id, [("status", status)])
-    # Announced last (not in the INSERT's RETURNING): in `make bench`, enqueue->start was ~1.5 ms lower this way.
-    await journal.notify(connection, RUNS_READY)
-    return None
-
-
-_CLAIM = text(f"""
-WITH candidates AS (
-    SELECT r.id FROM runs r
-    WHERE r.status = '{S.QUEUED}' AND r.agent = ANY(CAST(:agents AS text[]))
-    AND NOT EXISTS (
-        SELECT 1 FROM runs o
-        WHERE o.thread_id = r.thread_id AND o.id <> r.id
-          AND (o.status IN {sql_list(HOLDS_THREAD)} OR (o.status = '{S.QUEUED}' AND o.queue_seq < r.queue_seq))
-    )
-    ORDER BY r.queue_seq
-    LIMIT :n
-    FOR UPDATE OF r SKIP LOCKED
-), claimed AS (
-    UPDATE runs SET
-        status = '{S.RUNNING}',
-        attempts = runs.attempts + 1,
-        lease_owner = :owner,
-        worker_id = :owner,
-        -- clock_timestamp(), not now(): the claim may have waited for a limit group's lock in this transaction
-        lease_expires_at = clock_timestamp() + make_interval(secs => :lease),
-        started_at = coalesce(runs.started_at, clock_timestamp()),
-        updated_at = now(),
-        event_seq = runs.event_seq + 1
-    FROM candidates WHERE runs.id = candidates.id
-    RETURNING runs.id, runs.event_seq, runs.attempts, runs.queue_seq, runs.request_id
-), events AS (
-    INSERT INTO run_events (run_id, seq, type, data)
-    SELECT id, event_seq, 'status',
-           jsonb_build_object('status', '{S.RUNNING}', 'attempt', attempts, 'worker', CAST(:owner AS text))
-    FROM claimed
-)
-SELECT id, attempts, request_id, pg_notify('{RUN_EVENTS}', CAST(id AS text)) FROM claimed ORDER BY queue_seq
-""")
-
-
-async def claim(
-    connection: AsyncConnection,
-    *,
-    owner: str,
-    n: int,
-    lease_seconds: float,
-    free_agents: Sequence[str],
-    groups: Sequence[LimitGroup],
-) -> list[Claimed]:
-    """Claim up to `n` eligible runs leased to `owner` (commit to make the claim real): oldest first among the
-    agents without a limit, then each limit group's oldest in turn. A queued run is eligible when no other run
-    of its thread is running or awaiting approval and no earlier run of its thread is still queued (FIFO per
-    thread). Runs locked by another claimer are skipped, never waited for. A limit group is claimed under its
-    lock, after counting its running runs: it never exceeds `max_runs`."""
-    claimed: list[Claimed] = []
-    if free_agents:
-        claimed += await _claim(connection, owner, n, lease_seconds, free_agents)
-    for group in groups:
-        room = n - len(claimed)
-        if room <= 0:
-            break
-        await lock_group(connection, group)
-        room = min(room, group.max_runs - await running_in_group(connection, group))
-        if room > 0:
-            claimed += await _claim(connection, owner, room, lease_seconds, group.agents)
-    return claimed
-
-
-async def _claim(connection: AsyncConnection, owner: str, n: int, lease: float, agents: Sequence[str]) -> list[Claimed]:
-    params = {"owner": owner, "n": n, "lease": lease, "agents": list(agents)}
-    rows = await connection.execute(_CLAIM, params)
-    return [Claimed(run_id=row[0], attempt=int(row[1]), request_id=row[2]) for row in rows]
 
 
 _PAUSE = text(f"""

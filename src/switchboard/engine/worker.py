@@ -19,14 +19,14 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from switchboard.agents.registry import AgentRegistry
-from switchboard.engine import lease, transitions
+from switchboard.engine import lease, queue, transitions
 from switchboard.engine.channels import RUN_CANCEL, RUNS_READY
 from switchboard.engine.executor import RunControl, RunExecutor
 from switchboard.engine.lease import LeaseLost
 from switchboard.engine.limits import limit_groups
 from switchboard.engine.local import SettledHere
-from switchboard.engine.transitions import Claimed
-from switchboard.kit.db import Database, database_unavailable
+from switchboard.engine.queue import Claimed
+from switchboard.kit.db import database_unavailable
 from switchboard.kit.notify import Notifier
 from switchboard.settings import Settings
 
@@ -167,7 +167,7 @@ class Worker:
 
     async def _claim(self, n: int) -> list[Claimed]:
         async with self.engine.begin() as connection:
-            return await transitions.claim(
+            return await queue.claim(
                 connection,
                 owner=self.id,
                 n=n,
@@ -286,35 +286,3 @@ class Worker:
                 for run_id, status in swept:
                     self.log.warning("run.lease_expired", run_id=str(run_id), now=status)
             await asyncio.sleep(interval)
-
-
-class EmbeddedWorkers:
-    """The worker loops `switchboard serve` runs inside the server process (`--workers N`, 0 = API only)."""
-
-    def __init__(self, count: int) -> None:
-        self.count = count
-        self.workers: list[Worker] = []
-        self.loops: list[asyncio.Task[None]] = []
-        self.settled_here = SettledHere()
-
-    def reserve(self, agent: str) -> Worker | None:
-        """A worker of this process with a slot for a run of `agent` now, reserved (see `Worker.reserve`)."""
-        for worker in self.workers:
-            if worker.reserve(agent):
-                return worker
-        return None
-
-    async def start(self, db: Database, agents: AgentRegistry, settings: Settings, notifier: Notifier) -> None:
-        for index in range(self.count):
-            worker = Worker(
-                db.engine, agents, settings, notifier, name=f"serve-{index}", settled_here=self.settled_here
-            )
-            await worker.start()
-            self.workers.append(worker)
-            self.loops.append(asyncio.create_task(worker.run(), name=f"worker loop {worker.id}"))
-
-    async def stop(self) -> None:
-        await asyncio.gather(*(worker.stop() for worker in self.workers))
-        for loop in self.loops:
-            with contextlib.suppress(asyncio.CancelledError):
-                await loop

@@ -15,9 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from switchboard.agents.registry import AgentRegistry
 from switchboard.agents.spec import ConcurrencyLimit
 from switchboard.auth.principal import Principal
-from switchboard.engine import journal, transitions
+from switchboard.engine import journal, queue, transitions
 from switchboard.engine.limits import busy_in_group, group_of, lock_group
-from switchboard.engine.transitions import Claimed, ClaimNow, NewRun
+from switchboard.engine.queue import Claimed, ClaimNow, NewRun
 from switchboard.kit.clock import utc_now
 from switchboard.kit.errors import Conflict, NotFound, PayloadTooLarge, ValidationFailed
 from switchboard.models import Run, RunStep, Thread
@@ -82,7 +82,7 @@ class RunService:
             stream_tokens=stream_tokens,
         )
         connection = await self.session.connection()
-        claimed = await transitions.enqueue(connection, run, claim if free else None)
+        claimed = await queue.enqueue(connection, run, claim if free else None)
         return await self.runs.by_id(run.id), claimed
 
     async def _admit(self, thread: Thread, body: RunCreate, refuse_behind_approval: bool, *, look: bool) -> bool:

@@ -14,7 +14,7 @@ from pydantic_core import to_jsonable_python
 
 from switchboard.auth.principal import Principal
 from switchboard.engine.local import SettledRow
-from switchboard.engine.transitions import Claimed, ClaimNow
+from switchboard.engine.queue import Claimed, ClaimNow
 from switchboard.models import RunEvent
 from switchboard.runs import idempotency
 from switchboard.runs.follow import follow, wait_until_settled
