@@ -29,18 +29,21 @@ async def _session(request: Request) -> AsyncIterator[AsyncSession]:
 SessionDep = Annotated[AsyncSession, Depends(_session, scope="function")]
 
 
-@raises(Unauthenticated)
+@raises(Unauthenticated, DatabaseUnavailable)
 async def _principal(
-    request: Request,
-    session: SessionDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> Principal:
     if credentials is None:
         # HTTPBearer (kept for the OpenAPI security scheme) returns nothing for other schemes; say which it was.
         if request.headers.get("authorization"):
             raise Unauthenticated("Malformed Authorization header: it must read `Authorization: Bearer sb_…`.")
         raise Unauthenticated("Missing API key. Send `Authorization: Bearer sb_…`.")
-    principal = await authenticate(session, credentials.credentials, cache=app_state(request).keys)
+    state = app_state(request)
+    principal = state.keys.get_key(credentials.credentials)
+    if principal is None:
+        # Its own unit of work, and only when the key is not remembered: most requests need no session for it.
+        async with state.db.unit_of_work() as session:
+            principal = await authenticate(session, credentials.credentials, cache=state.keys)
     request.state.user_id = principal.user_id  # for the request log
     return principal
 

@@ -13,6 +13,7 @@ from collections import OrderedDict
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from switchboard.auth.keys import hash_key
 from switchboard.auth.principal import Principal
 from switchboard.kit.db import on_commit
 
@@ -33,6 +34,10 @@ class KeyCache:
             del self._entries[digest]
             return None
         return principal
+
+    def get_key(self, key: str) -> Principal | None:
+        """`get`, by the key itself."""
+        return self.get(hash_key(key))
 
     def put(self, digest: str, principal: Principal, generation: int) -> None:
         """Keep what a read begun at `generation` found, unless the cache was cleared meanwhile."""

@@ -159,6 +159,7 @@ class Worker:
         """Execute a run claimed for this worker when it was created (its reservation ends here)."""
         self._reserved -= 1
         if self._stopping:  # stopped between the reservation and the commit: the queue has it, unclaimed
+            self.executor.settled_here.publish(claimed.run_id, None)  # its waiter follows it in the database
             task = asyncio.create_task(self._give_back(claimed.run_id, reason="worker_shutdown"))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)

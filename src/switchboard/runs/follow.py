@@ -76,21 +76,15 @@ async def wait_until_settled(
     or left this process (given back at shutdown, lease lost): read it then."""
     deadline = time.monotonic() + wait_seconds
     stop = interrupted or asyncio.Event()
+    if settled_here is not None:
+        # Its worker completes the future whatever happens to the run (see `Worker._execute`): no need to listen.
+        await _first(stop, seconds=wait_seconds, also=settled_here)
+        if settled_here.done() and (row := settled_here.result()) is not None:
+            return row
     # Woken when the run settles, not by each of its events: a streaming run appends many (see `RUN_SETTLED`).
-    # Also for a run executed here: if it leaves this process, another one settles it.
     async with notifier.subscribe(RUN_SETTLED, str(run_id)) as woken:
         while True:
             woken.clear()
-            if settled_here is not None:
-                if settled_here.done():
-                    return settled_here.result()
-                # Just created, running here: nothing to read yet. After a wake-up, the database says.
-                woken_here = asyncio.ensure_future(settled_here)
-                await _first(woken, stop, seconds=max(0.0, deadline - time.monotonic()), also=woken_here)
-                if settled_here.done():
-                    return settled_here.result()
-                settled_here = None
-                continue
             async with sessions() as session:
                 status = await session.scalar(select(Run.status).where(Run.id == run_id))
             remaining = deadline - time.monotonic()
