@@ -1,4 +1,4 @@
-"""The two model calls of a support-agent turn, made directly with the OpenAI SDK (streamed): the prompt with the
+"""The two model calls of a support-agent turn, made directly with the OpenAI SDK: the prompt with the
 support agent's instructions and tools → a tool call; its result → the answer. The reference app makes them per
 turn, and the bench makes them itself at one client, as the floor under every scenario's latency."""
 
@@ -59,13 +59,27 @@ async def _streamed(client: AsyncOpenAI, messages: list[ChatCompletionMessagePar
     return "".join(text), [tuple(calls[index]) for index in sorted(calls)]
 
 
-async def two_calls(client: AsyncOpenAI, prompt: str) -> str:
-    """A turn's two model calls; returns the answer."""
+async def _whole(client: AsyncOpenAI, messages: list[ChatCompletionMessageParam]) -> tuple[str, list[Any]]:
+    """One completion asked for whole (not streamed): its text, and its tool calls as (id, name, arguments)."""
+    completion = await client.chat.completions.create(model="fake-model", messages=messages, tools=TOOLS)
+    message = completion.choices[0].message
+    calls = [
+        (call.id, call.function.name, call.function.arguments)
+        for call in message.tool_calls or []
+        if call.type == "function"
+    ]
+    return message.content or "", calls
+
+
+async def two_calls(client: AsyncOpenAI, prompt: str, *, stream: bool = False) -> str:
+    """A turn's two model calls; returns the answer. Asked for whole by default, as Switchboard asks for them on
+    a turn whose client waits for the whole reply (POST /v1/chat, /api/v1/chat): like for like."""
+    call = _streamed if stream else _whole
     messages: list[ChatCompletionMessageParam] = [
         {"role": "system", "content": INSTRUCTIONS},
         {"role": "user", "content": prompt},
     ]
-    _, calls = await _streamed(client, messages)
+    _, calls = await call(client, messages)
     messages.append(
         {
             "role": "assistant",
@@ -76,5 +90,5 @@ async def two_calls(client: AsyncOpenAI, prompt: str) -> str:
         }
     )
     messages += [{"role": "tool", "tool_call_id": call_id, "content": TOOL_RESULT} for call_id, _, _ in calls]
-    answer, _ = await _streamed(client, messages)
+    answer, _ = await call(client, messages)
     return answer
