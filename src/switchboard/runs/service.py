@@ -60,12 +60,13 @@ class RunService:
                 "(SWITCHBOARD_MAX_PROMPT_CHARS)."
             )
         registered = self.agents.require(body.agent)
-        thread = await self._thread(user, body, thread_key)
-        free = await self._admit(thread, body, refuse_behind_approval, look=claim is not None)
+        thread, created = await self._thread(user, body, thread_key)
+        free = created or await self._admit(thread, body, refuse_behind_approval, look=claim is not None)
         await self._check_agent_limit(registered.spec.name, registered.spec.concurrency)
-        thread.turns += 1
-        thread.updated_at = utc_now()
-        await self.session.flush()
+        if not created:  # a thread made just now has its first turn counted already
+            thread.turns += 1
+            thread.updated_at = utc_now()
+            await self.session.flush()
         run = NewRun(
             id=uuid.uuid4(),
             user_id=user.user_id,
@@ -111,7 +112,8 @@ class RunService:
                 await self._cancel(run, reason="interrupted")
         return False
 
-    async def _thread(self, user: Principal, body: RunCreate, thread_key: str | None) -> Thread:
+    async def _thread(self, user: Principal, body: RunCreate, thread_key: str | None) -> tuple[Thread, bool]:
+        """The run's thread, and whether it was made just now (for this run)."""
         # The thread row is locked until commit: creates on one thread are decided one at a time.
         if body.thread_id is not None:
             thread = await self.threads.get(user, body.thread_id, for_update=True)
@@ -120,10 +122,10 @@ class RunService:
                     f"thread_id: thread {body.thread_id} belongs to agent {thread.agent!r}, not {body.agent!r}",
                     details=[{"field": "thread_id", "message": "belongs to another agent"}],
                 )
-            return thread
+            return thread, False
         if thread_key is not None:
-            return await self.threads.keyed_for_update(user, body.agent, thread_key)
-        return await self.threads.create(user, body.agent)
+            return await self.threads.keyed_for_update(user, body.agent, thread_key), False
+        return await self.threads.create_for_run(user, body.agent), True
 
     async def _refuse_behind_approval(self, run: Run) -> None:
         calls = "; ".join(

@@ -46,6 +46,10 @@ class ThreadRepository:
         columns = [Thread.updated_at, Thread.id]
         return await keyset_page(self.session, query, columns, limit=limit, cursor=cursor, descending=True)
 
+    async def insert(self, thread: Thread) -> None:
+        self.session.add(thread)
+        await self.session.flush()
+
     async def add(self, thread: Thread) -> Thread:
         self.session.add(thread)
         await self.session.flush()

@@ -46,6 +46,13 @@ class ThreadService:
         )
         return await self.threads.add(thread)
 
+    async def create_for_run(self, user: Principal, agent: str) -> Thread:
+        """A new thread for the run being created, its first turn counted: inserted, not read back (the run
+        needs its id and turn only, not the columns the database fills in)."""
+        thread = Thread(id=uuid.uuid4(), user_id=user.user_id, agent=agent, metadata_={}, turns=1)
+        await self.threads.insert(thread)
+        return thread
+
     async def get(self, user: Principal, thread_id: uuid.UUID, *, for_update: bool = False) -> Thread:
         thread = await self.threads.owned(user.user_id, thread_id, for_update=for_update)
         if thread is None:
