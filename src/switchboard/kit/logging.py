@@ -115,3 +115,8 @@ def configure_logging(level: str = "INFO", fmt: str = "auto", secrets: Iterable[
         logging.getLogger(noisy).disabled = True
     # Alembic narrates every migration context it opens (/ready's check, the CLI) at INFO: its warnings will do.
     logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.getLevelName(level)))
+    # So do the HTTP clients under the model SDKs, a line per model request (rendering them took ~5% of a chat
+    # turn's CPU); a run's own lines say what its model requests did. LOG_LEVEL=DEBUG shows them again.
+    quiet = logging.getLevelName(level) > logging.DEBUG
+    for narrating in ("httpx", "httpx2", "httpcore", "httpcore2"):
+        logging.getLogger(narrating).setLevel(logging.WARNING if quiet else logging.DEBUG)
