@@ -22,17 +22,21 @@ class ThreadRepository:
 
     async def keyed_for_update(self, user_id: int, agent: str, key: str) -> Thread:
         """The user's thread with this key, created if missing, locked; safe when two requests race to create."""
-        await self.session.execute(
-            pg_insert(Thread)
-            .values(id=uuid.uuid4(), user_id=user_id, agent=agent, external_key=key, metadata_={}, turns=0)
-            .on_conflict_do_nothing(index_elements=[Thread.user_id, Thread.external_key])
-        )
-        thread = await self.session.scalar(
+        locked = (
             select(Thread)
             .where(Thread.user_id == user_id, Thread.external_key == key)
             .with_for_update()
             .execution_options(populate_existing=True)
         )
+        thread = await self.session.scalar(locked)  # found at once on every use but the first
+        if thread is not None:
+            return thread
+        await self.session.execute(
+            pg_insert(Thread)
+            .values(id=uuid.uuid4(), user_id=user_id, agent=agent, external_key=key, metadata_={}, turns=0)
+            .on_conflict_do_nothing(index_elements=[Thread.user_id, Thread.external_key])
+        )
+        thread = await self.session.scalar(locked)
         assert thread is not None  # inserted above or by the request that won the race
         return thread
 
