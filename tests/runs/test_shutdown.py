@@ -16,7 +16,7 @@ import httpx
 from switchboard.models.runs import RunStatus
 from tests.fixtures.demo import seed_demo
 from tests.fixtures.http import create_run, get_run, wait_for_status
-from tests.fixtures.processes import Processes
+from tests.fixtures.processes import Processes, healthy
 from tests.fixtures.server import free_port, make_settings
 
 GRACE_SECONDS = 2.0
@@ -28,7 +28,7 @@ def test_sigterm_ends_waits_and_streams_and_exits_within_the_grace_period(
     port = free_port()
     server = procs.start("serve", "--port", str(port), name="server", worker_grace_seconds=GRACE_SECONDS)
     url = f"http://127.0.0.1:{port}"
-    procs.wait_until(lambda: _healthy(url), "the server to answer", alive=(server,))
+    procs.wait_until(lambda: healthy(url), "the server to answer", alive=(server,))
     key = seed_demo(make_settings(db_url, tmp_path))["alice@example.com"].key
     answers: dict[str, httpx.Response] = {}
     streamed: list[str] = []
@@ -100,7 +100,7 @@ def test_sigterm_ends_waits_and_streams_and_exits_within_the_grace_period(
     port = free_port()
     procs.start("serve", "--port", str(port), "--workers", "0", name="after")
     url = f"http://127.0.0.1:{port}"
-    procs.wait_until(lambda: _healthy(url), "the second server")
+    procs.wait_until(lambda: healthy(url), "the second server")
     with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=30) as client:
         assert get_run(client, paused["id"])["status"] == RunStatus.REQUIRES_ACTION
         assert get_run(client, running)["status"] == RunStatus.QUEUED  # given back, its attempt not counted
@@ -109,10 +109,3 @@ def test_sigterm_ends_waits_and_streams_and_exits_within_the_grace_period(
         assert sorted(r["status"] for r in queued) == sorted([RunStatus.REQUIRES_ACTION, RunStatus.QUEUED])
         behind = client.get("/v1/runs", params={"thread_id": slow["thread_id"]}).json()["items"]
         assert [r["status"] for r in behind] == [RunStatus.QUEUED, RunStatus.QUEUED]
-
-
-def _healthy(url: str) -> bool:
-    try:
-        return httpx.get(f"{url}/health", timeout=2).status_code == 200
-    except httpx.HTTPError:
-        return False

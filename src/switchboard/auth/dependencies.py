@@ -39,7 +39,7 @@ async def _principal(
             raise Unauthenticated("Malformed Authorization header: it must read `Authorization: Bearer sb_…`.")
         raise Unauthenticated("Missing API key. Send `Authorization: Bearer sb_…`.")
     state = app_state(request)
-    principal = state.keys.get_key(credentials.credentials)
+    principal = state.keys.get(credentials.credentials)
     if principal is None:
         # Its own unit of work, and only when the key is not remembered: most requests need no session for it.
         async with state.db.unit_of_work() as session:

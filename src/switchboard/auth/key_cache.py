@@ -25,7 +25,10 @@ class KeyCache:
         self.generation = 0  # bumped by `clear`: a read begun before it is not stored
         self._entries: OrderedDict[str, tuple[float, Principal]] = OrderedDict()
 
-    def get(self, digest: str) -> Principal | None:
+    def get(self, key: str) -> Principal | None:
+        """The key's principal if it was authenticated less than `ttl` seconds ago (kept by the key's digest, as
+        in the database: the cache holds no key)."""
+        digest = hash_key(key)
         entry = self._entries.get(digest)
         if entry is None:
             return None
@@ -35,14 +38,11 @@ class KeyCache:
             return None
         return principal
 
-    def get_key(self, key: str) -> Principal | None:
-        """`get`, by the key itself."""
-        return self.get(hash_key(key))
-
-    def put(self, digest: str, principal: Principal, generation: int) -> None:
+    def put(self, key: str, principal: Principal, generation: int) -> None:
         """Keep what a read begun at `generation` found, unless the cache was cleared meanwhile."""
         if self.ttl <= 0 or generation != self.generation:
             return
+        digest = hash_key(key)
         self._entries[digest] = (time.monotonic() + self.ttl, principal)
         self._entries.move_to_end(digest)
         while len(self._entries) > self.max_entries:

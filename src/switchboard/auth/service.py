@@ -22,10 +22,9 @@ LAST_USED_RESOLUTION = timedelta(seconds=60)
 async def authenticate(
     session: AsyncSession, key: str, now: datetime | None = None, cache: KeyCache | None = None
 ) -> Principal:
-    """The key's principal; from `cache` when the key was authenticated moments ago (see `key_cache`)."""
+    """The key's principal, read from the database; remembered in `cache` (see `key_cache`), where the caller
+    looks first."""
     digest = hash_key(key)
-    if cache is not None and (principal := cache.get(digest)) is not None:
-        return principal
     generation = cache.generation if cache is not None else 0
     query = select(ApiKey, User).join(User, User.id == ApiKey.user_id).where(ApiKey.key_hash == digest)
     row = (await session.execute(query)).first()
@@ -39,5 +38,5 @@ async def authenticate(
         api_key.last_used_at = now
     principal = principal_of(user, api_key_id=api_key.id)
     if cache is not None:
-        cache.put(digest, principal, generation)
+        cache.put(key, principal, generation)
     return principal

@@ -60,8 +60,6 @@ class _Row:
 class History:
     prior: list[ModelMessage]  # the window of earlier turns, made provider-valid
     own: list[ModelMessage]  # what this run wrote before
-    earlier_messages: int  # how many earlier messages the window holds (for the log)
-    cut: bool  # whether the window left older messages out
     last_seq: int  # the thread's last message number (0: none yet)
 
 
@@ -82,8 +80,6 @@ async def read_history(
     return History(
         prior=repair_messages(prior) if prior else [],
         own=_validate(own),
-        earlier_messages=len(earlier),
-        cut=cut,
         last_seq=next(row.seq for row in rows if row.part == 3),
     )
 

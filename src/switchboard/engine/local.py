@@ -1,5 +1,5 @@
 """Runs a process both accepts and executes. When the process that creates a run has a free worker slot, it
-claims the run in the creating transaction (`transitions.ClaimNow`) and hands it to its own worker: no NOTIFY to
+claims the run in the creating transaction (`queue.ClaimNow`) and hands it to its own worker: no NOTIFY to
 the queue, no claim statement. A request waiting for such a run is handed the run's final row by the worker
 that settled it, in memory, instead of waking on NOTIFY and reading the run back.
 

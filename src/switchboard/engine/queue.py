@@ -52,21 +52,17 @@ class Claimed:
     known: tuple[Run, Principal] | None = field(default=None, compare=False)
 
 
-_ENQUEUE = text(f"""
-INSERT INTO runs (id, user_id, thread_id, turn, agent, status, input, multitask_strategy, metadata, limits,
-                  model_name, request_id, acting_user_id, stream_tokens)
-VALUES (:id, :user_id, :thread_id, :turn, :agent, '{S.QUEUED}', :input, :multitask_strategy,
-        CAST(:metadata AS jsonb), CAST(:limits AS jsonb), :model_name, :request_id, :acting_user_id, :stream_tokens)
-""")
-# The same run, claimed in the same statement by a worker of the creating process (`claim_now`): what `_CLAIM`
+_COLUMNS = """id, user_id, thread_id, turn, agent, input, multitask_strategy, metadata, limits, model_name, request_id,
+acting_user_id, stream_tokens"""
+_VALUES = """:id, :user_id, :thread_id, :turn, :agent, :input, :multitask_strategy, CAST(:metadata AS jsonb),
+CAST(:limits AS jsonb), :model_name, :request_id, :acting_user_id, :stream_tokens"""
+_ENQUEUE = text(f"INSERT INTO runs ({_COLUMNS}, status) VALUES ({_VALUES}, '{S.QUEUED}')")
+# The same run, claimed in the same statement by a worker of the creating process (`ClaimNow`): what `_CLAIM`
 # would write, without the queue's round trip.
 _ENQUEUE_CLAIMED = text(f"""
-INSERT INTO runs (id, user_id, thread_id, turn, agent, status, input, multitask_strategy, metadata, limits,
-                  model_name, request_id, acting_user_id, stream_tokens, attempts, lease_owner, worker_id,
-                  lease_expires_at, started_at)
-VALUES (:id, :user_id, :thread_id, :turn, :agent, '{S.RUNNING}', :input, :multitask_strategy,
-        CAST(:metadata AS jsonb), CAST(:limits AS jsonb), :model_name, :request_id, :acting_user_id, :stream_tokens,
-        1, :owner, :owner, clock_timestamp() + make_interval(secs => :lease), clock_timestamp())
+INSERT INTO runs ({_COLUMNS}, status, attempts, lease_owner, worker_id, lease_expires_at, started_at)
+VALUES ({_VALUES}, '{S.RUNNING}', 1, :owner, :owner, clock_timestamp() + make_interval(secs => :lease),
+        clock_timestamp())
 """)
 
 
