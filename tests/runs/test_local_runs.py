@@ -13,8 +13,8 @@ import httpx
 from switchboard.models.runs import FINAL, RunStatus
 from tests.fixtures.demo import seed_demo
 from tests.fixtures.http import create_run, get_run, parse_run_events, read_events
-from tests.fixtures.processes import LEASE_SECONDS, Processes, healthy
-from tests.fixtures.server import free_port, make_settings
+from tests.fixtures.processes import LEASE_SECONDS, Processes
+from tests.fixtures.server import make_settings
 
 SLOW_TEXT = " ".join(f"w{i}" for i in range(1, 31))
 
@@ -22,10 +22,7 @@ SLOW_TEXT = " ".join(f"w{i}" for i in range(1, 31))
 def test_a_streamed_run_claimed_where_it_was_created_survives_that_process(
     procs: Processes, db_url: str, tmp_path: Path
 ) -> None:
-    port = free_port()
-    server = procs.start("serve", "--port", str(port), name="server", worker_lease_seconds=LEASE_SECONDS)
-    url = f"http://127.0.0.1:{port}"
-    procs.wait_until(lambda: healthy(url), "the server to answer", alive=(server,))
+    server, url = procs.serve(name="server", worker_lease_seconds=LEASE_SECONDS)
     key = seed_demo(make_settings(db_url, tmp_path))["alice@example.com"].key
     headers = {"Authorization": f"Bearer {key}"}
     first_events: list[Any] = []
@@ -66,10 +63,7 @@ def test_a_streamed_run_claimed_where_it_was_created_survives_that_process(
     assert server.kill() == -9
     worker = procs.worker(name="worker", worker_lease_seconds=3)
     # The server is gone: read the run through a second server (API only) on the same database.
-    other_port = free_port()
-    api = procs.start("serve", "--port", str(other_port), "--workers", "0", name="api")
-    other = f"http://127.0.0.1:{other_port}"
-    procs.wait_until(lambda: healthy(other), "the second server to answer", alive=(api,))
+    _, other = procs.serve("--workers", "0", name="api")
     with httpx.Client(base_url=other, headers=headers, timeout=10) as client:
         done = procs.wait_for_run(
             client, run_id, lambda run: run["status"] in FINAL, "the worker to finish", alive=(worker,)

@@ -16,8 +16,8 @@ import httpx
 from switchboard.models.runs import RunStatus
 from tests.fixtures.demo import seed_demo
 from tests.fixtures.http import create_run, get_run, wait_for_status
-from tests.fixtures.processes import Processes, healthy
-from tests.fixtures.server import free_port, make_settings
+from tests.fixtures.processes import Processes
+from tests.fixtures.server import make_settings
 
 GRACE_SECONDS = 2.0
 
@@ -25,10 +25,7 @@ GRACE_SECONDS = 2.0
 def test_sigterm_ends_waits_and_streams_and_exits_within_the_grace_period(
     procs: Processes, db_url: str, tmp_path: Path
 ) -> None:
-    port = free_port()
-    server = procs.start("serve", "--port", str(port), name="server", worker_grace_seconds=GRACE_SECONDS)
-    url = f"http://127.0.0.1:{port}"
-    procs.wait_until(lambda: healthy(url), "the server to answer", alive=(server,))
+    server, url = procs.serve(name="server", worker_grace_seconds=GRACE_SECONDS)
     key = seed_demo(make_settings(db_url, tmp_path))["alice@example.com"].key
     answers: dict[str, httpx.Response] = {}
     streamed: list[str] = []
@@ -97,10 +94,7 @@ def test_sigterm_ends_waits_and_streams_and_exits_within_the_grace_period(
     assert any(line.startswith("event: approval_required") for line in streamed), streamed  # and it ended cleanly
 
     # Nothing lost: a new server finds every run where the shutdown left it.
-    port = free_port()
-    procs.start("serve", "--port", str(port), "--workers", "0", name="after")
-    url = f"http://127.0.0.1:{port}"
-    procs.wait_until(lambda: healthy(url), "the second server")
+    _, url = procs.serve("--workers", "0", name="after")
     with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=30) as client:
         assert get_run(client, paused["id"])["status"] == RunStatus.REQUIRES_ACTION
         assert get_run(client, running)["status"] == RunStatus.QUEUED  # given back, its attempt not counted
