@@ -105,6 +105,63 @@ class Settings(BaseSettings):
         default=300.0, gt=0, description="How long POST /v1/runs/wait and /v1/chat wait before answering anyway."
     )
 
+    secret_key: SecretStr | None = Field(
+        default=None,
+        description="Encrypts the webhook and trigger signing secrets at rest (any long random string, e.g. "
+        "`openssl rand -base64 32`); every process must have the same. Unset: one is generated into "
+        "data_dir/secret_key (mode 0600) and reused.",
+    )
+    public_url: str | None = Field(
+        default=None,
+        description="This server's address as receivers of notifications reach it, for links in them. Default: "
+        "http://host:port.",
+    )
+    allow_private_urls: bool = Field(
+        default=False,
+        description="Let webhook, Slack and per-run notification URLs point at loopback, private, link-local or "
+        "other non-public addresses (the SSRF guard off). For development and tests only.",
+    )
+    private_url_allowlist: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Comma-separated hosts (`name` or `name:port`) notifications may reach even though they "
+        "resolve to non-public addresses (an internal receiver), with the guard on for everything else.",
+    )
+    webhook_retry_seconds: Annotated[list[float], NoDecode] = Field(
+        default_factory=lambda: [5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 50400.0, 72000.0, 86400.0],
+        description="Waits before each retry of a failed delivery, comma-separated seconds (Standard Webhooks' "
+        "schedule: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 14 h, 20 h, 24 h); after the last, the delivery is dead.",
+    )
+    webhook_retry_jitter: float = Field(
+        default=0.1, ge=0, le=1, description="Each wait is lengthened by up to this fraction, at random."
+    )
+    webhook_timeout_seconds: float = Field(default=15.0, gt=0, description="How long a receiver may take to answer.")
+    webhook_disable_after_seconds: float = Field(
+        default=5 * 86400,
+        gt=0,
+        description="An endpoint that fails every delivery for this long (5 days) is disabled; its GET says why.",
+    )
+    dispatcher_concurrency: int = Field(
+        default=32, ge=1, description="Deliveries one process sends at once (each worker process runs a dispatcher)."
+    )
+    smtp_host: str | None = Field(default=None, description="SMTP server for email notifications; unset: no email.")
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_from: str = Field(default="switchboard@localhost", description="The From address of notification emails.")
+    smtp_security: Literal["starttls", "tls", "none"] = Field(
+        default="starttls",
+        description="'starttls' (upgrade when the server offers it, port 587), 'tls' (implicit, port 465), 'none'.",
+    )
+    schedule_grace_seconds: float = Field(
+        default=600.0,
+        ge=0,
+        description="A tick missed while no worker ran fires once, late, within this; older ones are skipped and "
+        "counted as missed.",
+    )
+    trigger_max_payload_bytes: int = Field(
+        default=256 * 1024, gt=0, description="Largest event a trigger accepts (413 beyond it)."
+    )
+
     db_pool_size: int | None = Field(
         default=None,
         ge=1,
@@ -135,13 +192,21 @@ class Settings(BaseSettings):
 
     def secrets(self) -> list[str]:
         """Values that must never reach a log line or a response."""
-        return [self.llm_api_key.get_secret_value()] if self.llm_api_key else []
+        values = [self.llm_api_key, self.secret_key, self.smtp_password]
+        return [value.get_secret_value() for value in values if value is not None]
 
-    @field_validator("plugins", "cors_origins", mode="before")
+    @field_validator("plugins", "cors_origins", "private_url_allowlist", "webhook_retry_seconds", mode="before")
     @classmethod
     def _split_commas(cls, value: object) -> object:
         if isinstance(value, str):
             return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @field_validator("webhook_retry_seconds")
+    @classmethod
+    def _positive_waits(cls, value: list[float]) -> list[float]:
+        if any(wait < 0 for wait in value):
+            raise ValueError("waits must be seconds, 0 or more")
         return value
 
     @field_validator("cors_origins")

@@ -34,6 +34,7 @@ from switchboard.kit.clock import utc_now
 from switchboard.kit.db import database_unavailable
 from switchboard.kit.logging import redactor
 from switchboard.models.runs import RunStatus
+from switchboard.notifications.outbox import RunNotices
 from switchboard.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -80,6 +81,7 @@ class RunExecutor:
         self.settings = settings
         self.settled_here = settled_here or SettledHere()  # requests of this process waiting for its runs
         self.redact = redactor(settings.secrets())  # for what a run's error says: it is shown to its user
+        self.notices = RunNotices(settings)
 
     async def execute(self, claimed: Claimed, owner: str, control: RunControl) -> RunStatus | None:
         """Run to a settled state; returns the status written (None if the run was lost to another worker)."""
@@ -114,7 +116,7 @@ class RunExecutor:
                     return RunStatus.QUEUED
                 outcome = outcomes.cancelled(progress.partial_text)
             except PausedForApproval as paused:
-                await pause(self.engine, progress, buffer, owner, paused.calls)
+                await pause(self.engine, progress, buffer, owner, paused.calls, self.notices)
                 bound.info("run.awaiting_approval", calls=[call.tool_call_id for call in paused.calls])
                 self.settled_here.publish(loaded.id, None)
                 return RunStatus.REQUIRES_ACTION
@@ -127,7 +129,7 @@ class RunExecutor:
                 self._log_failure(bound, outcome, progress.model_name, exc)
                 if progress.in_model_request and outcome.error is not None:
                     await record_failed_request(buffer, progress, outcome.error, None, 0)
-            row = await settle(self.engine, progress, buffer, owner, outcome)
+            row = await settle(self.engine, progress, buffer, owner, outcome, self.notices)
         except LeaseLost:
             bound.warning("run.lease_lost")
             return None

@@ -7,6 +7,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import text
@@ -39,6 +40,10 @@ class NewRun:
     request_id: str | None
     acting_user_id: int | None
     stream_tokens: bool = True
+    notify: list[dict[str, Any]] | None = None  # stored form (`notifications.targets`)
+    schedule_id: uuid.UUID | None = None
+    scheduled_for: datetime | None = None
+    trigger_id: uuid.UUID | None = None
 
 
 @dataclass(frozen=True)
@@ -53,9 +58,10 @@ class Claimed:
 
 
 _COLUMNS = """id, user_id, thread_id, turn, agent, input, multitask_strategy, metadata, limits, model_name, request_id,
-acting_user_id, stream_tokens"""
+acting_user_id, stream_tokens, notify, schedule_id, scheduled_for, trigger_id"""
 _VALUES = """:id, :user_id, :thread_id, :turn, :agent, :input, :multitask_strategy, CAST(:metadata AS jsonb),
-CAST(:limits AS jsonb), :model_name, :request_id, :acting_user_id, :stream_tokens"""
+CAST(:limits AS jsonb), :model_name, :request_id, :acting_user_id, :stream_tokens, CAST(:notify AS jsonb),
+:schedule_id, :scheduled_for, :trigger_id"""
 _ENQUEUE = text(f"INSERT INTO runs ({_COLUMNS}, status) VALUES ({_VALUES}, '{S.QUEUED}')")
 # The same run, claimed in the same statement by a worker of the creating process (`ClaimNow`): what `_CLAIM`
 # would write, without the queue's round trip.
@@ -82,7 +88,8 @@ async def enqueue(connection: AsyncConnection, run: NewRun, claim: ClaimNow | No
     eligible: its thread is free and its agent has no limit): `running`, attempt 1, leased, with the same events
     a claim writes. Committed, it is the worker's to execute (`Claimed`); if the process dies first, its lease
     lapses and the sweeper puts it back in the queue, as for any claim."""
-    params = {**vars(run), "metadata": dumps(run.metadata), "limits": dumps(run.limits)}
+    notify = dumps(run.notify) if run.notify else None
+    params = {**vars(run), "metadata": dumps(run.metadata), "limits": dumps(run.limits), "notify": notify}
     status = {"status": S.QUEUED, "run_id": str(run.id), "thread_id": str(run.thread_id), "agent": run.agent}
     if claim is not None:
         await connection.execute(_ENQUEUE_CLAIMED, {**params, "owner": claim.owner, "lease": claim.lease_seconds})

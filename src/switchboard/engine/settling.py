@@ -15,12 +15,15 @@ from switchboard.engine.journal import Event
 from switchboard.engine.outcome import Outcome, cancelled
 from switchboard.engine.progress import Progress, dump_messages, message_events, write_messages
 from switchboard.models.runs import RunStatus
+from switchboard.notifications.outbox import RunNotices
+from switchboard.runs.schemas import PendingApproval
 
 
 async def settle(
-    engine: AsyncEngine, progress: Progress, buffer: EventBuffer, owner: str, outcome: Outcome
+    engine: AsyncEngine, progress: Progress, buffer: EventBuffer, owner: str, outcome: Outcome, notices: RunNotices
 ) -> dict[str, Any]:
-    """Write the outcome with the messages not written yet; returns the run's row as written."""
+    """Write the outcome with the messages not written yet, and its notifications (the outbox); returns the
+    run's row as written."""
     pending = progress.unwritten if outcome.status == RunStatus.SUCCEEDED else progress.deferred
     events = await buffer.take()
     async with engine.begin() as connection:
@@ -32,7 +35,7 @@ async def settle(
                 # The deferred response's own write is where a cancel requested meanwhile was noticed; noticed
                 # here instead, it ends the run as it would have there.
                 outcome = cancelled(progress.deferred_text)
-        return await transitions.settle(
+        row = await transitions.settle(
             connection,
             run_id=progress.loaded.id,
             owner=owner,
@@ -42,18 +45,29 @@ async def settle(
             usage=progress.usage,
             events=events,
         )
+        await notices.record(connection, row)
+        return row
 
 
 async def pause(
-    engine: AsyncEngine, progress: Progress, buffer: EventBuffer, owner: str, calls: list[ToolCallPart]
+    engine: AsyncEngine,
+    progress: Progress,
+    buffer: EventBuffer,
+    owner: str,
+    calls: list[ToolCallPart],
+    notices: RunNotices,
 ) -> None:
-    """Pause for the approval of `calls` (their steps are already recorded as awaiting approval)."""
+    """Pause for the approval of `calls` (their steps are already recorded as awaiting approval), with the
+    notification that the run requires action."""
     waiting = [
         {"tool_call_id": call.tool_call_id, "tool_name": call.tool_name, "args": call.args_as_dict()} for call in calls
     ]
     events: list[Event] = [*await buffer.take(), ("approval_required", {"calls": waiting})]
     async with engine.begin() as connection:
-        await transitions.pause(connection, run_id=progress.loaded.id, owner=owner, usage=progress.usage, events=events)
+        row = await transitions.pause(
+            connection, run_id=progress.loaded.id, owner=owner, usage=progress.usage, events=events
+        )
+        await notices.record(connection, row, [PendingApproval.model_validate(call) for call in waiting])
 
 
 async def release(engine: AsyncEngine, progress: Progress, buffer: EventBuffer, owner: str) -> None:

@@ -40,16 +40,17 @@ _PAUSE = text(f"""
 UPDATE runs SET status = '{S.REQUIRES_ACTION}', usage = CAST(:usage AS jsonb),
     lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
 WHERE id = :id AND {LEASED}
-RETURNING id, pg_notify('{RUNS_READY}', '')
+RETURNING runs.*, pg_notify('{RUNS_READY}', '')
 """)
 
 
 async def pause(
     connection: AsyncConnection, *, run_id: uuid.UUID, owner: str, usage: dict[str, Any], events: Sequence[Event]
-) -> None:
-    """Wait for approvals, holding no worker and no agent slot (the thread stays held). Fenced by the lease."""
+) -> dict[str, Any]:
+    """Wait for approvals, holding no worker and no agent slot (the thread stays held). Fenced by the lease.
+    Returns the run's row as written."""
     await journal.append(connection, run_id, [*events, ("status", {"status": S.REQUIRES_ACTION})], owner=owner)
-    await fenced(connection, _PAUSE, run_id, owner=owner, usage=dumps(usage))
+    return dict((await fenced(connection, _PAUSE, run_id, owner=owner, usage=dumps(usage)))._mapping)
 
 
 _SETTLE = text(f"""

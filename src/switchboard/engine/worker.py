@@ -28,6 +28,7 @@ from switchboard.engine.local import SettledHere
 from switchboard.engine.queue import Claimed
 from switchboard.kit.db import database_unavailable
 from switchboard.kit.notify import Notifier
+from switchboard.models.runs import RunStatus
 from switchboard.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -281,6 +282,8 @@ class Worker:
             try:
                 async with self.engine.begin() as connection:
                     swept = await transitions.sweep(connection, max_attempts=self.settings.run_max_attempts)
+                    ended = [run_id for run_id, status in swept if status != RunStatus.QUEUED]
+                    await self.executor.notices.record_runs(connection, ended)
             except Exception as exc:
                 self._failed("worker.sweep_failed", exc)
             else:

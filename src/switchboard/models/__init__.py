@@ -1,6 +1,8 @@
 """SQLAlchemy tables only. Importing this package registers every core table on `Base.metadata`."""
 
+from switchboard.models.automation import Schedule, Trigger, TriggerEvent
 from switchboard.models.base import Base
+from switchboard.models.notifications import Delivery, DeliveryAttempt, OutboxMessage, WebhookEndpoint
 from switchboard.models.request_logs import RequestLog
 from switchboard.models.runs import IdempotencyKey, Run, RunEvent, RunStep
 from switchboard.models.threads import Thread, ThreadMessage
@@ -9,12 +11,19 @@ from switchboard.models.users import ApiKey, User
 __all__ = [
     "ApiKey",
     "Base",
+    "Delivery",
+    "DeliveryAttempt",
     "IdempotencyKey",
+    "OutboxMessage",
     "RequestLog",
     "Run",
     "RunEvent",
     "RunStep",
+    "Schedule",
     "Thread",
     "ThreadMessage",
+    "Trigger",
+    "TriggerEvent",
     "User",
+    "WebhookEndpoint",
 ]

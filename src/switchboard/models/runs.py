@@ -85,6 +85,15 @@ class Run(CreatedAt, Base):
         Index("ix_runs_lease", "lease_expires_at", postgresql_where=text(f"status = '{RunStatus.RUNNING}'")),
         Index("ix_runs_user_created", "user_id", "created_at", "id"),
         Index("ix_runs_agent_status", "agent", "status"),
+        # A schedule's tick creates one run, whatever the number of schedulers (`schedules.scheduler`).
+        Index(
+            "uq_runs_schedule_tick",
+            "schedule_id",
+            "scheduled_for",
+            unique=True,
+            postgresql_where=text("scheduled_for IS NOT NULL"),
+        ),
+        Index("ix_runs_schedule", "schedule_id", "created_at", postgresql_where=text("schedule_id IS NOT NULL")),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
@@ -115,6 +124,12 @@ class Run(CreatedAt, Base):
     # False: each model response is asked for whole, not streamed (nobody waits on its tokens; see `engine.local`).
     stream_tokens: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
     request_id: Mapped[str | None] = mapped_column(String(128), default=None)
+    # Where to tell about this run besides the user's webhook endpoints (`notifications.targets`).
+    notify: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONB, default=None)
+    # Created by a schedule (at its tick `scheduled_for`; None for "run now") or by a trigger's event.
+    schedule_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("schedules.id", ondelete="SET NULL"), default=None)
+    scheduled_for: Mapped[datetime | None] = mapped_column(default=None)
+    trigger_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("triggers.id", ondelete="SET NULL"), default=None)
     acting_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), default=None)
     started_at: Mapped[datetime | None] = mapped_column(default=None)
     finished_at: Mapped[datetime | None] = mapped_column(default=None)

@@ -8,11 +8,12 @@ from datetime import datetime
 from types import SimpleNamespace
 from typing import Annotated, Any
 
-from pydantic import BaseModel, Field, StrictBool, computed_field
+from pydantic import BaseModel, BeforeValidator, Field, StrictBool, computed_field
 
 from switchboard.agents.schemas import AgentName
 from switchboard.kit.schemas import ExactNumber, FromRow, Metadata
 from switchboard.models.runs import MultitaskStrategy, RunStatus, StepKind, StepStatus
+from switchboard.notifications.targets import NOTIFY_FIELD, NotifyTarget, shown
 
 
 class RunLimits(BaseModel):
@@ -40,6 +41,7 @@ class RunCreate(BaseModel):
         default_factory=dict, description="Stored with the run, returned as is (at most 16 KiB)."
     )
     limits: RunLimits = Field(default_factory=RunLimits)
+    notify: list[NotifyTarget] | None = NOTIFY_FIELD
 
 
 class RunError(BaseModel):
@@ -83,6 +85,12 @@ class RunOut(FromRow):
         validation_alias="worker_id",
         description="The worker that last executed the run (`host:pid:loop:id`), for matching with its logs.",
     )
+    notify: Annotated[list[dict[str, Any]], BeforeValidator(shown)] = Field(
+        default_factory=list, description="Where this run is told about besides your webhook endpoints (no secrets)."
+    )
+    schedule_id: uuid.UUID | None = Field(default=None, description="The schedule that created the run, if any.")
+    scheduled_for: datetime | None = Field(default=None, description="The schedule's tick the run is for.")
+    trigger_id: uuid.UUID | None = Field(default=None, description="The trigger whose event created the run, if any.")
     last_event_id: int = Field(
         validation_alias="event_seq", description="The number of the run's latest event (see /v1/runs/{id}/events)."
     )

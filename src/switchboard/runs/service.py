@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import json
 import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,10 +25,23 @@ from switchboard.kit.clock import utc_now
 from switchboard.kit.errors import Conflict, NotFound, PayloadTooLarge, ValidationFailed
 from switchboard.models import Run, RunStep, Thread
 from switchboard.models.runs import FINAL, MultitaskStrategy, RunStatus, StepStatus
+from switchboard.notifications.outbox import RunNotices
+from switchboard.notifications.targets import stored
 from switchboard.runs.repository import RunFilter, RunRepository
 from switchboard.runs.schemas import ApprovalDecision, PendingApproval, RunCreate, RunOut
 from switchboard.settings import Settings
 from switchboard.threads.service import ThreadService
+
+
+@dataclass(frozen=True)
+class RunOrigin:
+    """What created a run when not a request of its user: a schedule (at its tick `scheduled_for`, None for
+    "run now") or a trigger's event. `notify`: their targets, already stored (checked when they were saved)."""
+
+    schedule_id: uuid.UUID | None = None
+    scheduled_for: datetime | None = None
+    trigger_id: uuid.UUID | None = None
+    notify: list[dict[str, Any]] | None = None
 
 
 class RunService:
@@ -48,18 +64,23 @@ class RunService:
         refuse_behind_approval: bool = False,
         claim: ClaimNow | None = None,
         stream_tokens: bool = True,
+        origin: RunOrigin | None = None,
     ) -> tuple[Run, Claimed | None]:
         """`refuse_behind_approval`: a conversation turn is refused (409) while a run of the thread waits for an
         approval, instead of queueing behind it: the person has to decide first, and should be told so now.
         `claim`: claim the run for that worker of this process as it is created, when it may start at once (its
         thread is free, its agent has no concurrency limit); the `Claimed` says it was. `stream_tokens`: False
-        when the requester waits for the whole answer (the model is asked for each response whole)."""
-        if len(body.message) > self.settings.max_prompt_chars:
+        when the requester waits for the whole answer (the model is asked for each response whole). `origin`: the
+        schedule or trigger that creates the run."""
+        origin = origin or RunOrigin()
+        if origin.trigger_id is None and len(body.message) > self.settings.max_prompt_chars:
+            # A trigger's run carries its event as data, bounded by SWITCHBOARD_TRIGGER_MAX_PAYLOAD_BYTES instead.
             raise PayloadTooLarge(
                 f"message is {len(body.message)} characters; the limit is {self.settings.max_prompt_chars} "
                 "(SWITCHBOARD_MAX_PROMPT_CHARS)."
             )
         registered = self.agents.require(body.agent)
+        notify = origin.notify if origin.notify is not None else await stored(self.settings, body.notify)
         thread, created = await self._thread(user, body, thread_key)
         free = created or await self._admit(thread, body, refuse_behind_approval, look=claim is not None)
         await self._check_agent_limit(registered.spec.name, registered.spec.concurrency)
@@ -81,6 +102,10 @@ class RunService:
             request_id=request_id,
             acting_user_id=user.acted_by_user_id,
             stream_tokens=stream_tokens,
+            notify=notify or None,
+            schedule_id=origin.schedule_id,
+            scheduled_for=origin.scheduled_for,
+            trigger_id=origin.trigger_id,
         )
         connection = await self.session.connection()
         claimed = await queue.enqueue(connection, run, claim if free else None)
@@ -200,8 +225,8 @@ class RunService:
         connection = await self.session.connection()
         if run.status == RunStatus.RUNNING:
             await transitions.request_cancel(connection, run.id, reason)
-        else:
-            await transitions.cancel_now(connection, run.id, reason)
+        elif await transitions.cancel_now(connection, run.id, reason):
+            await RunNotices(self.settings).record_runs(connection, [run.id])
 
     # --- approvals ---
 

@@ -1,0 +1,132 @@
+"""`notify`: where one run (or every run of a schedule or trigger) is told about besides the user's webhook
+endpoints. Checked when given (a URL must be public, email needs SMTP) and stored with secrets encrypted."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from switchboard.kit.egress import UrlRefused, check_url
+from switchboard.kit.errors import ValidationFailed
+from switchboard.kit.secret_box import secret_box
+from switchboard.models.notifications import Channel
+from switchboard.settings import Settings
+
+MAX_TARGETS = 10
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
+
+class WebhookTarget(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    url: str = Field(max_length=2048, examples=["https://example.com/hooks/switchboard"])
+    secret: str | None = Field(
+        default=None,
+        min_length=16,
+        max_length=200,
+        description="Signs the deliveries (Standard Webhooks); a `whsec_…` value is used as such, anything else as "
+        "raw key bytes. Omitted: sent unsigned.",
+    )
+
+
+class SlackTarget(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    webhook_url: str = Field(max_length=2048, description="A Slack incoming-webhook URL.")
+
+
+class EmailTarget(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    to: list[str] = Field(min_length=1, max_length=10, description="Recipients (one address or a list).")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_address(cls, value: Any) -> Any:
+        if isinstance(value, dict) and isinstance(value.get("to"), str):
+            return {**value, "to": [value["to"]]}
+        return value
+
+    @model_validator(mode="after")
+    def _addresses(self) -> EmailTarget:
+        for address in self.to:
+            if len(address) > 320 or not _EMAIL.fullmatch(address):
+                raise ValueError(f"{address!r} is not an email address")
+        return self
+
+
+class NotifyTarget(BaseModel):
+    """Exactly one of `webhook`, `slack`, `email`."""
+
+    model_config = ConfigDict(extra="forbid")
+    webhook: WebhookTarget | None = None
+    slack: SlackTarget | None = None
+    email: EmailTarget | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> NotifyTarget:
+        if sum(target is not None for target in (self.webhook, self.slack, self.email)) != 1:
+            raise ValueError("give exactly one of webhook, slack or email")
+        return self
+
+
+Notify = list[NotifyTarget]
+NOTIFY_FIELD = Field(
+    default=None,
+    max_length=MAX_TARGETS,
+    description="Where to tell about this run's outcome (and a pause for approval), besides your webhook "
+    'endpoints: `[{"webhook": {"url", "secret"?}}, {"slack": {"webhook_url"}}, {"email": {"to"}}]`.',
+)
+
+
+async def stored(settings: Settings, notify: list[NotifyTarget] | None, field: str = "notify") -> list[dict[str, Any]]:
+    """The targets as stored on the run (secrets encrypted), after checking each: 422 naming the field."""
+    result: list[dict[str, Any]] = []
+    for index, target in enumerate(notify or []):
+        where = f"{field}[{index}]"
+        if target.webhook is not None:
+            await _check(settings, target.webhook.url, f"{where}.webhook.url")
+            secret = target.webhook.secret
+            sealed = secret_box(settings).seal(secret) if secret is not None else None
+            result.append({"channel": Channel.WEBHOOK, "url": target.webhook.url, "secret": sealed})
+        elif target.slack is not None:
+            await _check(settings, target.slack.webhook_url, f"{where}.slack.webhook_url")
+            # The URL is the credential (whoever has it can post to the channel): sealed like a secret.
+            sealed_url = secret_box(settings).seal(target.slack.webhook_url)
+            result.append(
+                {"channel": Channel.SLACK, "webhook_url": sealed_url, "shown": _origin(target.slack.webhook_url)}
+            )
+        elif target.email is not None:
+            if settings.smtp_host is None:
+                raise ValidationFailed(
+                    f"{where}.email: this server sends no email (SWITCHBOARD_SMTP_HOST is not set)",
+                    details=[{"field": f"{where}.email", "message": "no SMTP server configured"}],
+                )
+            result.append({"channel": Channel.EMAIL, "to": target.email.to})
+    return result
+
+
+def shown(stored_targets: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    """The targets as the API shows them: never a secret, only whether there is one."""
+    shown_targets: list[dict[str, Any]] = []
+    for target in stored_targets or []:
+        channel = target["channel"]
+        if channel == Channel.WEBHOOK:
+            shown_targets.append({"webhook": {"url": target["url"], "signed": target.get("secret") is not None}})
+        elif channel == Channel.SLACK:
+            shown_targets.append({"slack": {"webhook_url": target["shown"]}})
+        else:
+            shown_targets.append({"email": {"to": target["to"]}})
+    return shown_targets
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}/…"
+
+
+async def _check(settings: Settings, url: str, field: str) -> None:
+    try:
+        await check_url(settings, url)
+    except UrlRefused as refused:
+        raise ValidationFailed(f"{field}: {refused}", details=[{"field": field, "message": str(refused)}]) from None
