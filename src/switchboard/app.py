@@ -28,6 +28,8 @@ from switchboard.kit.openapi import complete_openapi
 from switchboard.kit.request_guard import RequestGuardMiddleware
 from switchboard.kit.routing import MethodCheckMiddleware
 from switchboard.migrations import runner as migrations
+from switchboard.notifications.endpoints import deliveries_router
+from switchboard.notifications.endpoints import router as webhooks_router
 from switchboard.observability.endpoints import admin_router, health_router
 from switchboard.observability.middleware import RequestContextMiddleware
 from switchboard.observability.request_logs import RequestLogWriter
@@ -131,7 +133,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             expose_headers=["X-Request-ID", "Location", "Retry-After"],
         )
     install_api_docs(app, app.title)
-    routers = (health_router, agents_router, runs_router, approvals_router, chat_router, threads_router, users_router)
+    routers = (
+        health_router,
+        agents_router,
+        runs_router,
+        approvals_router,
+        chat_router,
+        threads_router,
+        users_router,
+        webhooks_router,
+        deliveries_router,
+    )
     for router in (*routers, admin_router, users_admin_router):
         app.include_router(router)
     for plugin in plugins:

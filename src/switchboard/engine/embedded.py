@@ -1,5 +1,6 @@
-"""The worker loops `switchboard serve` runs inside the server process, and the runs that process both creates and
-executes (`engine.local`): a request reserves a slot in one of them for the run it is about to create."""
+"""The worker loops `switchboard serve` runs inside the server process (with the process's background loops:
+dispatcher, scheduler), and the runs that process both creates and executes (`engine.local`): a request
+reserves a slot in one of them for the run it is about to create."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import asyncio
 import contextlib
 
 from switchboard.agents.registry import AgentRegistry
+from switchboard.background import BackgroundLoops
 from switchboard.engine.local import SettledHere
 from switchboard.engine.worker import Worker
 from switchboard.kit.db import Database
@@ -22,6 +24,7 @@ class EmbeddedWorkers:
         self.workers: list[Worker] = []
         self.loops: list[asyncio.Task[None]] = []
         self.settled_here = SettledHere()
+        self.background: BackgroundLoops | None = None
 
     def reserve(self, agent: str) -> Worker | None:
         """A worker of this process with a slot for a run of `agent` now, reserved (see `Worker.reserve`)."""
@@ -38,9 +41,14 @@ class EmbeddedWorkers:
             await worker.start()
             self.workers.append(worker)
             self.loops.append(asyncio.create_task(worker.run(), name=f"worker loop {worker.id}"))
+        if self.count:
+            self.background = BackgroundLoops(db.engine, agents, settings, notifier)
+            await self.background.start()
 
     async def stop(self) -> None:
         await asyncio.gather(*(worker.stop() for worker in self.workers))
+        if self.background is not None:  # after the workers: what their last runs settle is delivered too
+            await self.background.stop()
         for loop in self.loops:
             with contextlib.suppress(asyncio.CancelledError):
                 await loop

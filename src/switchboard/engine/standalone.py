@@ -9,6 +9,7 @@ import signal
 import structlog
 
 from switchboard.agents.registry import AgentRegistry
+from switchboard.background import BackgroundLoops
 from switchboard.engine import channels
 from switchboard.engine.worker import Worker
 from switchboard.kit.db import Database
@@ -26,18 +27,21 @@ async def run_worker(db: Database, settings: Settings, plugins: list[Plugin], *,
     notifier = Notifier(db.url, channels.ALL)
     await notifier.start()
     worker = Worker(db.engine, agents, settings, notifier, name="worker")
+    background = BackgroundLoops(db.engine, agents, settings, notifier)
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stopping.set)
     try:
         await worker.start()
+        await background.start()
         claiming = asyncio.create_task(worker.run(drain=drain), name="worker loop")
         stop_requested = asyncio.create_task(stopping.wait())
         await asyncio.wait({claiming, stop_requested}, return_when=asyncio.FIRST_COMPLETED)
         if stopping.is_set():
             log.info("worker.signal", note="stopping: in-flight runs get the grace period")
         await worker.stop()
+        await background.stop()  # after the worker: what its last runs settle is delivered too
         stop_requested.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await claiming

@@ -48,7 +48,9 @@ class Schedule(CreatedAt, Base):
     end_at: Mapped[datetime | None] = mapped_column(default=None)
     metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", JSONB, default=dict, server_default="{}")
     limits: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict, server_default="{}")
-    notify: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONB, default=None)  # as `runs.notify`
+    notify: Mapped[list[dict[str, Any]] | None] = mapped_column(
+        JSONB(none_as_null=True), default=None
+    )  # as `runs.notify`
     next_fire_at: Mapped[datetime | None] = mapped_column(default=None)  # None: will not fire again
     last_fired_at: Mapped[datetime | None] = mapped_column(default=None)
     last_run_id: Mapped[uuid.UUID | None] = mapped_column(default=None)
@@ -75,7 +77,9 @@ class Trigger(CreatedAt, Base):
     instructions: Mapped[str] = mapped_column(Text)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     thread_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("threads.id", ondelete="CASCADE"), default=None)
-    notify: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONB, default=None)  # as `runs.notify`
+    notify: Mapped[list[dict[str, Any]] | None] = mapped_column(
+        JSONB(none_as_null=True), default=None
+    )  # as `runs.notify`
     # 'standard': Standard Webhooks headers; 'github': X-Hub-Signature-256 (and X-GitHub-Delivery for the id).
     signature: Mapped[str] = mapped_column(String(16), default="standard")
     secret: Mapped[str] = mapped_column(Text)  # encrypted `whsec_…`

@@ -54,7 +54,7 @@ class WebhookEndpoint(CreatedAt, Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     url: Mapped[str] = mapped_column(String(2048))
     description: Mapped[str | None] = mapped_column(Text, default=None)
-    event_types: Mapped[list[str] | None] = mapped_column(JSONB, default=None)  # None: every type
+    event_types: Mapped[list[str] | None] = mapped_column(JSONB(none_as_null=True), default=None)  # None: every type
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     secret: Mapped[str] = mapped_column(Text)  # encrypted `whsec_…`
     # After a rotation, the old secret signs too until `previous_secret_expires_at`.
@@ -100,7 +100,7 @@ class Delivery(CreatedAt, Base):
     )
     # A run's own destination: {"channel", "url", "secret" (encrypted)?} | {"channel", "webhook_url"} |
     # {"channel", "to": [...]}; None for an endpoint's delivery.
-    target: Mapped[dict[str, Any] | None] = mapped_column(JSONB, default=None)
+    target: Mapped[dict[str, Any] | None] = mapped_column(JSONB(none_as_null=True), default=None)
     status: Mapped[DeliveryStatus] = mapped_column(EnumText(DeliveryStatus, 16), default=DeliveryStatus.PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # When it is next sent; while a dispatcher holds it, when its claim lapses (then it is sent again).

@@ -125,7 +125,7 @@ class Run(CreatedAt, Base):
     stream_tokens: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
     request_id: Mapped[str | None] = mapped_column(String(128), default=None)
     # Where to tell about this run besides the user's webhook endpoints (`notifications.targets`).
-    notify: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONB, default=None)
+    notify: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONB(none_as_null=True), default=None)
     # Created by a schedule (at its tick `scheduled_for`; None for "run now") or by a trigger's event.
     schedule_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("schedules.id", ondelete="SET NULL"), default=None)
     scheduled_for: Mapped[datetime | None] = mapped_column(default=None)

@@ -17,14 +17,12 @@ from pydantic_core import to_jsonable_python
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from switchboard.engine.channels import DELIVERIES_READY
 from switchboard.kit.clock import utc_now
 from switchboard.models.notifications import Channel, DeliveryStatus
 from switchboard.models.runs import RunStatus
 from switchboard.runs.schemas import PendingApproval, RunOut
 from switchboard.settings import Settings
-
-DELIVERIES_READY = "sb_deliveries_ready"
-"""NOTIFY channel: a delivery became due (the dispatchers look again)."""
 
 EVENT_OF_STATUS = {
     RunStatus.SUCCEEDED: "run.succeeded",
