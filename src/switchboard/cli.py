@@ -1,5 +1,5 @@
 """The `switchboard` command: serve, worker, migrate, demo data and chat (`--version`, users, API keys and
-`plugins remove` are in `cli_admin.py`).
+`plugins remove` are in `cli_admin.py`; `webhooks listen` in `cli_webhooks.py`).
 
 Only typer is imported up front: FastAPI, SQLAlchemy, Pydantic AI, uvicorn and the app are imported inside the
 commands that use them, so `switchboard --help` (and a typo) answers at once. Keep new imports there too."""
@@ -264,7 +264,7 @@ def chat(
 
 # Registers `--version`, the `users` and `keys` commands and `plugins remove` on the app and groups above
 # (imported for that effect, and last: it uses this module's helpers).
-from switchboard import cli_admin  # noqa: E402, F401
+from switchboard import cli_admin, cli_webhooks  # noqa: E402, F401
 
 
 def main() -> None:
