@@ -202,6 +202,12 @@ class Settings(BaseSettings):
             return [item.strip() for item in value.split(",") if item.strip()]
         return value
 
+    @field_validator("secret_key", "public_url", "smtp_host", "smtp_username", "smtp_password", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        # `SWITCHBOARD_SMTP_HOST=` as .env.example has it means "not set", not a host named "".
+        return None if isinstance(value, str) and not value.strip() else value
+
     @field_validator("webhook_retry_seconds")
     @classmethod
     def _positive_waits(cls, value: list[float]) -> list[float]:
