@@ -55,7 +55,11 @@ def allowlisted(settings: Settings, host: str, port: int) -> bool:
 async def check_url(settings: Settings, url: str) -> None:
     """Refuse a URL notifications may not use: not http(s), no host, or resolving to a non-public address
     (unless the guard is relaxed). Raises `UrlRefused` saying why."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        parts.hostname  # noqa: B018 (parses the host: "[zz]" is refused here)
+    except ValueError:
+        raise UrlRefused("is not a valid URL") from None
     if parts.scheme not in ("http", "https"):
         raise UrlRefused("must be an http:// or https:// URL")
     if not parts.hostname:
@@ -84,7 +88,7 @@ async def _resolve(host: str, port: int) -> list[IPAddress]:
         pass
     try:
         infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except socket.gaierror:
+    except (OSError, UnicodeError):  # no such name, or not a name at all (an invalid label)
         raise UrlRefused(f"{host} cannot be resolved") from None
     return [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
 
