@@ -20,7 +20,7 @@ def test_every_setting_is_documented(document: str) -> None:
 
 def test_the_example_file_is_valid_settings(tmp_path: Path) -> None:
     """`.env.example` copied as `.env` is a working configuration (its blank values mean unset)."""
-    settings = Settings(_env_file=ROOT / ".env.example")  # type: ignore[call-arg]
+    settings = Settings(_env_file=ROOT / ".env.example")
     assert settings.secret_key is None
     assert settings.smtp_host is None
     assert settings.webhook_retry_seconds[0] == 5

@@ -36,9 +36,13 @@ from switchboard.observability.request_logs import RequestLogWriter
 from switchboard.plugins.loader import load_plugins
 from switchboard.runs.approvals import router as approvals_router
 from switchboard.runs.endpoints import router as runs_router
+from switchboard.schedules.endpoints import router as schedules_router
 from switchboard.settings import Settings
 from switchboard.state import AppState
 from switchboard.threads.endpoints import router as threads_router
+from switchboard.triggers.endpoints import hooks_router
+from switchboard.triggers.endpoints import router as triggers_router
+from switchboard.triggers.service import HOOKS_PATH
 from switchboard.users.endpoints import admin_router as users_admin_router
 from switchboard.users.endpoints import router as users_router
 
@@ -119,6 +123,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         RequestGuardMiddleware,
         max_body_bytes=settings.max_body_bytes,
         body_timeout_seconds=settings.body_timeout_seconds,
+        raw_body_paths=(HOOKS_PATH + "/",),  # verified on the raw bytes before anything parses them
     )
     app.add_middleware(MethodCheckMiddleware)
     app.add_middleware(RequestContextMiddleware)
@@ -143,6 +148,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         users_router,
         webhooks_router,
         deliveries_router,
+        schedules_router,
+        triggers_router,
+        hooks_router,
     )
     for router in (*routers, admin_router, users_admin_router):
         app.include_router(router)

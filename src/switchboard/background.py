@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from switchboard.agents.registry import AgentRegistry
 from switchboard.kit.notify import Notifier
 from switchboard.notifications.dispatcher import Dispatcher
+from switchboard.schedules.scheduler import Scheduler
 from switchboard.settings import Settings
 
 
@@ -28,6 +29,7 @@ class BackgroundLoops:
     async def start(self) -> None:
         self.loops = [
             Dispatcher(self.engine, self.settings, self.notifier),
+            Scheduler(self.engine, self.agents, self.settings, self.notifier),
         ]
         for loop in self.loops:
             await loop.start()

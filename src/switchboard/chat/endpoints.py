@@ -55,6 +55,7 @@ async def chat(body: ChatRequest, request: Request, user: PrincipalDep) -> ChatR
             body.agent,
             body.message,
             thread_id=body.thread_id,
+            notify=body.notify,
             request_id=current_request_id(),
             interrupted=interrupted,
         )
@@ -87,7 +88,7 @@ async def chat_stream_endpoint(body: ChatRequest, request: Request, user: Princi
     started = await start_run(
         state,
         user,
-        RunCreate(agent=body.agent, message=body.message, thread_id=body.thread_id),
+        RunCreate(agent=body.agent, message=body.message, thread_id=body.thread_id, notify=body.notify),
         route="chat/stream",
         here=True,
         request_id=request_id,

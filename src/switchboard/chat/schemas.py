@@ -7,6 +7,7 @@ from pydantic import BaseModel, Field
 
 from switchboard.agents.schemas import AgentName
 from switchboard.models.runs import RunStatus
+from switchboard.notifications.targets import NOTIFY_FIELD, NotifyTarget
 from switchboard.runs.schemas import PendingApproval
 
 
@@ -14,6 +15,7 @@ class ChatRequest(BaseModel):
     agent: AgentName = Field(examples=["support"], description="A registered agent's name.")
     message: str = Field(min_length=1, examples=["Show me all my orders"], description="The user's message.")
     thread_id: uuid.UUID | None = Field(default=None, description="Continue this thread; omit to start a new one.")
+    notify: list[NotifyTarget] | None = NOTIFY_FIELD
 
 
 class Usage(BaseModel):

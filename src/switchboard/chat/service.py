@@ -14,6 +14,7 @@ from switchboard.auth.principal import Principal
 from switchboard.chat.schemas import ChatResponse, Usage
 from switchboard.kit.errors import AppError, Conflict, ModelFailed, RunFailed, RunTimedOut, ServiceUnavailable
 from switchboard.models.runs import RunStatus
+from switchboard.notifications.targets import NotifyTarget
 from switchboard.runs.schemas import RunCreate, RunOut
 from switchboard.runs.starting import events_of, start_run, wait_for
 from switchboard.state import AppState
@@ -85,6 +86,7 @@ async def chat_turn(
     *,
     thread_id: uuid.UUID | None = None,
     thread_key: str | None = None,
+    notify: list[NotifyTarget] | None = None,
     request_id: str | None = None,
     interrupted: asyncio.Event | None = None,
 ) -> ChatResponse:
@@ -92,7 +94,7 @@ async def chat_turn(
     started = await start_run(
         state,
         user,
-        RunCreate(agent=agent, message=message, thread_id=thread_id),
+        RunCreate(agent=agent, message=message, thread_id=thread_id, notify=notify),
         route="chat",
         here=True,
         stream_tokens=False,

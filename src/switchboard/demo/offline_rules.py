@@ -2,7 +2,9 @@
 
 They find the intent (list, look up, cancel) and the order number in the latest message, fall back on the
 thread's earlier turns for references ("it", "that one") and for an order number given in reply to our own
-question, call the real tools, and word the answer from the tool results."""
+question, call the real tools, and word the answer from the tool results. A trigger's event (fenced data after
+the owner's instructions) is never obeyed: what to do comes from the instructions; the event may only supply the
+order number they leave out ("An order was shipped: look it up" with `{"order_id": 2}`)."""
 
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ from pydantic_ai.models.function import AgentInfo
 
 from switchboard.agents.offline import latest_user_prompt
 from switchboard.demo.schemas import CancelOutcome, RefundOutcome
+from switchboard.triggers.message import split_event
 
 ASK_CANCEL = (
     "I'd be happy to help you cancel an order! Could you please provide me with the order number you'd like to cancel?"
@@ -41,6 +44,7 @@ _LOOKUP = re.compile(r"\b(status|where|track|details?|look\s*up|check|what about
 _ORDER_NUMBER = re.compile(r"(?:\border\b\s*(?:number\s*|no\.?\s*)?#?\s*|#\s*)(\d+)", re.IGNORECASE)
 _BARE_NUMBER = re.compile(r"\b(\d+)\b")
 _REFERENCE = re.compile(r"\b(it|that one|that order|this one|this order|the order|same order)\b", re.IGNORECASE)
+_ORDER_IN_DATA = re.compile(r"\border(?:_?id|_number)?\"?\s*[:=]\s*\"?#?(\d+)", re.IGNORECASE)
 _YES = re.compile(r"^\s*(yes|yeah|yep|sure|ok(ay)?|please do|do it|go ahead)\b", re.IGNORECASE)
 
 
@@ -50,15 +54,18 @@ def support_rules(messages: list[ModelMessage], info: AgentInfo) -> ModelRespons
         results = [part for part in last.parts if isinstance(part, ToolReturnPart)]
         if results:
             return ModelResponse(parts=[TextPart(word_result(results[-1].tool_name, results[-1].content))])
-    prompt = latest_user_prompt(messages) or ""
+    prompt, event = split_event(latest_user_prompt(messages) or "")
     earlier = messages[:-1]
     if _REFUND.search(prompt):
-        match = _ORDER_NUMBER.search(prompt)
+        match = _ORDER_NUMBER.search(prompt) or _ORDER_IN_DATA.search(event or "")
         refund_id = int(match.group(1)) if match else None
         if refund_id is None and _REFERENCE.search(prompt):
             refund_id = _last_order_mentioned(earlier)
         return _call("refund_order", {"order_id": refund_id}) if refund_id is not None else _say(ASK_REFUND)
     intent, order_id = _understand(prompt, earlier)
+    if event is not None and not _ORDER_NUMBER.search(prompt):  # the event's order, before an earlier turn's
+        in_data = _ORDER_IN_DATA.search(event) or _ORDER_NUMBER.search(event)
+        order_id = int(in_data.group(1)) if in_data else order_id
     if intent == "list":
         return _call("list_orders", {})
     if intent in {"lookup", "cancel"}:

@@ -11,7 +11,8 @@
 - query parameters without NUL characters (422 naming the parameter).
 
 A body it has read is handed on to the app unchanged; later `receive` calls (a client disconnecting from a
-stream) go through as usual.
+stream) go through as usual. Under `raw_body_paths` (signed inbound webhooks) a body is read and bounded but not
+parsed: the route checks its signature on the raw bytes first, and only a verified body is worth parsing.
 """
 
 from __future__ import annotations
@@ -40,10 +41,18 @@ MAX_DEPTH = 64
 
 
 class RequestGuardMiddleware:
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int, body_timeout_seconds: float) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_body_bytes: int,
+        body_timeout_seconds: float,
+        raw_body_paths: tuple[str, ...] = (),
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.body_timeout_seconds = body_timeout_seconds
+        self.raw_body_paths = raw_body_paths
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -56,7 +65,7 @@ class RequestGuardMiddleware:
                 await self.app(scope, receive, send)
                 return
             body = await self._read_body(headers, receive)
-            if _is_json(headers.get("content-type")):
+            if _is_json(headers.get("content-type")) and not scope["path"].startswith(self.raw_body_paths):
                 _check_json(body)
         except AppError as rejected:
             await app_error_response(rejected)(scope, receive, send)
