@@ -1,0 +1,136 @@
+"""An event arriving at `/v1/hooks/{trigger_id}`: checked, in order of cost, then turned into one run.
+
+1. Its size (413), before anything else: no database, no HMAC over a body we will not take.
+2. The trigger, by one indexed read: unknown, disabled, its agent gone, or the API key it acts with revoked (or
+   deleted) are all the same 404, so a sender learns nothing about which.
+3. The signature, over the raw bytes (401). Nothing has been parsed or written so far; a rejected request costs a
+   read and an HMAC.
+4. Only then the payload is read (JSON, else text; 422 for bytes that are not text), and in one transaction the
+   event is recorded under UNIQUE (trigger_id, event_id) with ON CONFLICT DO NOTHING and its run created. Of any
+   number of deliveries of one event id, concurrent or not, exactly one inserts; the others wait for its commit
+   and answer with its run.
+
+The run is created as the trigger's owner (never as the sender, who has no identity here), through
+`RunService.create` like any other run: its tools act only as that user.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+
+import structlog
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.datastructures import Headers
+
+from switchboard.auth.principal import principal_of
+from switchboard.kit.clock import utc_now
+from switchboard.kit.errors import BadRequest, NotFound, PayloadTooLarge
+from switchboard.kit.request_context import current_request_id
+from switchboard.kit.secret_box import secret_box
+from switchboard.models import ApiKey, Trigger, TriggerEvent, User
+from switchboard.runs.schemas import RunCreate
+from switchboard.runs.service import RunOrigin, RunService
+from switchboard.settings import Settings
+from switchboard.state import AppState
+from switchboard.triggers.message import event_message, read_payload
+from switchboard.triggers.signatures import verify_github, verify_standard
+
+log = structlog.get_logger(__name__)
+
+MAX_EVENT_ID_CHARS = 200  # trigger_events.event_id
+
+
+@dataclass(frozen=True)
+class Received:
+    run_id: uuid.UUID | None
+    event_id: str
+    duplicate: bool
+
+
+async def receive(state: AppState, trigger_id: uuid.UUID, headers: Headers, body: bytes) -> Received:
+    settings = state.settings
+    if len(body) > settings.trigger_max_payload_bytes:
+        raise PayloadTooLarge(
+            f"The event is {len(body)} bytes; this server takes events of at most "
+            f"{settings.trigger_max_payload_bytes} bytes (SWITCHBOARD_TRIGGER_MAX_PAYLOAD_BYTES)."
+        )
+    async with state.db.unit_of_work() as session:
+        found = await session.execute(
+            select(Trigger, User)
+            .join(User, User.id == Trigger.user_id)
+            .join(ApiKey, ApiKey.id == Trigger.api_key_id)  # an inner join: no key (deleted) → no trigger
+            .where(Trigger.id == trigger_id, Trigger.enabled, ApiKey.revoked_at.is_(None))
+        )
+        row = found.one_or_none()
+        if row is None or row[0].agent not in state.agents:
+            raise NotFound(f"No trigger {trigger_id} accepts events.")
+        trigger, owner = row
+        event_id = _verified_event_id(trigger, headers, body, settings)
+        payload = read_payload(body)
+        received = await _record(session, trigger.id, event_id, len(body))
+        if received is not None:  # seen before: the first delivery's run
+            return received
+        run_service = RunService(session, state.agents, settings)
+        run, _ = await run_service.create(
+            principal_of(owner),
+            RunCreate(
+                agent=trigger.agent,
+                message=event_message(trigger.name, trigger.instructions, payload),
+                thread_id=trigger.thread_id,
+                metadata={"trigger_event_id": event_id},
+            ),
+            request_id=current_request_id(),
+            origin=RunOrigin(trigger_id=trigger.id, notify=trigger.notify or []),
+        )
+        await session.execute(
+            update(TriggerEvent)
+            .where(TriggerEvent.trigger_id == trigger.id, TriggerEvent.event_id == event_id)
+            .values(run_id=run.id)
+        )
+    log.info("trigger.event_accepted", trigger_id=str(trigger_id), event_id=event_id, run_id=str(run.id))
+    return Received(run_id=run.id, event_id=event_id, duplicate=False)
+
+
+def _verified_event_id(trigger: Trigger, headers: Headers, body: bytes, settings: Settings) -> str:
+    """The event's id once its signature matches the trigger's secret, or the previous one within its grace."""
+    box = secret_box(settings)
+    secrets = [box.open(trigger.secret)]
+    expires = trigger.previous_secret_expires_at
+    if trigger.previous_secret is not None and expires is not None and expires > utc_now():
+        secrets.append(box.open(trigger.previous_secret))
+    if trigger.signature == "github":
+        verify_github(headers, body, secrets)
+        event_id = headers.get("x-github-delivery")
+        what = "X-GitHub-Delivery"
+    else:
+        event_id = verify_standard(headers, body, secrets, time.time())
+        what = "webhook-id"
+    if not event_id or len(event_id) > MAX_EVENT_ID_CHARS:
+        raise BadRequest(
+            f"{what} must identify the event in 1 to {MAX_EVENT_ID_CHARS} characters: a repeated delivery of an "
+            "event is recognised by it (and runs once).",
+            details=[{"field": what, "message": "missing or too long"}],
+        )
+    return event_id
+
+
+async def _record(session: AsyncSession, trigger_id: uuid.UUID, event_id: str, size: int) -> Received | None:
+    """Insert the event; None when this delivery is the first, else the earlier delivery's outcome. An insert
+    that meets a concurrent one of the same id waits for it to commit (then does nothing) or roll back (then
+    inserts): never two rows, never two runs."""
+    inserted = await session.scalar(
+        pg_insert(TriggerEvent)
+        .values(trigger_id=trigger_id, event_id=event_id, size_bytes=size)
+        .on_conflict_do_nothing(index_elements=[TriggerEvent.trigger_id, TriggerEvent.event_id])
+        .returning(TriggerEvent.id)
+    )
+    if inserted is not None:
+        return None
+    run_id = await session.scalar(
+        select(TriggerEvent.run_id).where(TriggerEvent.trigger_id == trigger_id, TriggerEvent.event_id == event_id)
+    )
+    return Received(run_id=run_id, event_id=event_id, duplicate=True)
