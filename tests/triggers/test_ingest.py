@@ -322,3 +322,18 @@ def test_text_payloads_are_passed_as_text_and_bytes_that_are_not_text_are_422(
             error = assert_error(send(sender, trigger, body, headers), 422, "validation_error")
             assert error["details"][0]["field"] == "body"
     assert stored_counts(server.database_url, trigger["id"]) == (2, 2)
+
+
+def test_a_secret_the_server_cannot_decrypt_is_404_not_500(server: LiveServer, demo: dict[str, DemoUser]) -> None:
+    with server.client(demo[ALICE].key) as alice, server.client() as sender:
+        trigger = create_trigger(alice)
+        # As if SWITCHBOARD_SECRET_KEY had changed since the secret was sealed.
+        execute_sql(
+            server.database_url,
+            "UPDATE triggers SET secret = 'sealed-elsewhere' WHERE id = :id",
+            id=uuid.UUID(trigger["id"]),
+        )
+        assert_error(send(sender, trigger, EVENT, standard_headers(trigger["secret"], EVENT)), 404, "not_found")
+        rotated = alice.post(f"/v1/triggers/{trigger['id']}/rotate-secret").json()["secret"]
+        assert send(sender, trigger, EVENT, standard_headers(rotated, EVENT)).status_code == 202
+    assert stored_counts(server.database_url, trigger["id"]) == (1, 1)
