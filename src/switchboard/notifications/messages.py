@@ -49,7 +49,7 @@ def slack_payload(body: str) -> dict[str, Any]:
     agent = run.get("agent", "?")
     url = run.get("url", "")
     return {
-        "text": f"{title}: {agent} — {detail[:200]}",
+        "text": f"{title}: {agent} — {_slack_escape(detail[:200])}",  # mrkdwn too: no mention, no link
         "blocks": [
             {"type": "header", "text": {"type": "plain_text", "text": f"{title}: {agent}"[:150]}},
             {"type": "section", "text": {"type": "mrkdwn", "text": _slack_escape(detail)[:SLACK_SECTION_LIMIT]}},

@@ -97,13 +97,24 @@ class RunNotices:
 
     def body(self, event_type: str, run: RunOut) -> str:
         """`{type, timestamp, data}`: the run as `GET /v1/runs/{id}` shows it, with its `url`; an output past
-        64 KiB is cut (`output_truncated`), the whole of it at the url."""
+        64 KiB is cut (`output_truncated`), the whole of it at the url. So is the message (`message_truncated`):
+        a trigger's run carries its event in it, which may be larger."""
         data = run.model_dump(mode="json")
         data["url"] = f"{self.base_url}/v1/runs/{run.id}"
-        output = json.dumps(data["output"], ensure_ascii=False)
-        if len(output.encode()) > MAX_OUTPUT_BYTES:
-            text_output = data["output"] if isinstance(data["output"], str) else output
-            data["output"] = text_output.encode()[:MAX_OUTPUT_BYTES].decode(errors="ignore")
-            data["output_truncated"] = True
+        for field in ("output", "message"):
+            cut = _cut(data[field])
+            if cut is not None:
+                data[field] = cut
+                data[f"{field}_truncated"] = True
         event = {"type": event_type, "timestamp": utc_now().isoformat(), "data": data}
         return json.dumps(to_jsonable_python(event), separators=(",", ":"), ensure_ascii=False)
+
+
+def _cut(value: Any) -> str | None:
+    """`value` as text cut to 64 KiB of UTF-8 (never inside a character), or None when it is no longer than that.
+    Text is measured as it is; anything else (structured output) as its JSON."""
+    text_value = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    encoded = text_value.encode()
+    if len(encoded) <= MAX_OUTPUT_BYTES:
+        return None
+    return encoded[:MAX_OUTPUT_BYTES].decode(errors="ignore")

@@ -36,9 +36,11 @@ class Outcome:
 
 
 def secret_bytes(secret: str) -> bytes:
-    """A `whsec_…` secret is base64 after its prefix (Standard Webhooks); any other string is the key itself."""
+    """A `whsec_…` secret is base64 after its prefix (Standard Webhooks; its padding may be left off, as the
+    libraries allow); any other string is the key itself."""
     if secret.startswith("whsec_"):
-        return base64.b64decode(secret.removeprefix("whsec_"))
+        encoded = secret.removeprefix("whsec_")
+        return base64.b64decode(encoded + "=" * (-len(encoded) % 4), validate=True)
     return secret.encode()
 
 

@@ -7,16 +7,19 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from switchboard.kit.egress import UrlRefused, check_url
 from switchboard.kit.errors import ValidationFailed
 from switchboard.kit.secret_box import secret_box
 from switchboard.models.notifications import Channel
+from switchboard.notifications.senders import secret_bytes
 from switchboard.settings import Settings
 
 MAX_TARGETS = 10
-_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+# One address: no spaces, and none of the characters that would make a header of several (`,;<>"()[]\`).
+_ADDRESS_PART = r'[^@\s,;<>"()\[\]\\]+'
+_EMAIL = re.compile(rf"{_ADDRESS_PART}@{_ADDRESS_PART}\.{_ADDRESS_PART}")
 
 
 class WebhookTarget(BaseModel):
@@ -26,9 +29,21 @@ class WebhookTarget(BaseModel):
         default=None,
         min_length=16,
         max_length=200,
-        description="Signs the deliveries (Standard Webhooks); a `whsec_…` value is used as such, anything else as "
-        "raw key bytes. Omitted: sent unsigned.",
+        description="Signs the deliveries (Standard Webhooks); a `whsec_…` value is used as such (base64 of 24 to "
+        "64 bytes), anything else as raw key bytes. Omitted: sent unsigned.",
     )
+
+    @field_validator("secret")
+    @classmethod
+    def _whsec(cls, secret: str | None) -> str | None:
+        if secret is not None and secret.startswith("whsec_"):
+            try:
+                key = secret_bytes(secret)
+            except ValueError:  # binascii.Error
+                raise ValueError("a whsec_ secret must be base64 after the prefix") from None
+            if not 24 <= len(key) <= 64:
+                raise ValueError(f"a whsec_ secret must hold 24 to 64 bytes, not {len(key)}")
+        return secret
 
 
 class SlackTarget(BaseModel):
