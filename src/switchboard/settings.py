@@ -150,7 +150,8 @@ class Settings(BaseSettings):
     smtp_from: str = Field(default="switchboard@localhost", description="The From address of notification emails.")
     smtp_security: Literal["starttls", "tls", "none"] = Field(
         default="starttls",
-        description="'starttls' (upgrade when the server offers it, port 587), 'tls' (implicit, port 465), 'none'.",
+        description="'starttls' (required: a server that does not offer it is an error, port 587), 'tls' "
+        "(implicit, port 465), 'none' (plain: a local relay only).",
     )
     schedule_grace_seconds: float = Field(
         default=600.0,

@@ -207,3 +207,21 @@ def test_an_unreachable_smtp_server_is_retried_then_dead(notifying: Start, smtp:
     assert delivery["attempts"] == 2
     assert delivery["last_status_code"] is None
     assert delivery["last_error"]
+
+
+def test_starttls_is_required_so_a_password_never_travels_in_clear(notifying: Start, smtp: SmtpSink) -> None:
+    """The sink offers no STARTTLS: with `smtp_security=starttls` nothing is sent (not even a login)."""
+    settings = {
+        **smtp_settings(smtp),
+        "smtp_security": "starttls",
+        "smtp_username": "mailer",
+        "smtp_password": "hunter2-hunter2",
+        "webhook_retry_seconds": "0.05",
+    }
+    server, users = notifying(**settings)
+    with server.client(users[ALICE].key) as alice:
+        run = create_run(alice, "support", "Show me all my orders", notify=[{"email": {"to": "a@example.com"}}])
+        [delivery] = run_deliveries(alice, run["id"], 1, "dead")
+    assert "STARTTLS" in delivery["last_error"] or "starttls" in delivery["last_error"].lower()
+    assert smtp.mails() == []
+    assert "hunter2" not in json.dumps(delivery)

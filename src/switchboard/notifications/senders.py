@@ -138,7 +138,8 @@ async def send_email(settings: Settings, delivery: Due) -> Outcome:
             username=settings.smtp_username,
             password=password,
             use_tls=settings.smtp_security == "tls",
-            start_tls=None if settings.smtp_security == "starttls" else False,
+            # Required, not opportunistic: a server that does not offer it must not get the password in clear.
+            start_tls=settings.smtp_security == "starttls",
             timeout=settings.webhook_timeout_seconds,
         )
     except aiosmtplib.SMTPRecipientsRefused as exc:
