@@ -6,7 +6,7 @@ ifeq ($(UV),)
 UV := python3 -m uv
 endif
 
-.PHONY: serve test lint typecheck pytest sync bench bench-engine bench-chat fuzz
+.PHONY: serve test lint typecheck pytest sync bench bench-engine bench-chat bench-deliveries fuzz
 
 .venv/.synced: pyproject.toml uv.lock
 	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet uv || python3 -m pip install --quiet --user --break-system-packages uv
@@ -42,13 +42,17 @@ fuzz: .venv/.synced
 
 test: lint typecheck pytest
 
-# The benchmarks (bench/README.md); `make bench` runs both. The run engine's: one worker process draining runs,
-# and enqueue->start latency. The chat turn's (issue 9): the support route, POST /v1/chat and a minimal
-# FastAPI + asyncpg reference, side by side against a zero-delay fake model.
-bench: bench-engine bench-chat
+# The benchmarks (bench/README.md); `make bench` runs all three. The run engine's: one worker process draining
+# runs, and enqueue->start latency. The chat turn's (issue 9): the support route, POST /v1/chat and a minimal
+# FastAPI + asyncpg reference, side by side against a zero-delay fake model. The notification dispatcher's
+# (issue 10): deliveries/s of one worker process to a local webhook sink, and run settled->first attempt.
+bench: bench-engine bench-chat bench-deliveries
 
 bench-engine: .venv/.synced
 	$(BYTECODE) $(UV) run --frozen python -m bench.run_engine
 
 bench-chat: .venv/.synced
 	$(BYTECODE) $(UV) run --frozen python -m bench.chat_turns
+
+bench-deliveries: .venv/.synced
+	$(BYTECODE) $(UV) run --frozen python -m bench.deliveries
