@@ -170,7 +170,7 @@ def test_email_without_an_smtp_server_is_refused_and_nothing_stored(notifying: S
                 "notify": [{"email": {"to": "a@b.example"}}],
             }
             error = assert_error(alice.post(path, json=body), 422, "validation_error")
-            assert [detail["field"] for detail in error["details"]] == ["notify[0].email"], error
+            assert [detail["field"] for detail in error["details"]] == ["notify.0.email"], error
             assert "SWITCHBOARD_SMTP_HOST" in error["message"], error
         assert alice.get("/v1/threads").json()["items"] == []
     assert count_runs(server) == 0

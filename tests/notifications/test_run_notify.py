@@ -153,10 +153,10 @@ def test_notify_on_runs_wait_and_on_chat(notifying: Start, sink: WebhookSink) ->
         ),
         ({"webhook": {"url": "https://example.com/hook", "secret": "whsec_" + "A" * 16}}, "notify.0.webhook.secret"),
         ({"email": {"to": []}}, "notify.0.email.to"),
-        ({"webhook": {"url": "ftp://example.com/hook"}}, "notify[0].webhook.url"),
+        ({"webhook": {"url": "ftp://example.com/hook"}}, "notify.0.webhook.url"),
         ({"webhook": {"url": "https://example.com/hook", "secret": "short"}}, "notify.0.webhook.secret"),
         ({"webhook": {"url": "https://example.com/hook", "extra": 1}}, "notify.0.webhook.extra"),
-        ({"slack": {"webhook_url": "file:///etc/passwd"}}, "notify[0].slack.webhook_url"),
+        ({"slack": {"webhook_url": "file:///etc/passwd"}}, "notify.0.slack.webhook_url"),
     ],
 )
 def test_bad_targets_are_refused_naming_the_field_and_nothing_is_stored(
@@ -178,10 +178,10 @@ def test_a_url_that_resolves_to_loopback_is_refused_with_the_guard_on(notifying:
     port = sink.url.rsplit(":", 1)[1]
     with server.client(users[ALICE].key) as alice:
         for target, field in [
-            ({"webhook": {"url": f"http://localhost:{port}/hook"}}, "notify[1].webhook.url"),
-            ({"webhook": {"url": f"{sink.url}/hook", "secret": new_secret()}}, "notify[1].webhook.url"),
-            ({"slack": {"webhook_url": f"http://127.0.0.1:{port}/services/x"}}, "notify[1].slack.webhook_url"),
-            ({"webhook": {"url": "http://169.254.169.254/latest"}}, "notify[1].webhook.url"),
+            ({"webhook": {"url": f"http://localhost:{port}/hook"}}, "notify.1.webhook.url"),
+            ({"webhook": {"url": f"{sink.url}/hook", "secret": new_secret()}}, "notify.1.webhook.url"),
+            ({"slack": {"webhook_url": f"http://127.0.0.1:{port}/services/x"}}, "notify.1.slack.webhook_url"),
+            ({"webhook": {"url": "http://169.254.169.254/latest"}}, "notify.1.webhook.url"),
         ]:
             body = {
                 "agent": "support",

@@ -109,7 +109,7 @@ def test_list_is_paginated_newest_first_and_shows_only_yours(api: Api) -> None:
         ({"thread": "00000000-0000-0000-0000-000000000001"}, "thread"),
         ({"enabled": "yes"}, "enabled"),
         ({"limits": {"max_model_requests": 0}}, "limits.max_model_requests"),
-        ({"notify": [{"webhook": {"url": "ftp://example.com/x"}}]}, "notify[0].webhook.url"),
+        ({"notify": [{"webhook": {"url": "ftp://example.com/x"}}]}, "notify.0.webhook.url"),
         ({"message": ""}, "message"),
     ],
 )

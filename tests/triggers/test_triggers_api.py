@@ -101,7 +101,7 @@ def test_invalid_input_names_the_field_and_stores_nothing(server: LiveServer, de
             ({**base, "instructions": ""}, 422, "instructions"),
             ({**base, "instructions": "x" * 2001}, 422, "instructions"),
             ({**base, "enabled": "yes"}, 422, "enabled"),
-            ({**base, "notify": [{"webhook": {"url": "http://127.0.0.1:9/hook"}}]}, 422, "notify[0].webhook.url"),
+            ({**base, "notify": [{"webhook": {"url": "http://127.0.0.1:9/hook"}}]}, 422, "notify.0.webhook.url"),
             ({"name": "n", "instructions": "i"}, 422, "agent"),
         ]
         for body, status, field in cases:
@@ -162,9 +162,10 @@ def test_patch_changes_only_what_is_given(make_server: Callable[..., LiveServer]
 
         assert alice.patch(path, json={"notify": None}).json()["notify"] == []
         assert alice.patch(path, json={"thread": "new"}).json()["thread"] == "new"
+        # null is "unchanged", as in every PATCH (only `notify: null` removes something).
+        unchanged = alice.patch(path, json={"name": None, "enabled": None}).json()
+        assert (unchanged["name"], unchanged["enabled"]) == ("renamed", True)
         for body, field in (
-            ({"name": None}, "body"),
-            ({"enabled": None}, "body"),
             ({"agent": "nobody"}, "agent"),
             ({"thread": extractor_thread}, "thread"),
             ({"instructions": "x" * 2001}, "instructions"),

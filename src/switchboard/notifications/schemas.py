@@ -21,7 +21,12 @@ URL_DESCRIPTION = (
 
 class WebhookCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    url: str = Field(max_length=2048, examples=["https://example.com/hooks/switchboard"], description=URL_DESCRIPTION)
+    url: str = Field(
+        max_length=2048,
+        pattern=r"^https?://",
+        examples=["https://example.com/hooks/switchboard"],
+        description=URL_DESCRIPTION,
+    )
     event_types: Annotated[list[EventType], Field(min_length=1, max_length=20)] | None = Field(
         default=None, description="Only these events; omitted: every event."
     )
@@ -33,7 +38,7 @@ class WebhookUpdate(BaseModel):
     """Only what is given changes. `enabled: true` on an endpoint the server disabled re-enables it."""
 
     model_config = ConfigDict(extra="forbid")
-    url: str | None = Field(default=None, max_length=2048, description=URL_DESCRIPTION)
+    url: str | None = Field(default=None, max_length=2048, pattern=r"^https?://", description=URL_DESCRIPTION)
     event_types: Annotated[list[EventType], Field(min_length=1, max_length=20)] | None = None
     description: str | None = Field(default=None, max_length=500)
     enabled: StrictBool | None = None

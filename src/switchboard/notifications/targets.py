@@ -24,7 +24,7 @@ _EMAIL = re.compile(rf"{_ADDRESS_PART}@{_ADDRESS_PART}\.{_ADDRESS_PART}")
 
 class WebhookTarget(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    url: str = Field(max_length=2048, examples=["https://example.com/hooks/switchboard"])
+    url: str = Field(max_length=2048, pattern=r"^https?://", examples=["https://example.com/hooks/switchboard"])
     secret: str | None = Field(
         default=None,
         min_length=16,
@@ -48,7 +48,7 @@ class WebhookTarget(BaseModel):
 
 class SlackTarget(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    webhook_url: str = Field(max_length=2048, description="A Slack incoming-webhook URL.")
+    webhook_url: str = Field(max_length=2048, pattern=r"^https?://", description="A Slack incoming-webhook URL.")
 
 
 class EmailTarget(BaseModel):
@@ -98,7 +98,7 @@ async def stored(settings: Settings, notify: list[NotifyTarget] | None, field: s
     """The targets as stored on the run (secrets encrypted), after checking each: 422 naming the field."""
     result: list[dict[str, Any]] = []
     for index, target in enumerate(notify or []):
-        where = f"{field}[{index}]"
+        where = f"{field}.{index}"  # as Pydantic names a list item: notify.0.webhook.url
         if target.webhook is not None:
             await _check(settings, target.webhook.url, f"{where}.webhook.url")
             secret = target.webhook.secret

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, Field, PlainValidator, StrictBool, WithJsonSchema, model_validator
+from pydantic import BaseModel, BeforeValidator, Field, PlainValidator, StrictBool, WithJsonSchema
 
 from switchboard.agents.schemas import AgentName
 from switchboard.kit.pagination import Page
@@ -62,11 +62,9 @@ class TriggerCreate(BaseModel):
     signature: SignatureStyle = Field(default="standard", description=SIGNATURE_DOC)
 
 
-_REQUIRED_WHEN_GIVEN = ("agent", "name", "instructions", "enabled", "thread", "signature")
-
-
 class TriggerUpdate(BaseModel):
-    """Only the fields given change; `notify: null` removes the targets."""
+    """Only the fields given change (null is "unchanged", as in the other PATCHes); `notify: null` removes the
+    targets."""
 
     agent: AgentName | None = None
     name: str | None = Field(default=None, min_length=1, max_length=200)
@@ -75,14 +73,6 @@ class TriggerUpdate(BaseModel):
     notify: list[NotifyTarget] | None = NOTIFY_FIELD
     thread: ThreadChoice | None = Field(default=None, description=THREAD_DOC)
     signature: SignatureStyle | None = Field(default=None, description=SIGNATURE_DOC)
-
-    @model_validator(mode="after")
-    def _no_nulls(self) -> TriggerUpdate:
-        # Absent means "unchanged"; null would mean "no value", which only `notify` may have.
-        nulls = [name for name in _REQUIRED_WHEN_GIVEN if name in self.model_fields_set and getattr(self, name) is None]
-        if nulls:
-            raise ValueError(f"{', '.join(nulls)} cannot be null (omit a field to leave it unchanged)")
-        return self
 
 
 class TriggerOut(BaseModel):
