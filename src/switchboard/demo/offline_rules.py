@@ -39,7 +39,7 @@ HELP = (
 
 _CANCEL = re.compile(r"\bcancel", re.IGNORECASE)
 _REFUND = re.compile(r"\brefund", re.IGNORECASE)
-_LIST = re.compile(r"\b(list|show|see|all)\b.*\borders\b|\bmy orders\b|\borders\?", re.IGNORECASE)
+_LIST = re.compile(r"\b(list|show|see|all|summari[sz]e)\b.*\borders\b|\bmy orders\b|\borders\?", re.IGNORECASE)
 _LOOKUP = re.compile(r"\b(status|where|track|details?|look\s*up|check|what about|how is)\b", re.IGNORECASE)
 _ORDER_NUMBER = re.compile(r"(?:\border\b\s*(?:number\s*|no\.?\s*)?#?\s*|#\s*)(\d+)", re.IGNORECASE)
 _BARE_NUMBER = re.compile(r"\b(\d+)\b")

@@ -17,6 +17,7 @@ from sqlalchemy import delete, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from switchboard.auth.service import authenticate
+from switchboard.demo.automation import OWNER, seed_automation
 from switchboard.demo.models import Order, OrderItem, Product
 from switchboard.kit.errors import Unauthenticated
 from switchboard.models import Thread, User
@@ -74,6 +75,7 @@ async def seed_demo(context: SeedContext) -> list[str]:
     await session.execute(text("SELECT setval(pg_get_serial_sequence('orders', 'id'), (SELECT max(id) FROM orders))"))
 
     keys = await _demo_keys(session, context.settings.data_dir, user_ids)
+    await seed_automation(session, context.settings, keys[OWNER], reset=context.reset)
     return [
         f"{email:<24} user_id={user_ids[email]:<4} {'admin ' if admin else 'member'} {keys[email]}"
         for email, _, admin in USERS
