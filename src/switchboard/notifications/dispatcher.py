@@ -96,9 +96,9 @@ class Dispatcher:
         self.notifier.off(DELIVERIES_READY, self._on_ready)
         if self._sending:
             await asyncio.wait(set(self._sending), timeout=self.settings.webhook_timeout_seconds)
-        for task in self._tasks:
+        for task in [*self._sending, *self._tasks]:  # sends still out are sent again when their claims lapse
             task.cancel()
-        for task in self._tasks:
+        for task in [*self._sending, *self._tasks]:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         with contextlib.suppress(Exception):  # what is not written is sent again when its claim lapses
