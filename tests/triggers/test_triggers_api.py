@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from switchboard.demo.automation import TRIGGER_NAME
 from tests.fixtures.database import run_db
 from tests.fixtures.demo import DemoUser, seed_demo
 from tests.fixtures.http import assert_error, wait_for_status
@@ -39,7 +40,9 @@ TRIGGER_KEYS = {
 
 def stored_triggers(url: str) -> list[dict[str, Any]]:
     async def work(session: AsyncSession) -> list[dict[str, Any]]:
-        rows = await session.execute(text("SELECT id, user_id, api_key_id, secret, thread_id FROM triggers"))
+        # Besides the one the demo seeds for test.user (`demo/automation.py`).
+        query = "SELECT id, user_id, api_key_id, secret, thread_id FROM triggers WHERE name <> :demo"
+        rows = await session.execute(text(query), {"demo": TRIGGER_NAME})
         return [dict(row._mapping) for row in rows]
 
     return run_db(url, work)
