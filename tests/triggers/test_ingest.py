@@ -230,6 +230,10 @@ def test_github_style_signatures(server: LiveServer, demo: dict[str, DemoUser]) 
         assert response.status_code == 202, response.text
         assert response.json()["event_id"] == "72d3162e-cc78-11e3-81ab-4c9367dc0958"
         assert send(sender, trigger, push, headers).json()["duplicate"] is True  # a redelivery
+        # GitHub signs no id: the same signed body under a fresh delivery id (a replay) is still that one event.
+        replayed = send(sender, trigger, push, {**headers, "X-GitHub-Delivery": "a-fresh-id-from-a-replayer"})
+        assert replayed.status_code == 200, replayed.text
+        assert replayed.json() == {**response.json(), "duplicate": True}
 
         for bad in (
             {k: v for k, v in headers.items() if k != "X-Hub-Signature-256"},

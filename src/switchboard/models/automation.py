@@ -94,7 +94,11 @@ class TriggerEvent(Base):
     __tablename__ = "trigger_events"
     __table_args__ = (
         UniqueConstraint("trigger_id", "event_id"),
+        # A GitHub-style event's id is not signed (nor is any time), so a signed body could be replayed under
+        # fresh ids: for those, the body itself is one event too.
+        UniqueConstraint("trigger_id", "body_sha256"),
         Index("ix_trigger_events_trigger", "trigger_id", "id"),
+        Index("ix_trigger_events_run", "run_id"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
@@ -102,4 +106,5 @@ class TriggerEvent(Base):
     event_id: Mapped[str] = mapped_column(String(200))
     run_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("runs.id", ondelete="SET NULL"), default=None)
     size_bytes: Mapped[int] = mapped_column(Integer)
+    body_sha256: Mapped[str | None] = mapped_column(String(64), default=None)  # GitHub-style triggers only
     received_at: Mapped[datetime] = mapped_column(server_default=func.now())

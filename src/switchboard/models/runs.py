@@ -94,6 +94,7 @@ class Run(CreatedAt, Base):
             postgresql_where=text("scheduled_for IS NOT NULL"),
         ),
         Index("ix_runs_schedule", "schedule_id", "created_at", postgresql_where=text("schedule_id IS NOT NULL")),
+        Index("ix_runs_trigger", "trigger_id", postgresql_where=text("trigger_id IS NOT NULL")),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)

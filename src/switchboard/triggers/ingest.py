@@ -6,9 +6,10 @@
 3. The signature, over the raw bytes (401). Nothing has been parsed or written so far; a rejected request costs a
    read and an HMAC.
 4. Only then the payload is read (JSON, else text; 422 for bytes that are not text), and in one transaction the
-   event is recorded under UNIQUE (trigger_id, event_id) with ON CONFLICT DO NOTHING and its run created. Of any
-   number of deliveries of one event id, concurrent or not, exactly one inserts; the others wait for its commit
-   and answer with its run.
+   event is recorded under UNIQUE (trigger_id, event_id) — and, GitHub-style, UNIQUE (trigger_id, body_sha256),
+   since nothing there signs the id — with ON CONFLICT DO NOTHING and its run created. Of any number of
+   deliveries of one event, concurrent or not, exactly one inserts; the others wait for its commit and answer
+   with its run.
 
 The run is created as the trigger's owner (never as the sender, who has no identity here), through
 `RunService.create` like any other run: its tools act only as that user.
@@ -17,12 +18,13 @@ The run is created as the trigger's owner (never as the sender, who has no ident
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import time
 import uuid
 from dataclasses import dataclass
 
 import structlog
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import Headers
@@ -72,7 +74,9 @@ async def receive(state: AppState, trigger_id: uuid.UUID, headers: Headers, body
         trigger, owner = row
         event_id = _verified_event_id(trigger, headers, body, settings)
         payload = read_payload(body)
-        received = await _record(session, trigger.id, event_id, len(body))
+        # GitHub signs no id and no time: its body is what a replay under a fresh delivery id would repeat.
+        digest = hashlib.sha256(body).hexdigest() if trigger.signature == "github" else None
+        received = await _record(session, trigger.id, event_id, len(body), digest)
         if received is not None:  # seen before: the first delivery's run
             return received
         run_service = RunService(session, state.agents, settings)
@@ -129,19 +133,29 @@ def _opened(trigger: Trigger, sealed: str, settings: Settings) -> str:
         raise NotFound(f"No trigger {trigger.id} accepts events.") from None
 
 
-async def _record(session: AsyncSession, trigger_id: uuid.UUID, event_id: str, size: int) -> Received | None:
+async def _record(
+    session: AsyncSession, trigger_id: uuid.UUID, event_id: str, size: int, digest: str | None
+) -> Received | None:
     """Insert the event; None when this delivery is the first, else the earlier delivery's outcome. An insert
-    that meets a concurrent one of the same id waits for it to commit (then does nothing) or roll back (then
-    inserts): never two rows, never two runs."""
+    that meets a concurrent one of the same id (or, GitHub-style, the same body) waits for it to commit (then
+    does nothing) or roll back (then inserts): never two rows, never two runs."""
     inserted = await session.scalar(
         pg_insert(TriggerEvent)
-        .values(trigger_id=trigger_id, event_id=event_id, size_bytes=size)
-        .on_conflict_do_nothing(index_elements=[TriggerEvent.trigger_id, TriggerEvent.event_id])
+        .values(trigger_id=trigger_id, event_id=event_id, size_bytes=size, body_sha256=digest)
+        .on_conflict_do_nothing()  # either unique constraint: the event id, or the body's digest
         .returning(TriggerEvent.id)
     )
     if inserted is not None:
         return None
-    run_id = await session.scalar(
-        select(TriggerEvent.run_id).where(TriggerEvent.trigger_id == trigger_id, TriggerEvent.event_id == event_id)
-    )
-    return Received(run_id=run_id, event_id=event_id, duplicate=True)
+    same = TriggerEvent.event_id == event_id
+    if digest is not None:
+        same = or_(same, TriggerEvent.body_sha256 == digest)
+    earlier = (
+        await session.execute(
+            select(TriggerEvent.run_id, TriggerEvent.event_id)
+            .where(TriggerEvent.trigger_id == trigger_id, same)
+            .order_by(TriggerEvent.id)
+            .limit(1)
+        )
+    ).one()
+    return Received(run_id=earlier.run_id, event_id=earlier.event_id, duplicate=True)

@@ -9,8 +9,9 @@ Two styles, chosen per trigger (`signature`):
   spec and the `standardwebhooks` library have it.
 - `github`: `X-Hub-Signature-256: sha256=<hex HMAC-SHA256 of the body>`. GitHub signs with the secret *as typed*:
   the key is the whole secret string as UTF-8, `whsec_` included, so the secret this server shows is pasted into
-  GitHub's "Secret" field unchanged. There is no timestamp; `X-GitHub-Delivery` identifies the event and a replay
-  of it is deduplicated like any repeated event.
+  GitHub's "Secret" field unchanged. There is no timestamp, and `X-GitHub-Delivery` (the event's id) is not
+  signed: a signed body resent under a fresh id would pass the check, so for these triggers the same body is also
+  one event (`ingest._record`), whatever its delivery id.
 
 Implemented here rather than with `standardwebhooks.Webhook.verify`, which decodes the body as text first (a body
 that is not UTF-8 raised `UnicodeDecodeError`, a 500) and splits entries without checking their shape.

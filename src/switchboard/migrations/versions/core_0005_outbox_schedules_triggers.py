@@ -109,13 +109,16 @@ def upgrade() -> None:
     sa.Column('event_id', sa.String(length=200), nullable=False),
     sa.Column('run_id', sa.Uuid(), nullable=True),
     sa.Column('size_bytes', sa.Integer(), nullable=False),
+    sa.Column('body_sha256', sa.String(length=64), nullable=True),
     sa.Column('received_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
     sa.ForeignKeyConstraint(['run_id'], ['runs.id'], name=op.f('fk_trigger_events_run_id_runs'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['trigger_id'], ['triggers.id'], name=op.f('fk_trigger_events_trigger_id_triggers'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_trigger_events')),
-    sa.UniqueConstraint('trigger_id', 'event_id', name=op.f('uq_trigger_events_trigger_id_event_id'))
+    sa.UniqueConstraint('trigger_id', 'event_id', name=op.f('uq_trigger_events_trigger_id_event_id')),
+    sa.UniqueConstraint('trigger_id', 'body_sha256', name=op.f('uq_trigger_events_trigger_id_body_sha256'))
     )
     op.create_index('ix_trigger_events_trigger', 'trigger_events', ['trigger_id', 'id'], unique=False)
+    op.create_index('ix_trigger_events_run', 'trigger_events', ['run_id'], unique=False)
     op.create_table('deliveries',
     sa.Column('id', sa.Uuid(), nullable=False),
     sa.Column('message_id', sa.Uuid(), nullable=False),
@@ -160,6 +163,7 @@ def upgrade() -> None:
     op.add_column('runs', sa.Column('scheduled_for', sa.DateTime(timezone=True), nullable=True))
     op.add_column('runs', sa.Column('trigger_id', sa.Uuid(), nullable=True))
     op.create_index('ix_runs_schedule', 'runs', ['schedule_id', 'created_at'], unique=False, postgresql_where=sa.text('schedule_id IS NOT NULL'))
+    op.create_index('ix_runs_trigger', 'runs', ['trigger_id'], unique=False, postgresql_where=sa.text('trigger_id IS NOT NULL'))
     op.create_index('uq_runs_schedule_tick', 'runs', ['schedule_id', 'scheduled_for'], unique=True, postgresql_where=sa.text('scheduled_for IS NOT NULL'))
     op.create_foreign_key(op.f('fk_runs_schedule_id_schedules'), 'runs', 'schedules', ['schedule_id'], ['id'], ondelete='SET NULL')
     op.create_foreign_key(op.f('fk_runs_trigger_id_triggers'), 'runs', 'triggers', ['trigger_id'], ['id'], ondelete='SET NULL')
@@ -171,6 +175,7 @@ def downgrade() -> None:
     op.drop_constraint(op.f('fk_runs_trigger_id_triggers'), 'runs', type_='foreignkey')
     op.drop_constraint(op.f('fk_runs_schedule_id_schedules'), 'runs', type_='foreignkey')
     op.drop_index('uq_runs_schedule_tick', table_name='runs', postgresql_where=sa.text('scheduled_for IS NOT NULL'))
+    op.drop_index('ix_runs_trigger', table_name='runs', postgresql_where=sa.text('trigger_id IS NOT NULL'))
     op.drop_index('ix_runs_schedule', table_name='runs', postgresql_where=sa.text('schedule_id IS NOT NULL'))
     op.drop_column('runs', 'trigger_id')
     op.drop_column('runs', 'scheduled_for')
@@ -182,6 +187,7 @@ def downgrade() -> None:
     op.drop_index('ix_deliveries_endpoint', table_name='deliveries')
     op.drop_index('ix_deliveries_due', table_name='deliveries', postgresql_where=sa.text("status IN ('pending', 'failed')"))
     op.drop_table('deliveries')
+    op.drop_index('ix_trigger_events_run', table_name='trigger_events')
     op.drop_index('ix_trigger_events_trigger', table_name='trigger_events')
     op.drop_table('trigger_events')
     op.drop_index(op.f('ix_outbox_messages_run_id'), table_name='outbox_messages')
