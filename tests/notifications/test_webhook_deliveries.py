@@ -236,6 +236,11 @@ def test_webhook_crud_validation_and_isolation(notifying: Start, sink: WebhookSi
                 method, f"/v1/webhooks/{endpoint['id']}{path}", json={} if method == "PATCH" else None
             )
             assert_error(response, 404, "not_found")
+        for field in ("url", "enabled"):  # left out keeps a field; null is refused (event_types: null is "all")
+            refused = assert_error(
+                alice.patch(f"/v1/webhooks/{endpoint['id']}", json={field: None}), 422, "validation_error"
+            )
+            assert refused["details"][0]["field"] == field, refused
         changed = alice.patch(f"/v1/webhooks/{endpoint['id']}", json={"description": "d", "enabled": False}).json()
         assert changed["description"] == "d"
         assert changed["enabled"] is False

@@ -6,9 +6,20 @@ from __future__ import annotations
 import json
 import re
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    GetJsonSchemaHandler,
+    ValidationInfo,
+    field_validator,
+)
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
 
 class FromRow(BaseModel):
@@ -68,3 +79,34 @@ def _not_a_number(value: Any) -> Any:
 
 Timestamp = Annotated[datetime, BeforeValidator(_not_a_number), AfterValidator(_storable_time)]
 """A point in time as ISO 8601, in UTC (a time without an offset is taken as UTC)."""
+
+
+class Patch(BaseModel):
+    """A PATCH body: only the fields given change. A field that cannot be empty may be left out but not sent as
+    null (422 naming it); `NULLABLE` lists the fields where null means "none" (no end, no targets…). Fields are
+    typed `X | None = None` (left out: None), and the schema offers null only for the `NULLABLE` ones."""
+
+    NULLABLE: ClassVar[frozenset[str]] = frozenset()
+
+    @field_validator("*")
+    @classmethod
+    def _not_null(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is None and info.field_name not in cls.NULLABLE:
+            raise ValueError("may not be null (leave it out to keep the current value)")
+        return value
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        schema = handler(core_schema)
+        properties = handler.resolve_ref_schema(schema).get("properties", {})
+        for name, field in properties.items():
+            options = field.get("anyOf")
+            if name in cls.NULLABLE or not options:
+                continue
+            kept = [option for option in options if option != {"type": "null"}]
+            del field["anyOf"]
+            if len(kept) == 1:
+                field.update(kept[0])
+            else:
+                field["anyOf"] = kept
+        return schema

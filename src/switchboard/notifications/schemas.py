@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
-from switchboard.kit.schemas import FromRow
+from switchboard.kit.schemas import FromRow, Patch
 from switchboard.models.notifications import Channel, DeliveryStatus
 from switchboard.notifications.outbox import EVENT_TYPES
 
@@ -34,11 +34,16 @@ class WebhookCreate(BaseModel):
     enabled: StrictBool = True
 
 
-class WebhookUpdate(BaseModel):
-    """Only what is given changes. `enabled: true` on an endpoint the server disabled re-enables it."""
+class WebhookUpdate(Patch):
+    """Only the fields given change; `event_types: null` means every event, `description: null` none.
+    `enabled: true` on an endpoint the server disabled re-enables it."""
 
     model_config = ConfigDict(extra="forbid")
-    url: str | None = Field(default=None, max_length=2048, pattern=r"^https?://", description=URL_DESCRIPTION)
+    NULLABLE = frozenset({"event_types", "description"})
+
+    url: Annotated[str, Field(max_length=2048, pattern=r"^https?://")] | None = Field(
+        default=None, description=URL_DESCRIPTION
+    )
     event_types: Annotated[list[EventType], Field(min_length=1, max_length=20)] | None = None
     description: str | None = Field(default=None, max_length=500)
     enabled: StrictBool | None = None

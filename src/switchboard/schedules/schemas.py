@@ -10,7 +10,7 @@ from pydantic import BaseModel, BeforeValidator, Field, StrictBool, computed_fie
 
 from switchboard.agents.schemas import AgentName
 from switchboard.kit.pagination import Page
-from switchboard.kit.schemas import FromRow, Metadata, Timestamp
+from switchboard.kit.schemas import FromRow, Metadata, Patch, Timestamp
 from switchboard.notifications.targets import NOTIFY_FIELD, NotifyTarget, shown
 from switchboard.runs.schemas import RunLimits, RunOut
 from switchboard.schedules.cron import described
@@ -57,11 +57,13 @@ class ScheduleCreate(BaseModel):
     notify: list[NotifyTarget] | None = NOTIFY_FIELD
 
 
-class SchedulePatch(BaseModel):
+class SchedulePatch(Patch):
     """Only the fields given change; `end_at: null` removes the end, `notify: null` the targets."""
 
+    NULLABLE = frozenset({"end_at", "notify"})
+
     agent: AgentName | None = None
-    message: str | None = Field(default=None, min_length=1)
+    message: Annotated[str, Field(min_length=1)] | None = None
     cron: CronExpression | None = None
     timezone: TimezoneName | None = None
     thread: ThreadChoice | None = None

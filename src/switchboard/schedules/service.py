@@ -32,8 +32,6 @@ from switchboard.schedules.schemas import ScheduleCreate, SchedulePatch
 from switchboard.settings import Settings
 from switchboard.threads.repository import ThreadRepository
 
-NOT_NULL = ("agent", "message", "cron", "timezone", "thread", "enabled", "metadata", "limits")
-
 
 def run_request(schedule: Schedule) -> RunCreate:
     """The run a tick (or run-now) of the schedule creates, as if its owner had asked for it."""
@@ -83,9 +81,6 @@ class ScheduleService:
     async def update(self, user: Principal, schedule_id: uuid.UUID, patch: SchedulePatch) -> Schedule:
         schedule = await self.get(user, schedule_id, for_update=True)
         given = patch.model_fields_set
-        for field in NOT_NULL:
-            if field in given and getattr(patch, field) is None:
-                raise _invalid(field, "may not be null (omit it to keep the current value)")
         values: dict[str, Any] = {
             field: getattr(patch, field)
             for field in ("agent", "message", "cron", "timezone", "enabled", "end_at")

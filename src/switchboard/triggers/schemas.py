@@ -10,6 +10,7 @@ from pydantic import BaseModel, BeforeValidator, Field, PlainValidator, StrictBo
 
 from switchboard.agents.schemas import AgentName
 from switchboard.kit.pagination import Page
+from switchboard.kit.schemas import Patch
 from switchboard.models.runs import RunStatus
 from switchboard.notifications.targets import NOTIFY_FIELD, NotifyTarget, shown
 
@@ -62,13 +63,14 @@ class TriggerCreate(BaseModel):
     signature: SignatureStyle = Field(default="standard", description=SIGNATURE_DOC)
 
 
-class TriggerUpdate(BaseModel):
-    """Only the fields given change (null is "unchanged", as in the other PATCHes); `notify: null` removes the
-    targets."""
+class TriggerUpdate(Patch):
+    """Only the fields given change; `notify: null` removes the targets."""
+
+    NULLABLE = frozenset({"notify"})
 
     agent: AgentName | None = None
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    instructions: str | None = Field(default=None, min_length=1, description=INSTRUCTIONS_DOC)
+    name: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    instructions: Annotated[str, Field(min_length=1)] | None = Field(default=None, description=INSTRUCTIONS_DOC)
     enabled: StrictBool | None = None
     notify: list[NotifyTarget] | None = NOTIFY_FIELD
     thread: ThreadChoice | None = Field(default=None, description=THREAD_DOC)
