@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -64,8 +64,9 @@ def listen(
                     check = "signature ok"
                 except WebhookVerificationError as exc:
                     check = f"SIGNATURE INVALID ({exc})"
-            event = json.loads(body) if body.startswith(b"{") else {}
-            run = event.get("data") or {}
+            event = _json_object(body)
+            data = event.get("data")
+            run: dict[str, Any] = data if isinstance(data, dict) else {}
             typer.echo(
                 f"{at}  {headers['webhook-id']}  {event.get('type')}  run {run.get('id')} "
                 f"({run.get('agent')}, {run.get('status')})  {check}"
@@ -80,11 +81,16 @@ def listen(
     uvicorn.run(listener, host=host, port=port, log_level="warning")
 
 
-def _field(body: bytes, name: str) -> str | None:
+def _json_object(body: bytes) -> dict[str, Any]:
     try:
-        value = json.loads(body).get(name)
-    except (ValueError, AttributeError):
-        return None
+        value = json.loads(body)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _field(body: bytes, name: str) -> str | None:
+    value = _json_object(body).get(name)
     return value if isinstance(value, str) else None
 
 
@@ -94,20 +100,37 @@ def _register(url: str, key: str, listener: str) -> str:
     if not key:
         typer.echo("error: --register needs --key or SWITCHBOARD_API_KEY", err=True)
         raise typer.Exit(2)
+    client = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=10)
     try:
-        response = httpx.post(
-            f"{url}/v1/webhooks",
-            json={"url": listener, "description": "switchboard webhooks listen"},
-            headers={"Authorization": f"Bearer {key}"},
-            timeout=10,
-        )
+        # Started again on the same address: the endpoint registered last time, with a new secret (and enabled,
+        # had its failures disabled it while nothing listened), rather than one more endpoint each time.
+        known = _checked(client.get("/v1/webhooks", params={"limit": 100})).json()["items"]
+        same = [endpoint for endpoint in known if endpoint["url"] == listener]
+        if same:
+            endpoint_id = same[0]["id"]
+            _checked(client.patch(f"/v1/webhooks/{endpoint_id}", json={"enabled": True}))
+            endpoint = _checked(client.post(f"/v1/webhooks/{endpoint_id}/rotate-secret")).json()
+            typer.echo(f"using webhook endpoint {endpoint_id} -> {listener} (its secret rotated)", err=True)
+        else:
+            body = {"url": listener, "description": "switchboard webhooks listen"}
+            endpoint = _checked(client.post("/v1/webhooks", json=body)).json()
+            typer.echo(f"registered webhook endpoint {endpoint['id']} -> {listener}", err=True)
     except httpx.ConnectError:
         typer.echo(f"error: no Switchboard server is running at {url}", err=True)
         raise typer.Exit(1) from None
-    if response.status_code != 201:
-        typer.echo(f"error: {response.json().get('error', {}).get('message', response.text)}", err=True)
-        raise typer.Exit(1)
-    endpoint = response.json()
-    typer.echo(f"registered webhook endpoint {endpoint['id']} -> {listener}", err=True)
+    finally:
+        client.close()
     secret: str = endpoint["secret"]
     return secret
+
+
+def _checked(response: Any) -> Any:
+    """The response of a request that must succeed; else the server's error message, and exit 1."""
+    if response.is_success:
+        return response
+    try:
+        message = response.json()["error"]["message"]
+    except (ValueError, KeyError, TypeError):
+        message = response.text
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(1)

@@ -134,7 +134,9 @@ class Settings(BaseSettings):
     webhook_retry_jitter: float = Field(
         default=0.1, ge=0, le=1, description="Each wait is lengthened by up to this fraction, at random."
     )
-    webhook_timeout_seconds: float = Field(default=15.0, gt=0, description="How long a receiver may take to answer.")
+    webhook_timeout_seconds: float = Field(
+        default=15.0, gt=0, description="How long one delivery attempt may take: a receiver's answer, or SMTP."
+    )
     webhook_disable_after_seconds: float = Field(
         default=5 * 86400,
         gt=0,
@@ -190,6 +192,10 @@ class Settings(BaseSettings):
             self.db_pool_size if self.db_pool_size is not None else max(size, 2),
             self.db_max_overflow if self.db_max_overflow is not None else overflow,
         )
+
+    def public_base_url(self) -> str:
+        """Where receivers of notifications and senders of events reach this server (links, ingest URLs)."""
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
     def secrets(self) -> list[str]:
         """Values that must never reach a log line or a response."""

@@ -6,6 +6,7 @@ import os
 import subprocess
 import time
 from collections.abc import Callable
+from typing import Any
 
 from tests.fixtures.demo import DemoUser
 from tests.fixtures.processes import COMMAND, REPO_ROOT
@@ -22,7 +23,8 @@ def test_listen_registers_itself_and_prints_verified_deliveries(notifying: Start
     env = {k: v for k, v in os.environ.items() if not k.startswith("SWITCHBOARD_")}
     args = [*COMMAND, "webhooks", "listen", "--port", str(port), "--register", "--url", server.url, "--key", key]
     args += ["--fail", "1"]
-    listener = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=REPO_ROOT)
+    pipes: dict[str, Any] = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True, "env": env}
+    listener = subprocess.Popen(args, cwd=REPO_ROOT, **pipes)
     try:
         with server.client(key) as alice:
             deadline = time.monotonic() + 30
@@ -44,3 +46,20 @@ def test_listen_registers_itself_and_prints_verified_deliveries(notifying: Start
     assert len(lines) == 2, (out, err)  # the first answered 503 (--fail 1), then the retry
     assert all("run.succeeded" in line and "signature ok" in line for line in lines), out
     assert "registered webhook endpoint" in err
+
+    # Started again on the same address: the same endpoint, with a new secret, not a second one.
+    again = subprocess.Popen(
+        args[:-2], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=REPO_ROOT
+    )
+    try:
+        with server.client(key) as alice:
+            deadline = time.monotonic() + 30
+            while alice.get(f"/v1/webhooks/{endpoint['id']}").json()["previous_secret_expires_at"] is None:
+                assert again.poll() is None, again.communicate()
+                assert time.monotonic() < deadline
+                time.sleep(0.1)
+            assert [e["id"] for e in alice.get("/v1/webhooks").json()["items"]] == [endpoint["id"]]
+    finally:
+        again.terminate()
+        _, err = again.communicate(timeout=10)
+    assert f"using webhook endpoint {endpoint['id']}" in err

@@ -13,6 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 from standardwebhooks import Webhook, WebhookVerificationError
 
+from switchboard.kit.secret_box import SecretBox
 from tests.fakes.webhook_sink import Answer, Received, WebhookSink
 from tests.fixtures.database import run_db
 from tests.fixtures.demo import DemoUser
@@ -267,3 +268,39 @@ def test_the_guard_refuses_private_addresses_at_registration(notifying: Start, s
             assert reason in error["message"], error
             assert error["details"][0]["field"] == "url", error
         assert alice.get("/v1/webhooks").json()["items"] == []
+
+
+def test_a_delivery_being_attempted_cannot_be_retried_meanwhile(notifying: Start, sink: WebhookSink) -> None:
+    """A retry while a dispatcher holds the delivery would take its claim away: its result would be lost and the
+    receiver would get the event twice at once."""
+    server, users = notifying(webhook_retry_seconds="0.05,0.05")
+    sink.script = [Answer(500, "down"), Answer(delay=2)]  # the second attempt is still out when we ask
+    with server.client(users["alice@example.com"].key) as alice:
+        endpoint = register(alice, f"{sink.url}/hook")
+        finished_run(alice)
+        sink.wait_for(2)
+        [delivery] = alice.get(f"/v1/webhooks/{endpoint['id']}/deliveries").json()["items"]
+        assert delivery["status"] == "failed"
+        error = assert_error(alice.post(f"/v1/deliveries/{delivery['id']}/retry"), 409, "conflict")
+        assert "right now" in error["message"]
+        [done] = deliveries(alice, endpoint["id"], 1, "succeeded")
+        assert [a["status_code"] for a in done["attempt_log"]] == [500, 200]
+
+
+def test_a_previous_secret_the_server_cannot_open_is_left_out(notifying: Start, sink: WebhookSink) -> None:
+    """After the server's key changed and the owner rotated, the old secret (sealed under the old key) cannot
+    sign: deliveries go out signed with the new one alone, not dead."""
+    server, users = notifying()
+    with server.client(users["alice@example.com"].key) as alice:
+        endpoint = register(alice, f"{sink.url}/hook")
+        rotated = alice.post(f"/v1/webhooks/{endpoint['id']}/rotate-secret").json()
+        other_key = SecretBox("some other server key").seal(endpoint["secret"])
+
+        async def unreadable(session: AsyncSession) -> None:
+            await session.execute(text("UPDATE webhook_endpoints SET previous_secret = :s"), {"s": other_key})
+
+        run_db(server.database_url, unreadable)
+        finished_run(alice)
+        [got] = sink.wait_for(1)
+        assert len(got.headers["webhook-signature"].split()) == 1
+        verified(rotated["secret"], got)

@@ -68,7 +68,7 @@ async def seed_automation(session: AsyncSession, settings: Settings, owner_key: 
     trigger.secret = secret_box(settings).seal(secret)  # the file was lost: a new secret, written down again
     trigger.previous_secret = None
     await session.flush()
-    base = (settings.public_url or f"http://{settings.host}:{settings.port}").rstrip("/")
+    base = settings.public_base_url()
     _write(path, {"trigger_id": str(trigger.id), "ingest_url": f"{base}{HOOKS_PATH}/{trigger.id}", "secret": secret})
 
 

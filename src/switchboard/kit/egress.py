@@ -12,14 +12,13 @@ import socket
 from urllib.parse import urlsplit
 
 import httpx
-from httpx_secure import SSRFProtectionError, httpx_ssrf_protection
+from httpx_secure import httpx_ssrf_protection
 
 from switchboard.settings import Settings
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+RESOLVE_SECONDS = 5.0
 METADATA_ADDRESSES = {ipaddress.ip_address("169.254.169.254"), ipaddress.ip_address("fd00:ec2::254")}
-
-__all__ = ["SSRFProtectionError", "UrlRefused", "check_url", "egress_client", "refusal"]
 
 
 class UrlRefused(ValueError):
@@ -87,9 +86,12 @@ async def _resolve(host: str, port: int) -> list[IPAddress]:
     except ValueError:
         pass
     try:
-        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        async with asyncio.timeout(RESOLVE_SECONDS):  # a name that resolves slowly must not hold the request
+            infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (OSError, UnicodeError):  # no such name, or not a name at all (an invalid label)
         raise UrlRefused(f"{host} cannot be resolved") from None
+    except TimeoutError:
+        raise UrlRefused(f"{host} did not resolve within {RESOLVE_SECONDS:g} s") from None
     return [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
 
 

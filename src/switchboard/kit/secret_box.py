@@ -7,6 +7,8 @@ import base64
 import hashlib
 import os
 import secrets
+import tempfile
+from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 
@@ -58,26 +60,44 @@ def _box(key: str) -> SecretBox:
 
 @lru_cache(maxsize=8)
 def _key_file(data_dir: Path) -> str:
-    """Read the generated key, or create it (readable by this user only; never overwritten)."""
+    """Read the generated key, or create it: written whole to a temporary file first, then linked into place
+    (atomic, and never over an existing key), so a process starting beside this one reads either no file or the
+    whole key, never a half-written one. Readable by this user only."""
     path = data_dir / KEY_FILE
     if not path.exists():
         data_dir.mkdir(parents=True, exist_ok=True)
+        descriptor, temporary = tempfile.mkstemp(dir=data_dir, prefix=".secret_key.")  # mode 0600
         try:
-            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(descriptor, "w") as file:
+                file.write(secrets.token_urlsafe(32))
+            os.link(temporary, path)
         except FileExistsError:
             pass  # another process made it first: read theirs
         else:
-            with os.fdopen(descriptor, "w") as file:
-                file.write(secrets.token_urlsafe(32))
             log.warning(
                 "secret_key.generated",
                 path=str(path),
                 note="set SWITCHBOARD_SECRET_KEY (the same in every process) to keep stored secrets readable when "
                 "processes run on other machines",
             )
+        finally:
+            os.unlink(temporary)
     return path.read_text().strip()
+
+
+ROTATION_GRACE = timedelta(hours=24)
+"""After a signing secret is rotated, the previous one still signs (webhooks) or is still accepted (triggers)
+this long, so the other side can switch."""
+SIGNING_PREFIX = "whsec_"
+
+
+def signing_key(secret: str) -> bytes:
+    """The HMAC key of a Standard Webhooks secret: base64 after `whsec_` (its padding may be left off, as the
+    libraries allow); a binascii.Error (a ValueError) when it is not base64."""
+    encoded = secret.removeprefix(SIGNING_PREFIX)
+    return base64.b64decode(encoded + "=" * (-len(encoded) % 4), validate=True)
 
 
 def new_signing_secret() -> str:
     """A Standard Webhooks secret: `whsec_` and 32 random bytes in base64."""
-    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+    return SIGNING_PREFIX + base64.b64encode(secrets.token_bytes(32)).decode()

@@ -74,6 +74,7 @@ class Dispatcher:
         self._sending: set[asyncio.Task[None]] = set()
         self._results: list[Result] = []
         self._results_ready = asyncio.Event()
+        self._writing = asyncio.Lock()  # one batch written at a time; `stop` waits for the one under way
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
         self.log = log.bind(dispatcher=self.owner)
@@ -96,11 +97,12 @@ class Dispatcher:
         self.notifier.off(DELIVERIES_READY, self._on_ready)
         if self._sending:
             await asyncio.wait(set(self._sending), timeout=self.settings.webhook_timeout_seconds)
-        for task in [*self._sending, *self._tasks]:  # sends still out are sent again when their claims lapse
-            task.cancel()
-        for task in [*self._sending, *self._tasks]:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        async with self._writing:  # a batch being written is finished, not cut off (and sent twice)
+            for task in [*self._sending, *self._tasks]:  # sends still out are sent again when their claims lapse
+                task.cancel()
+            for task in [*self._sending, *self._tasks]:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         with contextlib.suppress(Exception):  # what is not written is sent again when its claim lapses
             await self._write(self._take())
         for client in self.clients:
@@ -217,7 +219,7 @@ class Dispatcher:
     async def _write(self, results: list[Result]) -> None:
         if not results:
             return
-        async with self.engine.begin() as connection:
+        async with self._writing, self.engine.begin() as connection:
             await delivery_queue.record(connection, self.owner, results)
             disabled = await delivery_queue.endpoint_health(
                 connection, results, disable_after_seconds=self.settings.webhook_disable_after_seconds

@@ -67,7 +67,7 @@ class RunNotices:
     """Writes the outbox messages of runs' status changes (`run.succeeded`…) for one process's settings."""
 
     def __init__(self, settings: Settings) -> None:
-        self.base_url = (settings.public_url or f"http://{settings.host}:{settings.port}").rstrip("/")
+        self.base_url = settings.public_base_url()
 
     async def record(
         self, connection: AsyncConnection, row: Mapping[str, Any], pending: Sequence[PendingApproval] = ()

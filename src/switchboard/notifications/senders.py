@@ -4,6 +4,7 @@ returns what happened; the dispatcher decides what follows (`dispatcher.next_ste
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import time
@@ -14,7 +15,7 @@ import aiosmtplib
 import httpx
 
 from switchboard.kit.clock import utc_now
-from switchboard.kit.secret_box import SecretBox
+from switchboard.kit.secret_box import SIGNING_PREFIX, SecretBox, SecretUnreadable, signing_key
 from switchboard.notifications.delivery_queue import Due
 from switchboard.notifications.messages import email_message, slack_payload
 from switchboard.settings import Settings
@@ -36,12 +37,8 @@ class Outcome:
 
 
 def secret_bytes(secret: str) -> bytes:
-    """A `whsec_…` secret is base64 after its prefix (Standard Webhooks; its padding may be left off, as the
-    libraries allow); any other string is the key itself."""
-    if secret.startswith("whsec_"):
-        encoded = secret.removeprefix("whsec_")
-        return base64.b64decode(encoded + "=" * (-len(encoded) % 4), validate=True)
-    return secret.encode()
+    """A `whsec_…` secret is a Standard Webhooks key (`signing_key`); any other string is the key itself."""
+    return signing_key(secret) if secret.startswith(SIGNING_PREFIX) else secret.encode()
 
 
 def signature(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
@@ -109,7 +106,10 @@ async def send_webhook(client: httpx.AsyncClient, box: SecretBox, delivery: Due)
     else:
         assert delivery.url is not None  # an endpoint's delivery comes with its URL
         url, sealed = delivery.url, list(delivery.secrets)
-    secrets = [box.open(secret) for secret in sealed]
+    secrets = [box.open(sealed[0])] if sealed else []  # the current one must open (else: SecretUnreadable)
+    for previous in sealed[1:]:  # sealed under an older server key, say: the current one is what counts
+        with contextlib.suppress(SecretUnreadable):
+            secrets.append(box.open(previous))
     outcome = await post(client, url, body, webhook_headers(message_id(delivery), body, secrets))
     return outcome if outcome.status_code != 410 else Outcome(410, outcome.excerpt, "HTTP 410 Gone", final=True)
 

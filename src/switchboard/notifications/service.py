@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import timedelta
 
 from sqlalchemy import Select, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,7 +15,7 @@ from switchboard.kit.clock import utc_now
 from switchboard.kit.egress import UrlRefused, check_url
 from switchboard.kit.errors import Conflict, NotFound, ValidationFailed
 from switchboard.kit.pagination import keyset_page
-from switchboard.kit.secret_box import new_signing_secret, secret_box
+from switchboard.kit.secret_box import ROTATION_GRACE, new_signing_secret, secret_box
 from switchboard.models import Delivery, DeliveryAttempt, OutboxMessage, Run, WebhookEndpoint
 from switchboard.models.notifications import DeliveryStatus
 from switchboard.notifications.schemas import (
@@ -28,7 +27,6 @@ from switchboard.notifications.schemas import (
 )
 from switchboard.settings import Settings
 
-ROTATION_GRACE = timedelta(hours=24)  # the old secret keeps signing this long after a rotation
 RETRYABLE = (DeliveryStatus.FAILED, DeliveryStatus.DEAD)
 
 
@@ -144,6 +142,9 @@ class WebhookService:
             raise Conflict(
                 f"Delivery {delivery_id} is {delivery.status}: only failed and dead deliveries can be retried."
             )
+        if delivery.lease_owner is not None and delivery.next_attempt_at and delivery.next_attempt_at > utc_now():
+            # A dispatcher is sending it right now (its claim holds): its result is what comes next.
+            raise Conflict(f"Delivery {delivery_id} is being attempted right now; look again in a moment.")
         if delivery.endpoint_id is not None:
             endpoint = await self.session.get(WebhookEndpoint, delivery.endpoint_id)
             if endpoint is not None and not endpoint.enabled:
@@ -169,19 +170,10 @@ class WebhookService:
             )
         }
         endpoint_ids = {d.endpoint_id for d in deliveries if d.endpoint_id is not None}
-        urls = (
-            dict(
-                (
-                    await self.session.execute(
-                        select(WebhookEndpoint.id, WebhookEndpoint.url).where(WebhookEndpoint.id.in_(endpoint_ids))
-                    )
-                )
-                .tuples()
-                .all()
-            )
-            if endpoint_ids
-            else {}
-        )
+        urls: dict[uuid.UUID, str] = {}
+        if endpoint_ids:
+            known = select(WebhookEndpoint.id, WebhookEndpoint.url).where(WebhookEndpoint.id.in_(endpoint_ids))
+            urls = {endpoint_id: url for endpoint_id, url in await self.session.execute(known)}
         attempts: dict[uuid.UUID, list[AttemptOut]] = {d.id: [] for d in deliveries}
         if with_attempts:
             query = (

@@ -5,8 +5,8 @@ schedulers never hold the same schedule), the run and the advanced `next_fire_at
 both or neither), and the run row is unique on `(schedule_id, scheduled_for)`, so even a clock that goes back
 cannot make a tick twice. Missed ticks collapse: the next tick is computed from after `now`, never a burst.
 
-Each schedule fires in a SAVEPOINT: one that cannot fire (its agent removed, its thread deleted, its owner's key
-revoked) is disabled with a `disabled_reason` instead of failing the batch.
+Each schedule fires in a SAVEPOINT: one that cannot fire (its agent removed, its owner's key revoked) is disabled
+with a `disabled_reason` instead of failing the batch. (A schedule on a thread goes when the thread is deleted.)
 """
 
 from __future__ import annotations

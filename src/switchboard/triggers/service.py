@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -21,7 +20,7 @@ from switchboard.auth.principal import Principal
 from switchboard.kit.clock import utc_now
 from switchboard.kit.errors import NotFound, ValidationFailed
 from switchboard.kit.pagination import keyset_page
-from switchboard.kit.secret_box import new_signing_secret, secret_box
+from switchboard.kit.secret_box import ROTATION_GRACE, new_signing_secret, secret_box
 from switchboard.models import ApiKey, Run, Thread, Trigger, TriggerEvent
 from switchboard.models.runs import RunStatus
 from switchboard.notifications.targets import stored
@@ -35,7 +34,6 @@ from switchboard.triggers.schemas import (
     TriggerWithSecret,
 )
 
-ROTATION_GRACE = timedelta(hours=24)  # the previous secret is still accepted this long after a rotation
 HOOKS_PATH = "/v1/hooks"
 
 
@@ -178,7 +176,7 @@ class TriggerService:
             reason = "disabled: PATCH it with enabled true to resume"
         elif not shown.key_live:
             reason = "the API key it acts with was revoked: change it (any PATCH) with a working key to resume"
-        base = (self.settings.public_url or f"http://{self.settings.host}:{self.settings.port}").rstrip("/")
+        base = self.settings.public_base_url()
         return dict(
             id=trigger.id,
             agent=trigger.agent,

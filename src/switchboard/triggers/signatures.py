@@ -28,9 +28,9 @@ import re
 from collections.abc import Mapping, Sequence
 
 from switchboard.kit.errors import AppError
+from switchboard.kit.secret_box import signing_key
 
 TOLERANCE_SECONDS = 5 * 60
-STANDARD_PREFIX = "whsec_"
 _UNIX_SECONDS = re.compile(r"[0-9]{1,12}")
 
 
@@ -40,12 +40,6 @@ class SignatureRejected(AppError):
 
     status_code = 401
     type = "authentication_error"
-
-
-def standard_key(secret: str) -> bytes:
-    """The HMAC key of a `whsec_…` secret, as the Standard Webhooks libraries derive it."""
-    encoded = secret.removeprefix(STANDARD_PREFIX)
-    return base64.b64decode(encoded + "=" * (-len(encoded) % 4))
 
 
 def verify_standard(headers: Mapping[str, str], body: bytes, secrets: Sequence[str], now: float) -> str:
@@ -67,7 +61,7 @@ def verify_standard(headers: Mapping[str, str], body: bytes, secrets: Sequence[s
             "time it is sent (a replayed old request is refused)."
         )
     signed = b".".join((event_id.encode("latin-1"), timestamp.encode("latin-1"), body))
-    expected = [hmac.new(standard_key(secret), signed, hashlib.sha256).digest() for secret in secrets]
+    expected = [hmac.new(signing_key(secret), signed, hashlib.sha256).digest() for secret in secrets]
     for entry in signatures.split():
         version, _, encoded = entry.partition(",")
         if version != "v1":  # v1a (asymmetric) and future versions: not ours to check
