@@ -150,6 +150,11 @@ class Settings(BaseSettings):
     smtp_username: str | None = None
     smtp_password: SecretStr | None = None
     smtp_from: str = Field(default="switchboard@localhost", description="The From address of notification emails.")
+    smtp_allowed_domains: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Comma-separated domains notification email may go to (example.com); empty: any. Set it so the "
+        "server's SMTP login is no relay for any address a user names.",
+    )
     smtp_security: Literal["starttls", "tls", "none"] = Field(
         default="starttls",
         description="'starttls' (required: a server that does not offer it is an error, port 587), 'tls' "
@@ -202,7 +207,14 @@ class Settings(BaseSettings):
         values = [self.llm_api_key, self.secret_key, self.smtp_password]
         return [value.get_secret_value() for value in values if value is not None]
 
-    @field_validator("plugins", "cors_origins", "private_url_allowlist", "webhook_retry_seconds", mode="before")
+    @field_validator(
+        "plugins",
+        "cors_origins",
+        "private_url_allowlist",
+        "webhook_retry_seconds",
+        "smtp_allowed_domains",
+        mode="before",
+    )
     @classmethod
     def _split_commas(cls, value: object) -> object:
         if isinstance(value, str):

@@ -176,6 +176,23 @@ def test_email_without_an_smtp_server_is_refused_and_nothing_stored(notifying: S
     assert count_runs(server) == 0
 
 
+def test_with_allowed_domains_email_goes_to_those_only(notifying: Start, smtp: SmtpSink) -> None:
+    server, users = notifying(**smtp_settings(smtp), smtp_allowed_domains="example.com, Example.org")
+    with server.client(users[ALICE].key) as alice:
+        body = {"agent": "support", "message": "Show me all my orders"}
+        outside = {**body, "notify": [{"email": {"to": ["ok@example.com", "spam@elsewhere.test"]}}]}
+        error = assert_error(alice.post("/v1/runs", json=outside), 422, "validation_error")
+        assert [detail["field"] for detail in error["details"]] == ["notify.0.email.to"], error
+        assert "spam@elsewhere.test" in error["message"]
+        assert "ok@example.com" not in error["message"]
+        assert count_runs(server) == 0
+        inside = [{"email": {"to": ["ok@example.com", "me@EXAMPLE.ORG"]}}]
+        run = create_run(alice, "support", "Show me all my orders", notify=inside)
+        run_deliveries(alice, run["id"], 1, "succeeded")
+    [mail] = smtp.mails()
+    assert mail.rcpt_tos == ["ok@example.com", "me@EXAMPLE.ORG"]
+
+
 def test_an_smtp_refusal_is_final_and_a_temporary_one_is_retried(notifying: Start, smtp: SmtpSink) -> None:
     server, users = notifying(**smtp_settings(smtp))
     smtp.script = ["550 5.1.1 mailbox unavailable"]

@@ -117,8 +117,21 @@ async def stored(settings: Settings, notify: list[NotifyTarget] | None, field: s
                     f"{where}.email: this server sends no email (SWITCHBOARD_SMTP_HOST is not set)",
                     details=[{"field": f"{where}.email", "message": "no SMTP server configured"}],
                 )
+            _check_domains(settings, target.email.to, f"{where}.email.to")
             result.append({"channel": Channel.EMAIL, "to": target.email.to})
     return result
+
+
+def _check_domains(settings: Settings, addresses: list[str], field: str) -> None:
+    """With `smtp_allowed_domains` set, mail goes to those domains only: the server's SMTP login is not a relay
+    for whatever addresses a user names."""
+    allowed = {domain.lower() for domain in settings.smtp_allowed_domains}
+    if not allowed:
+        return
+    outside = [address for address in addresses if address.rsplit("@", 1)[1].lower() not in allowed]
+    if outside:
+        message = f"{', '.join(outside)}: this server sends email only to {', '.join(sorted(allowed))}"
+        raise ValidationFailed(f"{field}: {message}", details=[{"field": field, "message": message}])
 
 
 def shown(stored_targets: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
