@@ -22,7 +22,7 @@ from switchboard.engine import journal, queue, transitions
 from switchboard.engine.limits import busy_in_group, group_of, lock_group
 from switchboard.engine.queue import Claimed, ClaimNow, NewRun
 from switchboard.kit.clock import utc_now
-from switchboard.kit.errors import Conflict, NotFound, PayloadTooLarge, ValidationFailed
+from switchboard.kit.errors import Conflict, NotFound, PayloadTooLarge
 from switchboard.models import Run, RunStep, Thread
 from switchboard.models.runs import FINAL, MultitaskStrategy, RunStatus, StepStatus
 from switchboard.notifications.outbox import RunNotices
@@ -141,13 +141,9 @@ class RunService:
         """The run's thread, and whether it was made just now (for this run)."""
         # The thread row is locked until commit: creates on one thread are decided one at a time.
         if body.thread_id is not None:
-            thread = await self.threads.get(user, body.thread_id, for_update=True)
-            if thread.agent != body.agent:
-                raise ValidationFailed(
-                    f"thread_id: thread {body.thread_id} belongs to agent {thread.agent!r}, not {body.agent!r}",
-                    details=[{"field": "thread_id", "message": "belongs to another agent"}],
-                )
-            return thread, False
+            return await self.threads.of_agent(
+                user, body.thread_id, body.agent, field="thread_id", for_update=True
+            ), False
         if thread_key is not None:
             return await self.threads.keyed_for_update(user, body.agent, thread_key), False
         return await self.threads.create_for_run(user, body.agent), True

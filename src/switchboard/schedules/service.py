@@ -30,7 +30,7 @@ from switchboard.runs.service import RunOrigin, RunService
 from switchboard.schedules import cron
 from switchboard.schedules.schemas import ScheduleCreate, SchedulePatch
 from switchboard.settings import Settings
-from switchboard.threads.repository import ThreadRepository
+from switchboard.threads.service import ThreadService
 
 
 def run_request(schedule: Schedule) -> RunCreate:
@@ -138,11 +138,7 @@ class ScheduleService:
         if schedule.end_at is not None and schedule.end_at <= now:
             raise _invalid("end_at", "is in the past")
         if schedule.thread_id is not None:
-            thread = await ThreadRepository(self.session).owned(user.user_id, schedule.thread_id)
-            if thread is None:
-                raise _invalid("thread", f"thread {schedule.thread_id} not found")
-            if thread.agent != schedule.agent:
-                raise _invalid("thread", f"thread {schedule.thread_id} belongs to agent {thread.agent!r}")
+            await ThreadService(self.session).of_agent(user, schedule.thread_id, schedule.agent, field="thread")
         self._arm(schedule, now)
         if schedule.enabled and schedule.next_fire_at is None:
             raise _invalid("end_at", "the expression has no tick before end_at")

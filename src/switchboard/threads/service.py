@@ -8,7 +8,7 @@ from pydantic_ai.messages import ModelMessage, ModelRequest, TextPart, UserPromp
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from switchboard.auth.principal import Principal
-from switchboard.kit.errors import NotFound
+from switchboard.kit.errors import NotFound, ValidationFailed
 from switchboard.models import Thread, ThreadMessage
 from switchboard.threads.repository import MessageRepository, ThreadRepository
 
@@ -57,6 +57,23 @@ class ThreadService:
         thread = await self.threads.owned(user.user_id, thread_id, for_update=for_update)
         if thread is None:
             raise NotFound(f"Thread {thread_id} not found.")
+        return thread
+
+    async def of_agent(
+        self, user: Principal, thread_id: uuid.UUID, agent: str, *, field: str, for_update: bool = False
+    ) -> Thread:
+        """The caller's thread `thread_id`, which must be `agent`'s, for something that will run on it (a run, a
+        schedule, a trigger): none of theirs is a 404, another agent's a 422, each naming the request's `field`."""
+        thread = await self.threads.owned(user.user_id, thread_id, for_update=for_update)
+        if thread is None:
+            raise NotFound(
+                f"Thread {thread_id} not found.", details=[{"field": field, "message": "no such thread of yours"}]
+            )
+        if thread.agent != agent:
+            raise ValidationFailed(
+                f"{field}: thread {thread_id} belongs to agent {thread.agent!r}, not {agent!r}",
+                details=[{"field": field, "message": "belongs to another agent"}],
+            )
         return thread
 
     async def keyed_for_update(self, user: Principal, agent: str, key: str) -> Thread:

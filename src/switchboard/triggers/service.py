@@ -21,10 +21,11 @@ from switchboard.kit.clock import utc_now
 from switchboard.kit.errors import NotFound, ValidationFailed
 from switchboard.kit.pagination import keyset_page
 from switchboard.kit.secret_box import ROTATION_GRACE, new_signing_secret, secret_box
-from switchboard.models import ApiKey, Run, Thread, Trigger, TriggerEvent
+from switchboard.models import ApiKey, Run, Trigger, TriggerEvent
 from switchboard.models.runs import RunStatus
 from switchboard.notifications.targets import stored
 from switchboard.settings import Settings
+from switchboard.threads.service import ThreadService
 from switchboard.triggers.schemas import (
     ThreadChoice,
     TriggerCreate,
@@ -217,18 +218,7 @@ class TriggerService:
         if choice == "new":
             return None
         assert isinstance(choice, uuid.UUID)
-        thread = await self.session.scalar(select(Thread).where(Thread.id == choice, Thread.user_id == user.user_id))
-        if thread is None:
-            raise NotFound(
-                f"thread: thread {choice} not found.",
-                details=[{"field": "thread", "message": "no such thread of yours"}],
-            )
-        if thread.agent != agent:
-            raise ValidationFailed(
-                f"thread: thread {choice} belongs to agent {thread.agent!r}, not {agent!r}.",
-                details=[{"field": "thread", "message": "belongs to another agent"}],
-            )
-        return thread.id
+        return (await ThreadService(self.session).of_agent(user, choice, agent, field="thread")).id
 
     def _check_instructions(self, instructions: str) -> None:
         limit = self.settings.max_prompt_chars
