@@ -1,7 +1,27 @@
-"""Benchmarks kept with the code (`make bench`)."""
+"""Benchmarks kept with the code (`make bench`), and the few helpers every one of them uses."""
 
+import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 # The repository root: put on the worker process's PYTHONPATH so it can import the bench plugin, and read for
 # the commit the figures were measured at.
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def percentile(values: Sequence[float], pct: float) -> float:
+    """Nearest rank."""
+    ordered = sorted(values)
+    return ordered[max(0, min(len(ordered) - 1, round(pct / 100 * len(ordered) + 0.5) - 1))]
+
+
+def comma_ints(value: str) -> list[int]:
+    """An option's `16,32,64`."""
+    return [int(part) for part in value.split(",") if part.strip()]
+
+
+def fresh_workdir(prefix: str = "switchboard-bench-") -> Path:
+    """A fresh temporary directory for a bench's embedded PostgreSQL and logs."""
+    directory = Path(tempfile.mkdtemp(prefix=prefix))
+    directory.chmod(0o755)  # the embedded server runs as its own system user when we are root
+    return directory

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from statistics import median
 from typing import Any
 
+from bench import percentile
 from bench.chat_load import Load, TurnCost
 from bench.chat_meter import Cpu
 
@@ -31,12 +32,6 @@ class Window:
     commits: int
     rollbacks: int
     load_cpu: float  # seconds: the bench's own process and the fake model's, the load the server competes with
-
-
-def percentile(values: Sequence[float], pct: float) -> float:
-    ordered = sorted(values)
-    rank = max(0, min(len(ordered) - 1, round(pct / 100 * len(ordered) + 0.5) - 1))  # nearest rank
-    return ordered[rank]
 
 
 def _ms_per_turn(seconds: float | None, turns: int) -> float | None:

@@ -27,7 +27,6 @@ import json
 import os
 import shutil
 import sys
-import tempfile
 import time
 from collections.abc import Sequence
 from contextlib import AsyncExitStack
@@ -37,6 +36,7 @@ from typing import Any
 
 import httpx
 
+from bench import fresh_workdir
 from bench.chat_figures import Window, one_client, overhead, targets, thread_length, under_load
 from bench.chat_load import PROMPT, Scenario, TurnCost, alternating, direct_scenario, http_scenario, load, one_by_one
 from bench.chat_meter import STATS_SETTLE_SECONDS, Meter, Monitor, asyncpg_dsn, database_name
@@ -182,14 +182,8 @@ async def measure(args: argparse.Namespace, url: str, reference_url: str, workdi
     }
 
 
-def _workdir() -> Path:
-    workdir = Path(tempfile.mkdtemp(prefix="switchboard-bench-chat-"))
-    workdir.chmod(0o755)  # the embedded server runs as its own system user when we are root
-    return workdir
-
-
 async def main_async(args: argparse.Namespace) -> int:
-    workdir = _workdir()
+    workdir = fresh_workdir("switchboard-bench-chat-")
     load_before = os.getloadavg()
     try:
         async with bench_database(workdir) as (url, kind), sibling_database(url, "reference") as reference_url:

@@ -32,12 +32,11 @@ import json
 import os
 import shutil
 import sys
-import tempfile
 from collections.abc import Sequence
 from dataclasses import asdict
-from pathlib import Path
 from typing import Any
 
+from bench import comma_ints, fresh_workdir
 from bench.database import Context, bench_database, prepare
 from bench.delivery_latency import Latency, latency
 from bench.delivery_load import BENCH_SECRET_KEY, add_endpoint, body_sizes, finished_runs
@@ -50,15 +49,11 @@ from switchboard.kit.logging import configure_logging
 WORKER_SETTINGS = {"SWITCHBOARD_ALLOW_PRIVATE_URLS": "true", "SWITCHBOARD_SECRET_KEY": BENCH_SECRET_KEY}
 
 
-def _ints(value: str) -> list[int]:
-    return [int(part) for part in value.split(",") if part.strip()]
-
-
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.deliveries", description=__doc__.split("\n\n")[0])
     parser.add_argument("--deliveries", type=int, default=5000, help="deliveries sent per throughput measurement")
     parser.add_argument(
-        "--concurrency", type=_ints, default=[16, 32, 64], help="SWITCHBOARD_DISPATCHER_CONCURRENCY values to try"
+        "--concurrency", type=comma_ints, default=[16, 32, 64], help="SWITCHBOARD_DISPATCHER_CONCURRENCY values to try"
     )
     parser.add_argument("--latency-runs", type=int, default=200, help="runs created one at a time")
     parser.add_argument("--spacing-ms", type=float, default=50.0, help="pause after each latency run's creation")
@@ -72,15 +67,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def _workdir() -> Path:
-    workdir = Path(tempfile.mkdtemp(prefix="switchboard-bench-"))
-    workdir.chmod(0o755)  # the embedded server runs as its own system user when we are root
-    return workdir
-
-
 async def main_async(args: argparse.Namespace) -> int:
     overrides = {**WORKER_SETTINGS, **dict(item.split("=", 1) for item in args.set)}
-    workdir = _workdir()
+    workdir = fresh_workdir()
     load_before = os.getloadavg()
     try:
         async with bench_database(workdir) as (url, kind), sink_process(workdir) as sink:

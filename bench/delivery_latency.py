@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import text
 
+from bench import percentile
 from bench.agent import AGENT
 from bench.database import Context
 from bench.delivery_checks import Checked, check
@@ -52,12 +53,6 @@ class Latency:
     arrival_p50_ms: float  # the sink's arrival time - the run's finished_at
     arrival_p99_ms: float
     checks: Checked
-
-
-def percentile(values: Sequence[float], pct: float) -> float:
-    """Nearest rank."""
-    ordered = sorted(values)
-    return ordered[max(0, min(len(ordered) - 1, round(pct / 100 * len(ordered) + 0.5) - 1))]
 
 
 async def _create(ctx: Context, index: int) -> uuid.UUID:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from sqlalchemy import text
 
+from bench import percentile
 from bench.agent import AGENT
 from bench.database import Context, outcomes, reset
 from bench.worker import tail, worker_process
@@ -74,12 +75,6 @@ async def _create_one(ctx: Context, index: int) -> tuple[uuid.UUID, datetime]:
     return run.id, committing
 
 
-def _percentile(values: Sequence[float], pct: float) -> float:
-    ordered = sorted(values)
-    rank = max(0, min(len(ordered) - 1, round(pct / 100 * len(ordered) + 0.5) - 1))  # nearest rank
-    return ordered[rank]
-
-
 async def latency(ctx: Context, concurrency: int, count: int, spacing_ms: float, warmup: int = 20) -> Latency:
     await reset(ctx)
     async with worker_process(ctx, concurrency, drain=False) as (process, log_path):
@@ -110,9 +105,9 @@ async def latency(ctx: Context, concurrency: int, count: int, spacing_ms: float,
         runs=count,
         spacing_ms=spacing_ms,
         p50_ms=round(statistics.median(from_commit), 2),
-        p90_ms=round(_percentile(from_commit, 90), 2),
-        p99_ms=round(_percentile(from_commit, 99), 2),
+        p90_ms=round(percentile(from_commit, 90), 2),
+        p99_ms=round(percentile(from_commit, 99), 2),
         max_ms=round(max(from_commit), 2),
         created_p50_ms=round(statistics.median(from_created), 2),
-        created_p99_ms=round(_percentile(from_created, 99), 2),
+        created_p99_ms=round(percentile(from_created, 99), 2),
     )

@@ -36,6 +36,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from bench import comma_ints, fresh_workdir
 from bench.agent_alone import agent_alone
 from bench.database import Context, bench_database, prepare
 from bench.latency import Latency, latency
@@ -44,14 +45,10 @@ from bench.throughput import Throughput, throughput
 from switchboard.kit.logging import configure_logging
 
 
-def _ints(value: str) -> list[int]:
-    return [int(part) for part in value.split(",") if part.strip()]
-
-
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.run_engine", description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=5000, help="runs drained per throughput measurement")
-    parser.add_argument("--concurrency", type=_ints, default=[16, 32, 64], help="worker concurrencies to try")
+    parser.add_argument("--concurrency", type=comma_ints, default=[16, 32, 64], help="worker concurrencies to try")
     parser.add_argument("--latency-runs", type=int, default=200, help="runs created one at a time")
     parser.add_argument("--spacing-ms", type=float, default=15.0, help="pause after each latency run's commit")
     parser.add_argument("--latency-concurrency", type=int, default=None, help="default: the best throughput C")
@@ -70,15 +67,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def _workdir() -> Path:
-    workdir = Path(tempfile.mkdtemp(prefix="switchboard-bench-"))
-    workdir.chmod(0o755)  # the embedded server runs as its own system user when we are root
-    return workdir
-
-
 async def main_async(args: argparse.Namespace) -> int:
     overrides = dict(item.split("=", 1) for item in args.set)
-    workdir = _workdir()
+    workdir = fresh_workdir()
     load_before = os.getloadavg()
     try:
         async with bench_database(workdir) as (url, kind):
