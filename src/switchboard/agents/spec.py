@@ -31,6 +31,7 @@ class AgentDeps:
     """The run's dependencies, given to every tool as `ctx.deps`.
 
     `user` is the authenticated principal: tools act only within it and never take a user id from the model.
+    `context` is the thread's application context, and `progress(...)` reports progress to the run's followers.
     `session` is the tool call's own unit of work: the engine commits it together with the call's recorded
     result, so a tool's database changes take effect exactly once even if the worker dies mid-call. Tools flush
     at most, never commit.
@@ -40,6 +41,18 @@ class AgentDeps:
     request_id: str | None = None
     run_id: uuid.UUID | None = None
     now: Callable[[], datetime] = field(default=utc_now)
+    # The thread's application context as the client last set it (`PATCH /v1/threads/{id}`): data about what the
+    # user is looking at, never a grant of rights — a tool still checks everything against `user`.
+    context: dict[str, Any] | None = None
+    # Where `progress` sends its events: the run's event stream (set by the run engine).
+    emit: Callable[[str, dict[str, Any]], None] | None = None
+
+    def progress(self, stage: str, **data: Any) -> None:
+        """Tell the run's followers what the agent is doing: `GET /v1/runs/{id}/events` shows a `progress` event
+        `{"stage": stage, **data}` (one event type, so a tool can never pass for the engine's own events such as
+        `end`); outside a run, nothing."""
+        if self.emit is not None:
+            self.emit("progress", {"stage": stage, **data})
 
     @property
     def session(self) -> AsyncSession:

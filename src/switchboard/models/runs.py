@@ -29,12 +29,13 @@ from switchboard.models.base import Base, CreatedAt, EnumText, sql_list
 
 
 class RunStatus(StrEnum):
-    """`queued → running → (requires_action ⇄ running) → succeeded | failed | cancelled | timed_out`; every
-    change is a named statement in `switchboard.engine.transitions`."""
+    """`queued → running → (requires_action | waiting ⇄ queued → running) → succeeded | failed | cancelled |
+    timed_out`; every change is a named statement in `switchboard.engine.transitions`."""
 
     QUEUED = "queued"
     RUNNING = "running"
     REQUIRES_ACTION = "requires_action"  # paused: a tool call waits for a person's approval
+    WAITING = "waiting"  # paused: it waits for its child runs (a pipeline's steps, an agent called as a tool)
     SUCCEEDED = "succeeded"
     FAILED = "failed"
     CANCELLED = "cancelled"
@@ -43,9 +44,11 @@ class RunStatus(StrEnum):
 
 FINAL = frozenset({RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.CANCELLED, RunStatus.TIMED_OUT})
 """A run in a final status never changes again."""
-ACTIVE = frozenset({RunStatus.QUEUED, RunStatus.RUNNING, RunStatus.REQUIRES_ACTION})
+ACTIVE = frozenset({RunStatus.QUEUED, RunStatus.RUNNING, RunStatus.REQUIRES_ACTION, RunStatus.WAITING})
 """Not finished: what holds a thread's place (one active run per thread executes at a time)."""
-HOLDS_THREAD = frozenset({RunStatus.RUNNING, RunStatus.REQUIRES_ACTION})
+PAUSED = frozenset({RunStatus.REQUIRES_ACTION, RunStatus.WAITING})
+"""Started, holding no worker: waiting for a person, or for child runs."""
+HOLDS_THREAD = frozenset({RunStatus.RUNNING, RunStatus.REQUIRES_ACTION, RunStatus.WAITING})
 """Started and not finished: a later run of the same thread waits for these."""
 SETTLED = FINAL | {RunStatus.REQUIRES_ACTION}
 """Where a waiting client stops waiting: finished, or needing a person."""
@@ -95,6 +98,8 @@ class Run(CreatedAt, Base):
         ),
         Index("ix_runs_schedule", "schedule_id", "created_at", postgresql_where=text("schedule_id IS NOT NULL")),
         Index("ix_runs_trigger", "trigger_id", postgresql_where=text("trigger_id IS NOT NULL")),
+        # A parent's children, and one child per step: creating a step's run twice (a resumed parent) is a no-op.
+        Index("uq_runs_parent_step", "parent_id", "step", unique=True, postgresql_where=text("parent_id IS NOT NULL")),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
@@ -132,6 +137,10 @@ class Run(CreatedAt, Base):
     scheduled_for: Mapped[datetime | None] = mapped_column(default=None)
     trigger_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("triggers.id", ondelete="SET NULL"), default=None)
     acting_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), default=None)
+    # A child run: its parent (a pipeline, or a run that called an agent as a tool) and what it is to the parent
+    # (the pipeline's step name, or the tool call's id).
+    parent_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), default=None)
+    step: Mapped[str | None] = mapped_column(String(200), default=None)
     started_at: Mapped[datetime | None] = mapped_column(default=None)
     finished_at: Mapped[datetime | None] = mapped_column(default=None)
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())

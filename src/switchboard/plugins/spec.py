@@ -11,6 +11,7 @@ from fastapi import APIRouter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from switchboard.agents.spec import AgentSpec
+from switchboard.pipelines.spec import PipelineSpec
 from switchboard.settings import Settings
 
 
@@ -27,6 +28,7 @@ class Plugin:
     """A bundle of agents and what they need.
 
     - `agents`: the agents it registers.
+    - `pipelines`: named pipelines over agents (its own or other plugins'), called by name like an agent.
     - `routers`: extra HTTP routes (they may use `switchboard.auth.dependencies` for identity).
     - `migrations`: a folder of Alembic revisions on a branch of the plugin's own, applied with the core's.
       Tables are declared on `switchboard.models.Base` so they can refer to core tables such as `users`.
@@ -36,6 +38,7 @@ class Plugin:
 
     name: str
     agents: Sequence[AgentSpec] = ()
+    pipelines: Sequence[PipelineSpec] = ()
     routers: Sequence[APIRouter] = ()
     migrations: Path | None = None
     seed: Callable[[SeedContext], Awaitable[list[str]]] | None = field(default=None)

@@ -1,0 +1,73 @@
+"""What a plugin hands Switchboard to define a pipeline: a named run whose steps are child runs of agents.
+
+Stages run one after another; the steps of a stage run at once (each a child run any worker may claim). So a
+sequential pipeline is stages of one step each, a parallel one a single stage, and a mixed one e.g. a stage of
+three analyses and then a step over their outputs. A pipeline is called by name like an agent
+(`POST /v1/runs {"agent": "<pipeline>", "input": …}`); while its children work it waits holding no worker.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class PipelineState:
+    """What a step's input and the pipeline's output are built from."""
+
+    input: str  # the pipeline run's input
+    outputs: Mapping[str, Any] = field(default_factory=dict)  # outputs of the steps that succeeded, by step name
+
+
+@dataclass(frozen=True)
+class Step:
+    """One child run: `agent` (an agent, not a pipeline) given `input(state)` (by default the pipeline's input).
+    A failed `optional` step leaves its output out instead of failing the pipeline."""
+
+    name: str
+    agent: str
+    input: Callable[[PipelineState], str] | None = None
+    optional: bool = False
+
+    def input_for(self, state: PipelineState) -> str:
+        return state.input if self.input is None else self.input(state)
+
+
+@dataclass(frozen=True)
+class PipelineSpec:
+    """A named pipeline: `stages` of steps, and `output(state)`, the pipeline run's output once every stage is done
+    (by default the outputs of its steps, by step name)."""
+
+    name: str
+    description: str
+    stages: Sequence[Sequence[Step]]
+    output: Callable[[PipelineState], Any] | None = None
+
+    def __post_init__(self) -> None:
+        if not self.stages or any(not stage for stage in self.stages):
+            raise ValueError(f"pipeline {self.name!r}: every stage needs at least one step")
+        names = [step.name for step in self.steps()]
+        if len(set(names)) != len(names):
+            raise ValueError(f"pipeline {self.name!r}: step names must be unique, got {names}")
+
+    @classmethod
+    def sequential(
+        cls, name: str, description: str, steps: Sequence[Step], output: Callable[[PipelineState], Any] | None = None
+    ) -> PipelineSpec:
+        """One step after another; a step's `input` may read the outputs of the steps before it."""
+        return cls(name=name, description=description, stages=[[step] for step in steps], output=output)
+
+    @classmethod
+    def parallel(
+        cls, name: str, description: str, steps: Sequence[Step], output: Callable[[PipelineState], Any] | None = None
+    ) -> PipelineSpec:
+        """Every step at once, then `output` over all of them (the join)."""
+        return cls(name=name, description=description, stages=[list(steps)], output=output)
+
+    def steps(self) -> list[Step]:
+        return [step for stage in self.stages for step in stage]
+
+    def result(self, state: PipelineState) -> Any:
+        return dict(state.outputs) if self.output is None else self.output(state)
