@@ -1,0 +1,9 @@
+"""The researcher agent: deep research over the knowledge base, with a report whose every claim cites its sources."""
+
+from __future__ import annotations
+
+from switchboard.plugins import Plugin
+
+
+def plugin() -> Plugin:
+    return Plugin(name="research")
