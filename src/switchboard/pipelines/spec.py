@@ -10,7 +10,31 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
+from uuid import UUID
+
+
+@dataclass(frozen=True)
+class StepResult:
+    """A finished step: its child run's outcome and timing."""
+
+    name: str
+    agent: str
+    run_id: UUID
+    status: str  # the child run's final status: succeeded | failed | cancelled | timed_out
+    output: Any
+    error: dict[str, Any] | None
+    usage: dict[str, Any]
+    started_at: datetime | None
+    finished_at: datetime | None
+
+    @property
+    def seconds(self) -> float | None:
+        """How long the child run took, from its start to its end."""
+        if self.started_at is None or self.finished_at is None:
+            return None
+        return (self.finished_at - self.started_at).total_seconds()
 
 
 @dataclass(frozen=True)
@@ -19,6 +43,7 @@ class PipelineState:
 
     input: str  # the pipeline run's input
     outputs: Mapping[str, Any] = field(default_factory=dict)  # outputs of the steps that succeeded, by step name
+    steps: Mapping[str, StepResult] = field(default_factory=dict)  # every finished step, optional failures too
 
 
 @dataclass(frozen=True)
