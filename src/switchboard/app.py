@@ -27,6 +27,7 @@ from switchboard.kit.notify import Notifier
 from switchboard.kit.openapi import complete_openapi
 from switchboard.kit.request_guard import RequestGuardMiddleware
 from switchboard.kit.routing import MethodCheckMiddleware
+from switchboard.knowledge.endpoints import router as knowledge_router
 from switchboard.migrations import runner as migrations
 from switchboard.notifications.endpoints import deliveries_router
 from switchboard.notifications.endpoints import router as webhooks_router
@@ -151,6 +152,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         schedules_router,
         triggers_router,
         hooks_router,
+        knowledge_router,
     )
     for router in (*routers, admin_router, users_admin_router):
         app.include_router(router)

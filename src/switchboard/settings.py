@@ -169,6 +169,14 @@ class Settings(BaseSettings):
     trigger_max_payload_bytes: int = Field(
         default=256 * 1024, gt=0, description="Largest event a trigger accepts (413 beyond it)."
     )
+    knowledge_max_document_bytes: int = Field(
+        default=512 * 1024, gt=0, description="Largest knowledge document (its text as UTF-8) accepted (413 beyond it)."
+    )
+    embedding_model: str | None = Field(
+        default=None,
+        description="Embeds knowledge chunks for hybrid search where pgvector is installed: 'hashing' (built in, "
+        "offline, lexical not semantic) or any Pydantic AI embedding model string. Unset: full-text search only.",
+    )
 
     db_pool_size: int | None = Field(
         default=None,
@@ -221,7 +229,9 @@ class Settings(BaseSettings):
             return [item.strip() for item in value.split(",") if item.strip()]
         return value
 
-    @field_validator("secret_key", "public_url", "smtp_host", "smtp_username", "smtp_password", mode="before")
+    @field_validator(
+        "secret_key", "public_url", "smtp_host", "smtp_username", "smtp_password", "embedding_model", mode="before"
+    )
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         # `SWITCHBOARD_SMTP_HOST=` as .env.example has it means "not set", not a host named "".

@@ -2,6 +2,7 @@
 
 from switchboard.models.automation import Schedule, Trigger, TriggerEvent
 from switchboard.models.base import Base
+from switchboard.models.knowledge import KnowledgeChunk, KnowledgeDocument, KnowledgeEmbedding
 from switchboard.models.notifications import Delivery, DeliveryAttempt, OutboxMessage, WebhookEndpoint
 from switchboard.models.request_logs import RequestLog
 from switchboard.models.runs import IdempotencyKey, Run, RunEvent, RunStep
@@ -14,6 +15,9 @@ __all__ = [
     "Delivery",
     "DeliveryAttempt",
     "IdempotencyKey",
+    "KnowledgeChunk",
+    "KnowledgeDocument",
+    "KnowledgeEmbedding",
     "OutboxMessage",
     "RequestLog",
     "Run",
