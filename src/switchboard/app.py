@@ -73,7 +73,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Agents first: a bad model string stops the start-up with a clear message before the DB starts.
-        agents = AgentRegistry([spec for plugin in plugins for spec in plugin.agents], settings)
+        agents = AgentRegistry(
+            [spec for plugin in plugins for spec in plugin.agents],
+            settings,
+            [pipeline for plugin in plugins for pipeline in plugin.pipelines],
+        )
         db = await asyncio.to_thread(functools.partial(Database.open, settings, http=True))
         writer: RequestLogWriter | None = None
         notifier: Notifier | None = None
@@ -160,7 +164,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         for router in plugin.routers:
             app.include_router(router)
     # Once every route is in: what each operation can answer, and which agents a request may name.
-    complete_openapi(app, {AGENT_NAME_MARK: sorted(spec.name for plugin in plugins for spec in plugin.agents)})
+    names = [spec.name for plugin in plugins for spec in plugin.agents]
+    names += [pipeline.name for plugin in plugins for pipeline in plugin.pipelines]
+    complete_openapi(app, {AGENT_NAME_MARK: sorted(names)})
     return app
 
 

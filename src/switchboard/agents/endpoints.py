@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
-from switchboard.agents.schemas import AgentOut
+from switchboard.agents.schemas import AgentOut, PipelineStepOut
 from switchboard.auth.dependencies import PrincipalDep
 from switchboard.kit.errors import API_ERRORS
 from switchboard.state import app_state
@@ -10,9 +10,24 @@ from switchboard.state import app_state
 router = APIRouter(prefix="/v1/agents", tags=["agents"], responses=API_ERRORS)
 
 
-@router.get("", summary="The agents this server runs")
+@router.get("", summary="The agents and pipelines this server runs")
 async def list_agents(request: Request, user: PrincipalDep) -> list[AgentOut]:
-    return [
+    """Each may be named as the `agent` of a run, a chat, a schedule or a trigger."""
+    registry = app_state(request).agents
+    agents = [
         AgentOut(name=a.spec.name, description=a.spec.description, model=a.model.name, tools=a.spec.tool_names())
-        for a in app_state(request).agents.all()
+        for a in registry.all()
     ]
+    pipelines = [
+        AgentOut(
+            name=p.name,
+            description=p.description,
+            kind="pipeline",
+            model=None,
+            stages=[
+                [PipelineStepOut(name=s.name, agent=s.agent, optional=s.optional) for s in stage] for stage in p.stages
+            ],
+        )
+        for p in registry.pipelines()
+    ]
+    return sorted([*agents, *pipelines], key=lambda out: out.name)

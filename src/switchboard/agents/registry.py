@@ -1,4 +1,5 @@
-"""The agents this server runs, by name, with their resolved models."""
+"""The agents this server runs, by name, with their resolved models; and its pipelines, which run by name like
+agents (`POST /v1/runs {"agent": "<pipeline>"}`) and share their names' space."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from dataclasses import dataclass
 from switchboard.agents.model_resolution import ResolvedModel, resolve_model
 from switchboard.agents.spec import AgentSpec, HistoryWindow
 from switchboard.kit.errors import ValidationFailed
+from switchboard.pipelines.spec import PipelineSpec
 from switchboard.settings import Settings
 
 
@@ -18,22 +20,50 @@ class RegisteredAgent:
 
 
 class AgentRegistry:
-    def __init__(self, specs: Iterable[AgentSpec], settings: Settings) -> None:
+    def __init__(self, specs: Iterable[AgentSpec], settings: Settings, pipelines: Iterable[PipelineSpec] = ()) -> None:
         self._agents: dict[str, RegisteredAgent] = {}
         for spec in specs:
             if spec.name in self._agents:
                 raise ValueError(f"two plugins register an agent named {spec.name!r}")
             self._agents[spec.name] = RegisteredAgent(spec=spec, model=resolve_model(spec, settings))
+        self._pipelines: dict[str, PipelineSpec] = {}
+        for pipeline in pipelines:
+            if pipeline.name in self._agents or pipeline.name in self._pipelines:
+                raise ValueError(f"pipeline {pipeline.name!r}: an agent or another pipeline has that name")
+            unknown = sorted({step.agent for step in pipeline.steps()} - set(self._agents))
+            if unknown:  # at start-up, not at the first run: a pipeline over a missing agent cannot work
+                raise ValueError(f"pipeline {pipeline.name!r} has steps of unknown agents: {', '.join(unknown)}")
+            self._pipelines[pipeline.name] = pipeline
 
     def require(self, name: str) -> RegisteredAgent:
         """The agent a request body names in its `agent` field; unknown → 422 naming the field."""
         if name not in self._agents:
-            known = ", ".join(sorted(self._agents)) or "none"
-            raise ValidationFailed(
-                f"agent: unknown agent {name!r}; known agents: {known} (GET /v1/agents)",
-                details=[{"field": "agent", "message": "unknown agent"}],
-            )
+            raise self._unknown(name)
         return self._agents[name]
+
+    def require_runnable(self, name: str) -> RegisteredAgent | PipelineSpec:
+        """What a run may name: an agent or a pipeline; unknown → 422 naming the field."""
+        runnable = self._agents.get(name) or self._pipelines.get(name)
+        if runnable is None:
+            raise self._unknown(name)
+        return runnable
+
+    def _unknown(self, name: str) -> ValidationFailed:
+        known = ", ".join(sorted(self.names())) or "none"
+        return ValidationFailed(
+            f"agent: unknown agent {name!r}; known agents and pipelines: {known} (GET /v1/agents)",
+            details=[{"field": "agent", "message": "unknown agent"}],
+        )
+
+    def pipeline(self, name: str) -> PipelineSpec | None:
+        return self._pipelines.get(name)
+
+    def pipelines(self) -> list[PipelineSpec]:
+        return [self._pipelines[name] for name in sorted(self._pipelines)]
+
+    def names(self) -> list[str]:
+        """Every name a run may be created with."""
+        return sorted([*self._agents, *self._pipelines])
 
     def history_window(self, name: str) -> HistoryWindow:
         """How much thread history a run of agent `name` sends to the model (an unknown agent: the default)."""
@@ -41,7 +71,7 @@ class AgentRegistry:
         return registered.spec.history if registered is not None else HistoryWindow()
 
     def __contains__(self, name: object) -> bool:
-        return name in self._agents
+        return name in self._agents or name in self._pipelines
 
     def all(self) -> list[RegisteredAgent]:
         return [self._agents[name] for name in sorted(self._agents)]

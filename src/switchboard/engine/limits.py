@@ -36,7 +36,7 @@ _COUNT_BUSY = text(_COUNT.format(statuses=sql_list([RunStatus.QUEUED, RunStatus.
 
 def limit_groups(agents: AgentRegistry) -> tuple[list[str], list[LimitGroup]]:
     """Split the known agents into those without a limit and the limit groups (agents sharing a group)."""
-    free: list[str] = []
+    free: list[str] = [pipeline.name for pipeline in agents.pipelines()]  # a pipeline's own run is brief
     groups: dict[str, LimitGroup] = {}
     for registered in agents.all():
         spec = registered.spec

@@ -36,7 +36,7 @@ class NewRun:
     multitask_strategy: MultitaskStrategy
     metadata: dict[str, Any]
     limits: dict[str, Any]
-    model_name: str
+    model_name: str | None  # None for a pipeline: its steps' runs have their models
     request_id: str | None
     acting_user_id: int | None
     stream_tokens: bool = True
@@ -44,6 +44,8 @@ class NewRun:
     schedule_id: uuid.UUID | None = None
     scheduled_for: datetime | None = None
     trigger_id: uuid.UUID | None = None
+    parent_id: uuid.UUID | None = None  # a child run (`engine.children`): its parent and its step there
+    step: str | None = None
 
 
 @dataclass(frozen=True)
@@ -58,10 +60,10 @@ class Claimed:
 
 
 _COLUMNS = """id, user_id, thread_id, turn, agent, input, multitask_strategy, metadata, limits, model_name, request_id,
-acting_user_id, stream_tokens, notify, schedule_id, scheduled_for, trigger_id"""
+acting_user_id, stream_tokens, notify, schedule_id, scheduled_for, trigger_id, parent_id, step"""
 _VALUES = """:id, :user_id, :thread_id, :turn, :agent, :input, :multitask_strategy, CAST(:metadata AS jsonb),
 CAST(:limits AS jsonb), :model_name, :request_id, :acting_user_id, :stream_tokens, CAST(:notify AS jsonb),
-:schedule_id, :scheduled_for, :trigger_id"""
+:schedule_id, :scheduled_for, :trigger_id, :parent_id, :step"""
 _ENQUEUE = text(f"INSERT INTO runs ({_COLUMNS}, status) VALUES ({_VALUES}, '{S.QUEUED}')")
 # The same run, claimed in the same statement by a worker of the creating process (`ClaimNow`): what `_CLAIM`
 # would write, without the queue's round trip.

@@ -23,7 +23,11 @@ log = structlog.get_logger(__name__)
 async def run_worker(db: Database, settings: Settings, plugins: list[Plugin], *, drain: bool = False) -> None:
     """Run one worker until SIGTERM/SIGINT (graceful: in-flight runs get the grace period), or, with `drain`,
     until the queue has nothing left for it."""
-    agents = AgentRegistry([spec for plugin in plugins for spec in plugin.agents], settings)
+    agents = AgentRegistry(
+        [spec for plugin in plugins for spec in plugin.agents],
+        settings,
+        [pipeline for plugin in plugins for pipeline in plugin.pipelines],
+    )
     notifier = Notifier(db.url, channels.ALL)
     await notifier.start()
     worker = Worker(db.engine, agents, settings, notifier, name="worker")

@@ -4,12 +4,16 @@ way out of it, `enqueue` and `claim`, are in `queue`.
     enqueue                                    → queued           (or running, claimed as it is created)
     claim                queued                → running          (attempts + 1, a lease)
     pause                running               → requires_action  (the lease given up)
+    (children.wait       running               → waiting          (its child runs unfinished; see `children`))
     settle               running               → succeeded | failed | cancelled | timed_out
     release              running               → queued           (worker shutdown; the attempt not counted)
     requeue_approved     requires_action       → queued           (every approval decided)
+    (children.wake_parent waiting              → queued           (its last child finished))
     request_cancel       running               → running          (flagged; its worker stops it)
-    cancel_now           queued | requires_action → cancelled
+    cancel_now           queued | requires_action | waiting → cancelled
     sweep                running, lease lapsed → queued | failed | cancelled
+
+A child run that reaches a final status (settle, cancel_now, sweep) wakes its parent in the same transaction.
 
 Each function runs in the caller's transaction and says what it guarantees. A worker's writes are fenced by its
 lease, which it renews (`lease`): once the sweeper has handed a run to another worker, the stale worker's writes
@@ -26,7 +30,7 @@ from sqlalchemy import Integer, Uuid, column, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from switchboard.engine import journal
+from switchboard.engine import children, journal
 from switchboard.engine.channels import RUN_CANCEL, RUNS_READY
 from switchboard.engine.journal import Event, dumps
 from switchboard.engine.lease import LEASED, fenced
@@ -83,7 +87,9 @@ async def settle(
     end = {"status": status, "output": output, "error": error, "usage": usage}
     await journal.append(connection, run_id, [*events, ("status", data), ("end", end)], owner=owner)
     values = {"status": status, "output": dumps(output), "error": dumps(error), "usage": dumps(usage)}
-    return dict((await fenced(connection, _SETTLE, run_id, owner=owner, **values))._mapping)
+    row = dict((await fenced(connection, _SETTLE, run_id, owner=owner, **values))._mapping)
+    await children.wake_parent(connection, row)
+    return row
 
 
 # Giving a run back to the queue without counting the claim as an attempt: from `running` under a lease (a
@@ -135,19 +141,36 @@ async def request_cancel(connection: AsyncConnection, run_id: uuid.UUID, reason:
 
 _CANCEL_NOW = text(f"""
 UPDATE runs SET status = '{S.CANCELLED}', cancel_requested = true, finished_at = now(), updated_at = now()
-WHERE id = :id AND status IN {sql_list([S.QUEUED, S.REQUIRES_ACTION])}
-RETURNING pg_notify('{RUNS_READY}', '')
+WHERE id = :id AND status IN {sql_list([S.QUEUED, S.REQUIRES_ACTION, S.WAITING])}
+RETURNING id, parent_id, step, agent, status, error, pg_notify('{RUNS_READY}', '')
 """)
 
 
-async def cancel_now(connection: AsyncConnection, run_id: uuid.UUID, reason: str) -> bool:
-    """Cancel a run no worker holds (queued or paused) at once, with its `end` event. False if it was in
-    another status (nothing changed)."""
-    if (await connection.execute(_CANCEL_NOW, {"id": run_id})).first() is None:
+async def cancel_now(connection: AsyncConnection, run_id: uuid.UUID, reason: str, *, wake_parent: bool = True) -> bool:
+    """Cancel a run no worker holds (queued, or paused for approvals or children) at once, with its `end`
+    event. False if it was in another status (nothing changed). `wake_parent=False`: its parent is being
+    cancelled in this transaction too (a tree is cancelled from the leaves: see `children`'s lock order)."""
+    row = (await connection.execute(_CANCEL_NOW, {"id": run_id})).first()
+    if row is None:
         return False
     data = {"status": S.CANCELLED, "reason": reason}
     await journal.append(connection, run_id, [("status", data), ("end", {**data, "output": None, "error": None})])
+    if wake_parent:
+        await children.wake_parent(connection, dict(row._mapping))
     return True
+
+
+async def cancel_descendants(connection: AsyncConnection, run_id: uuid.UUID, reason: str) -> list[uuid.UUID]:
+    """Cancel a run's unfinished child runs and theirs, deepest first (`children`'s lock order): running ones are
+    flagged, the others cancelled at once — returned, for their notifications. Their parents are being cancelled
+    too, so none is woken."""
+    cancelled: list[uuid.UUID] = []
+    for child_id, status in await children.descendants(connection, run_id):
+        if status == S.RUNNING:
+            await request_cancel(connection, child_id, reason)
+        elif await cancel_now(connection, child_id, reason, wake_parent=False):
+            cancelled.append(child_id)
+    return cancelled
 
 
 _SWEEP = text(f"""
@@ -167,7 +190,7 @@ UPDATE runs SET
     ) END,
     lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
 FROM expired WHERE runs.id = expired.id
-RETURNING runs.id, runs.status, runs.attempts, runs.error
+RETURNING runs.id, runs.status, runs.attempts, runs.error, runs.parent_id, runs.step, runs.agent
 """).columns(
     column("id", Uuid), column("status", EnumText(RunStatus, 20)), column("attempts", Integer), column("error", JSONB)
 )
@@ -179,13 +202,16 @@ async def sweep(connection: AsyncConnection, *, max_attempts: int) -> list[tuple
     cancel was requested meanwhile. Safe to run in every worker at once: each expired run is swept once."""
     rows = (await connection.execute(_SWEEP, {"max_attempts": max_attempts})).all()
     swept: list[tuple[uuid.UUID, RunStatus]] = []
-    for run_id, status, attempts, error in rows:
+    for row in rows:
+        run_id, status, attempts, error = row.id, row.status, row.attempts, row.error
         requeued: list[Event] = [("status", {"status": status, "reason": "lease_expired", "attempts": attempts})]
         ended: list[Event] = [
             ("status", {"status": status, "error": error}),
             ("end", {"status": status, "error": error}),
         ]
         await journal.append(connection, run_id, requeued if status == S.QUEUED else ended)
+        if status != S.QUEUED:
+            await children.wake_parent(connection, dict(row._mapping))
         swept.append((run_id, status))
     if rows:
         await journal.notify(connection, RUNS_READY)

@@ -73,9 +73,12 @@ class RunNotices:
         self, connection: AsyncConnection, row: Mapping[str, Any], pending: Sequence[PendingApproval] = ()
     ) -> None:
         """The event of the status `row` (the run as just written) is in, if it is one we tell about."""
-        event_type = EVENT_OF_STATUS.get(RunStatus(row["status"]))
+        status = RunStatus(row["status"])
+        event_type = EVENT_OF_STATUS.get(status)
         if event_type is None:
             return
+        if row.get("parent_id") is not None and status != RunStatus.REQUIRES_ACTION:
+            return  # a child run's end is told through its parent's; a person is still asked to decide its approvals
         run = RunOut.from_row(row)
         run.pending_approvals = list(pending)
         targets = row.get("notify")

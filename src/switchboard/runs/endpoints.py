@@ -160,7 +160,18 @@ async def list_runs(
 
 @router.get("/{run_id}", summary="Get one of your runs")
 async def get_run(run_id: uuid.UUID, user: PrincipalDep, service: RunServiceDep) -> RunOut:
-    return await service.out(await service.get(user, run_id))
+    """With its child runs as a tree (`children`): a pipeline's steps, agents its agent called as tools."""
+    return await service.tree(await service.get(user, run_id))
+
+
+@router.get("/{run_id}/children", summary="The run's child runs, newest first")
+async def list_children(
+    run_id: uuid.UUID, user: PrincipalDep, service: RunServiceDep, limit: LimitParam = 20, cursor: CursorParam = None
+) -> Page[RunOut]:
+    """Ordinary runs, each with its own events, steps and cancel; `step` says what each does for this one."""
+    run = await service.get(user, run_id)
+    runs, next_cursor = await service.page(user, RunFilter(parent_id=run.id), limit, cursor)
+    return Page[RunOut](items=await service.outs(runs), next_cursor=next_cursor)
 
 
 @router.post(

@@ -19,6 +19,7 @@ class RunFilter:
     thread_id: uuid.UUID | None = None
     agent: str | None = None
     status: RunStatus | None = None
+    parent_id: uuid.UUID | None = None
 
 
 class RunRepository:
@@ -49,8 +50,18 @@ class RunRepository:
             query = query.where(Run.agent == where.agent)
         if where.status is not None:
             query = query.where(Run.status == where.status)
+        if where.parent_id is not None:
+            query = query.where(Run.parent_id == where.parent_id)
         return await keyset_page(
             self.session, query, [Run.created_at, Run.id], limit=limit, cursor=cursor, descending=True
+        )
+
+    async def descendants(self, run_id: uuid.UUID) -> list[Run]:
+        """The run's children, their children and so on, in the order they were created."""
+        tree = select(Run.id).where(Run.parent_id == run_id).cte("tree", recursive=True)
+        tree = tree.union_all(select(Run.id).join(tree, Run.parent_id == tree.c.id))
+        return list(
+            await self.session.scalars(select(Run).where(Run.id.in_(select(tree.c.id))).order_by(Run.queue_seq))
         )
 
     async def active_on_thread(self, thread_id: uuid.UUID) -> list[Run]:

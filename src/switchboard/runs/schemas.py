@@ -46,9 +46,36 @@ class RunCreate(BaseModel):
 
 class RunError(BaseModel):
     type: str = Field(
-        description="`model_error`, `usage_limit_exceeded`, `timed_out`, `max_attempts_exceeded` or `internal_error`."
+        description="`model_error`, `usage_limit_exceeded`, `timed_out`, `max_attempts_exceeded`, `internal_error`; "
+        "for a pipeline `step_failed` (with `step` and its `run_id`), `step_input_failed` or `pipeline_output_failed`."
     )
     message: str
+    step: str | None = Field(default=None, description="`step_failed`: the pipeline step that failed.")
+    run_id: uuid.UUID | None = Field(default=None, description="`step_failed`: that step's run.")
+
+
+class ChildRunOut(FromRow):
+    """A child run as part of its parent's tree: a pipeline's step, or an agent another agent called as a tool."""
+
+    id: uuid.UUID
+    step: str | None = Field(description="The pipeline step it does, or the id of the tool call that started it.")
+    agent: str
+    status: RunStatus
+    output: Any = None
+    error: RunError | None = None
+    usage: dict[str, int] = Field(default_factory=dict)
+    model: str | None = Field(default=None, validation_alias="model_name")
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    children: list[ChildRunOut] = Field(default_factory=list, description="Its own child runs, if any.")
+
+    @computed_field(description="From its start to its end, in seconds (None until both are known).")  # type: ignore[prop-decorator]
+    @property
+    def seconds(self) -> float | None:
+        if self.started_at is None or self.finished_at is None:
+            return None
+        return round((self.finished_at - self.started_at).total_seconds(), 3)
 
 
 class PendingApproval(FromRow):
@@ -91,6 +118,16 @@ class RunOut(FromRow):
     schedule_id: uuid.UUID | None = Field(default=None, description="The schedule that created the run, if any.")
     scheduled_for: datetime | None = Field(default=None, description="The schedule's tick the run is for.")
     trigger_id: uuid.UUID | None = Field(default=None, description="The trigger whose event created the run, if any.")
+    parent_id: uuid.UUID | None = Field(
+        default=None,
+        description="A child run's parent: the pipeline, or the run whose agent called this one as a tool.",
+    )
+    step: str | None = Field(default=None, description="A child run's step in its parent (see `parent_id`).")
+    children: list[ChildRunOut] | None = Field(
+        default=None,
+        description="`GET /v1/runs/{id}` only: its child runs, as a tree, oldest first, each with its step, status, "
+        "output, usage and timing (a pipeline's steps; agents its agent called as tools).",
+    )
     last_event_id: int = Field(
         validation_alias="event_seq", description="The number of the run's latest event (see /v1/runs/{id}/events)."
     )

@@ -27,8 +27,9 @@ from switchboard.models import Run, RunStep, Thread
 from switchboard.models.runs import FINAL, MultitaskStrategy, RunStatus, StepStatus
 from switchboard.notifications.outbox import RunNotices
 from switchboard.notifications.targets import stored
+from switchboard.pipelines.spec import PipelineSpec
 from switchboard.runs.repository import RunFilter, RunRepository
-from switchboard.runs.schemas import ApprovalDecision, PendingApproval, RunCreate, RunOut
+from switchboard.runs.schemas import ApprovalDecision, ChildRunOut, PendingApproval, RunCreate, RunOut
 from switchboard.settings import Settings
 from switchboard.threads.service import ThreadService
 
@@ -79,11 +80,14 @@ class RunService:
                 f"message is {len(body.message)} characters; the limit is {self.settings.max_prompt_chars} "
                 "(SWITCHBOARD_MAX_PROMPT_CHARS)."
             )
-        registered = self.agents.require(body.agent)
+        runnable = self.agents.require_runnable(body.agent)
+        # A pipeline has no model of its own (its steps' runs have theirs) and no concurrency limit.
+        registered = None if isinstance(runnable, PipelineSpec) else runnable
         notify = origin.notify if origin.notify is not None else await stored(self.settings, body.notify)
         thread, created = await self._thread(user, body, thread_key)
         free = created or await self._admit(thread, body, refuse_behind_approval, look=claim is not None)
-        await self._check_agent_limit(registered.spec.name, registered.spec.concurrency)
+        if registered is not None:
+            await self._check_agent_limit(registered.spec.name, registered.spec.concurrency)
         if not created:  # a thread made just now has its first turn counted already
             thread.turns += 1
             thread.updated_at = utc_now()
@@ -98,7 +102,7 @@ class RunService:
             multitask_strategy=body.multitask_strategy,
             metadata=body.metadata,
             limits=body.limits.model_dump(exclude_none=True),
-            model_name=registered.model.name,
+            model_name=registered.model.name if registered is not None else None,
             request_id=request_id,
             acting_user_id=user.acted_by_user_id,
             stream_tokens=stream_tokens,
@@ -199,6 +203,18 @@ class RunService:
             out.pending_approvals = [PendingApproval.model_validate(s) for s in pending.get(out.id, [])]
         return outs
 
+    async def tree(self, run: Run) -> RunOut:
+        """The run with its child runs as a tree (`children`), read in one query."""
+        out = await self.out(run)
+        nodes: dict[uuid.UUID, ChildRunOut] = {}
+        top: list[ChildRunOut] = []
+        for child in await self.runs.descendants(run.id):  # parents come before their children (creation order)
+            node = nodes[child.id] = ChildRunOut.model_validate(child)
+            siblings = top if child.parent_id == run.id else nodes[child.parent_id].children  # type: ignore[index]
+            siblings.append(node)
+        out.children = top
+        return out
+
     async def page(
         self, user: Principal, where: RunFilter, limit: int, cursor: str | None
     ) -> tuple[list[Run], str | None]:
@@ -210,15 +226,19 @@ class RunService:
     # --- cancel ---
 
     async def cancel(self, user: Principal, run_id: uuid.UUID) -> Run:
-        run = await self.get(user, run_id, for_update=True)
+        # Not locked here: a tree is cancelled from its leaves up (see `engine.children` on the lock order); each
+        # statement changes only a run in a status it applies to.
+        run = await self.get(user, run_id)
         if run.status in FINAL:
             raise Conflict(f"Run {run_id} has already finished ({run.status}); there is nothing to cancel.")
         await self._cancel(run, reason="cancelled by the user")
         return await self.runs.by_id(run.id)
 
     async def _cancel(self, run: Run, *, reason: str) -> None:
-        """Queued or paused: cancelled now. Running: flagged, and its worker stops it between steps or mid-stream."""
+        """Its child runs first (a pipeline's steps, agents it called). Then the run: queued or paused, cancelled
+        now; running, flagged, and its worker stops it between steps or mid-stream."""
         connection = await self.session.connection()
+        await transitions.cancel_descendants(connection, run.id, f"its parent run {run.id} was cancelled")
         if run.status == RunStatus.RUNNING:
             await transitions.request_cancel(connection, run.id, reason)
         elif await transitions.cancel_now(connection, run.id, reason):

@@ -114,7 +114,7 @@ class ScheduleService:
                 raise Conflict(
                     f"Schedule {schedule_id} ended at {schedule.end_at.isoformat()}; change its end_at first."
                 )
-            self.agents.require(schedule.agent)
+            self.agents.require_runnable(schedule.agent)
         self._arm(schedule, utc_now())
         await self._changed()
         return await self._reread(schedule)
@@ -128,7 +128,7 @@ class ScheduleService:
     async def _check(self, user: Principal, schedule: Schedule) -> None:
         """Everything a request can get wrong, each naming its field; then the next tick, from now."""
         now = utc_now()
-        self.agents.require(schedule.agent)
+        self.agents.require_runnable(schedule.agent)
         if len(schedule.message) > self.settings.max_prompt_chars:
             raise PayloadTooLarge(
                 f"message is {len(schedule.message)} characters; the limit is {self.settings.max_prompt_chars} "

@@ -57,7 +57,7 @@ class TriggerService:
     async def create(self, user: Principal, body: TriggerCreate) -> tuple[Shown, str]:
         """The new trigger and its secret in plain text (for this response only). Nothing is stored unless every
         field is valid."""
-        self.agents.require(body.agent)
+        self.agents.require_runnable(body.agent)
         self._check_instructions(body.instructions)
         thread_id = await self._thread_id(user, body.agent, body.thread)
         secret = new_signing_secret()
@@ -84,7 +84,7 @@ class TriggerService:
         given = body.model_fields_set
         agent = body.agent if body.agent is not None else trigger.agent
         if body.agent is not None:
-            self.agents.require(body.agent)
+            self.agents.require_runnable(body.agent)
         if body.instructions is not None:
             self._check_instructions(body.instructions)
         if body.thread is not None:

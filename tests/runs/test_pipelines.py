@@ -1,0 +1,153 @@
+"""Pipelines over real HTTP and PostgreSQL: stages of child runs that run at once on a worker, a join over their
+outputs, a failing step (required or optional), cancelling mid-pipeline, the parent's events and tree."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import httpx
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from switchboard.models.runs import FINAL, RunStatus
+from tests.fixtures.database import run_db
+from tests.fixtures.demo import seed_demo
+from tests.fixtures.http import create_run, get_run, read_events, wait_for_status
+from tests.fixtures.server import LiveServer
+
+ALICE = "alice@example.com"
+
+
+def _client(runs_server: Callable[..., LiveServer], **settings: Any) -> tuple[LiveServer, httpx.Client]:
+    server = runs_server(**settings)
+    people = seed_demo(server.settings)
+    return server, server.client(people[ALICE].key)
+
+
+def _time(value: str) -> datetime:
+    return datetime.fromisoformat(value)
+
+
+def test_a_parallel_stage_runs_its_steps_at_once_and_the_parent_waits_holding_no_worker(
+    runs_server: Callable[..., LiveServer],
+) -> None:
+    # Three slots: the three steps; the pipeline's own run holds none while they work.
+    server, client = _client(runs_server, worker_concurrency=3)
+    run = create_run(client, "trio", "words=6 delay=0.25")
+    assert run["model"] is None  # a pipeline has no model of its own
+    done = wait_for_status(client, run["id"], *FINAL, timeout=30)
+    assert done["status"] == RunStatus.SUCCEEDED, done
+    words = " ".join(f"w{i}" for i in range(1, 7))
+    assert done["output"] == {"a": words, "b": words, "c": words}
+
+    children = done["children"]
+    assert [(c["step"], c["agent"], c["status"]) for c in children] == [
+        (name, "slow", RunStatus.SUCCEEDED) for name in ("a", "b", "c")
+    ]
+    # At once: each started before any finished; so the pipeline took about the slowest step, not the sum.
+    starts = [_time(c["started_at"]) for c in children]
+    ends = [_time(c["finished_at"]) for c in children]
+    assert max(starts) < min(ends), (starts, ends)
+    slowest = max(c["seconds"] for c in children)
+    total = (_time(done["finished_at"]) - _time(done["started_at"])).total_seconds()
+    assert total < sum(c["seconds"] for c in children), (total, [c["seconds"] for c in children])
+    assert slowest >= 1.25  # five pauses of 0.25 s each
+    # The pipeline's usage is its steps' usage added up.
+    assert done["usage"]["requests"] == sum(c["usage"]["requests"] for c in children) == 3
+
+    # Children are ordinary runs of the same user, listed under their parent.
+    listed = client.get(f"/v1/runs/{run['id']}/children").json()["items"]
+    assert {c["id"] for c in listed} == {c["id"] for c in children}
+    assert {c["parent_id"] for c in listed} == {run["id"]}
+    one = get_run(client, children[0]["id"])
+    assert (one["parent_id"], one["step"], one["children"]) == (run["id"], "a", [])
+
+    # The parent's events tell the story: its steps started, it waited, each finished, it went on and ended.
+    events = read_events(client, run["id"])
+    story = [(e.type, e.data.get("status"), e.data.get("step")) for e in events]
+    started = [s for s in story if s[0] == "child" and s[1] == "queued"]
+    finished = [s for s in story if s[0] == "child" and s[1] == "succeeded"]
+    assert sorted(step for *_, step in started) == sorted(step for *_, step in finished) == ["a", "b", "c"]
+    assert ("status", RunStatus.WAITING, None) in story
+    assert story.index(("status", RunStatus.WAITING, None)) < story.index(finished[0])
+    assert story[-2:] == [("status", RunStatus.SUCCEEDED, None), ("end", RunStatus.SUCCEEDED, None)]
+    # Claimed twice (start the stage; join), each claim a short one: the waiting claim is not counted as an attempt.
+    assert done["attempts"] == 1
+
+    # The steps' threads are the runs' own and stay out of the user's thread list.
+    threads = client.get("/v1/threads", params={"limit": 100}).json()["items"]
+    assert run["thread_id"] in {t["id"] for t in threads}
+    assert not {c["id"] for c in children} & {t["id"] for t in threads}
+    assert server.url
+
+
+def test_a_mixed_pipeline_joins_a_parallel_stage_in_a_step_over_its_outputs(
+    runs_server: Callable[..., LiveServer],
+) -> None:
+    _, client = _client(runs_server)
+    run = create_run(client, "mixed", "hello there")
+    done = wait_for_status(client, run["id"], *FINAL, timeout=30)
+    assert done["status"] == RunStatus.SUCCEEDED, done
+    assert done["output"] == {
+        "joined": "echo: echo: hello there + echo: HELLO THERE",
+        "steps": ["first", "join", "second"],
+    }
+    by_step = {c["step"]: c for c in done["children"]}
+    # The second stage started only once the first had finished.
+    assert _time(by_step["join"]["created_at"]) >= max(_time(by_step[s]["finished_at"]) for s in ("first", "second"))
+
+
+def test_a_failing_step_fails_the_pipeline_saying_which_and_why_unless_it_is_optional(
+    runs_server: Callable[..., LiveServer],
+) -> None:
+    _, client = _client(runs_server)
+    fragile = create_run(client, "fragile", "try this")
+    tolerant = create_run(client, "tolerant", "try this")
+    failed = wait_for_status(client, fragile["id"], *FINAL, timeout=30)
+    assert failed["status"] == RunStatus.FAILED
+    error = failed["error"]
+    assert error["type"] == "step_failed"
+    assert error["step"] == "bad"
+    bad = next(c for c in failed["children"] if c["step"] == "bad")
+    assert error["run_id"] == bad["id"]
+    assert "Step 'bad' (agent failer" in error["message"]
+    assert bad["status"] == RunStatus.FAILED
+
+    survived = wait_for_status(client, tolerant["id"], *FINAL, timeout=30)
+    assert survived["status"] == RunStatus.SUCCEEDED, survived
+    assert survived["output"] == {"ok": "echo: try this"}  # the optional step's output is left out
+
+
+def test_cancelling_a_pipeline_cancels_its_steps(runs_server: Callable[..., LiveServer]) -> None:
+    server, client = _client(runs_server, worker_concurrency=3)
+    run = create_run(client, "trio", "words=200 delay=0.1")
+
+    def steps_running() -> list[dict[str, Any]]:
+        children = get_run(client, run["id"])["children"]
+        return children if len(children) == 3 and all(c["status"] == RunStatus.RUNNING for c in children) else []
+
+    deadline_children: list[dict[str, Any]] = []
+    for _ in range(200):
+        deadline_children = steps_running()
+        if deadline_children:
+            break
+        time.sleep(0.05)
+    assert deadline_children, get_run(client, run["id"])
+    assert get_run(client, run["id"])["status"] == RunStatus.WAITING
+
+    response = client.post(f"/v1/runs/{run['id']}/cancel")
+    assert response.status_code == 200, response.text
+    assert response.json()["status"] == RunStatus.CANCELLED  # it held no worker: cancelled at once
+    for child in deadline_children:
+        assert wait_for_status(client, child["id"], *FINAL, timeout=15)["status"] == RunStatus.CANCELLED
+    # The children stopped mid-stream, so their partial output is kept; the parent heard of none after its end.
+    events = read_events(client, run["id"])
+    assert events[-1].type == "end" and events[-1].data["status"] == RunStatus.CANCELLED
+
+    async def waiting_left(session: AsyncSession) -> int:
+        return int(await session.scalar(text("SELECT count(*) FROM runs WHERE status NOT IN ('cancelled')")) or 0)
+
+    assert run_db(server.database_url, waiting_left) == 0
