@@ -1,0 +1,1 @@
+"""Seed 002's conversations (`/conversations…`): threads, with a pattern and an application context."""
