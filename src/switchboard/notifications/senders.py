@@ -7,6 +7,7 @@ import base64
 import contextlib
 import hashlib
 import hmac
+import json
 import time
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
@@ -98,11 +99,29 @@ def _retry_after(value: str | None) -> float | None:
         return None
 
 
+def output_body(event_body: str) -> str:
+    """A target's `body: "output"`: a succeeded run's output alone, as its exact JSON; any other event (a failure,
+    a pause, or a run with no output) as it is, `{type, timestamp, data}`."""
+    event = json.loads(event_body)
+    data = event.get("data") or {}
+    if event.get("type") != "run.succeeded" or data.get("output") is None:
+        return event_body
+    return json.dumps(data["output"], separators=(",", ":"), ensure_ascii=False)
+
+
+def hex_signature(secret: str, body: bytes) -> str:
+    """A target's `signature_header`: the hex HMAC-SHA256 of the body, keyed with the secret as written (UTF-8)."""
+    return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
 async def send_webhook(client: httpx.AsyncClient, box: SecretBox, delivery: Due) -> Outcome:
-    body = delivery.body.encode()
-    if delivery.target is not None:  # a run's own destination
-        url = delivery.target["url"]
-        sealed = [delivery.target["secret"]] if delivery.target.get("secret") else []
+    target = delivery.target
+    body = (
+        output_body(delivery.body) if target is not None and target.get("body") == "output" else delivery.body
+    ).encode()
+    if target is not None:  # a run's own destination
+        url = target["url"]
+        sealed = [target["secret"]] if target.get("secret") else []
     else:
         assert delivery.url is not None  # an endpoint's delivery comes with its URL
         url, sealed = delivery.url, list(delivery.secrets)
@@ -110,7 +129,10 @@ async def send_webhook(client: httpx.AsyncClient, box: SecretBox, delivery: Due)
     for previous in sealed[1:]:  # sealed under an older server key, say: the current one is what counts
         with contextlib.suppress(SecretUnreadable):
             secrets.append(box.open(previous))
-    outcome = await post(client, url, body, webhook_headers(message_id(delivery), body, secrets))
+    headers = webhook_headers(message_id(delivery), body, secrets)
+    if target is not None and target.get("signature_header") and secrets:
+        headers[target["signature_header"].lower()] = hex_signature(secrets[0], body)
+    outcome = await post(client, url, body, headers)
     return outcome if outcome.status_code != 410 else Outcome(410, outcome.excerpt, "HTTP 410 Gone", final=True)
 
 

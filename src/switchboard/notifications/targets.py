@@ -4,7 +4,7 @@ endpoints. Checked when given (a URL must be public, email needs SMTP) and store
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -20,6 +20,12 @@ MAX_TARGETS = 10
 # One address: no spaces, and none of the characters that would make a header of several (`,;<>"()[]\`).
 _ADDRESS_PART = r'[^@\s,;<>"()\[\]\\]+'
 _EMAIL = re.compile(rf"{_ADDRESS_PART}@{_ADDRESS_PART}\.{_ADDRESS_PART}")
+HEADER_NAME = r"^[A-Za-z0-9][A-Za-z0-9-]*$"
+# Headers the sender sets itself: a target's `signature_header` may not replace them.
+RESERVED_HEADERS = frozenset(
+    {"content-type", "content-length", "host", "webhook-id", "webhook-timestamp", "webhook-signature"}
+)
+WebhookBody = Literal["event", "output"]
 
 
 class WebhookTarget(BaseModel):
@@ -44,6 +50,30 @@ class WebhookTarget(BaseModel):
             if not 24 <= len(key) <= 64:
                 raise ValueError(f"a whsec_ secret must hold 24 to 64 bytes, not {len(key)}")
         return secret
+
+    signature_header: str | None = Field(
+        default=None,
+        max_length=64,
+        pattern=HEADER_NAME,
+        examples=["X-Webhook-Signature"],
+        description="Also sign in this header, as the hex HMAC-SHA256 of the exact body bytes keyed with `secret` as "
+        "written (UTF-8), for receivers that check a plain HMAC rather than Standard Webhooks. Needs `secret`.",
+    )
+    body: WebhookBody = Field(
+        default="event",
+        description="`event`: `{type, timestamp, data}` (data: the run). `output`: when the run succeeded, its output "
+        "alone (the exact JSON of `output`), for receivers that want the result at the top level; any other event "
+        "is sent as `event`.",
+    )
+
+    @model_validator(mode="after")
+    def _header_needs_secret(self) -> WebhookTarget:
+        if self.signature_header is not None:
+            if self.secret is None:
+                raise ValueError("signature_header needs a secret to sign with")
+            if self.signature_header.lower() in RESERVED_HEADERS:
+                raise ValueError(f"signature_header cannot be {self.signature_header}: that header is set already")
+        return self
 
 
 class SlackTarget(BaseModel):
@@ -90,7 +120,8 @@ NOTIFY_FIELD = Field(
     default=None,
     max_length=MAX_TARGETS,
     description="Where to tell about this run's outcome (and a pause for approval), besides your webhook "
-    'endpoints: `[{"webhook": {"url", "secret"?}}, {"slack": {"webhook_url"}}, {"email": {"to"}}]`.',
+    'endpoints: `[{"webhook": {"url", "secret"?, "signature_header"?, "body"?}}, {"slack": {"webhook_url"}}, '
+    '{"email": {"to"}}]`.',
 )
 
 
@@ -100,10 +131,17 @@ async def stored(settings: Settings, notify: list[NotifyTarget] | None, field: s
     for index, target in enumerate(notify or []):
         where = f"{field}.{index}"  # as Pydantic names a list item: notify.0.webhook.url
         if target.webhook is not None:
-            await _check(settings, target.webhook.url, f"{where}.webhook.url")
-            secret = target.webhook.secret
-            sealed = secret_box(settings).seal(secret) if secret is not None else None
-            result.append({"channel": Channel.WEBHOOK, "url": target.webhook.url, "secret": sealed})
+            webhook = target.webhook
+            result.append(
+                await stored_webhook(
+                    settings,
+                    webhook.url,
+                    webhook.secret,
+                    f"{where}.webhook.url",
+                    webhook.signature_header,
+                    webhook.body,
+                )
+            )
         elif target.slack is not None:
             await _check(settings, target.slack.webhook_url, f"{where}.slack.webhook_url")
             # The URL is the credential (whoever has it can post to the channel): sealed like a secret.
@@ -120,6 +158,26 @@ async def stored(settings: Settings, notify: list[NotifyTarget] | None, field: s
             _check_domains(settings, target.email.to, f"{where}.email.to")
             result.append({"channel": Channel.EMAIL, "to": target.email.to})
     return result
+
+
+async def stored_webhook(
+    settings: Settings,
+    url: str,
+    secret: str | None,
+    url_field: str,
+    signature_header: str | None = None,
+    body: WebhookBody = "event",
+) -> dict[str, Any]:
+    """A webhook target as stored, its URL checked (422 naming `url_field`) and its secret sealed. For adapters
+    whose clients already hold secrets shorter than `WebhookTarget` asks for: they check their own rules first."""
+    await _check(settings, url, url_field)
+    sealed = secret_box(settings).seal(secret) if secret is not None else None
+    target: dict[str, Any] = {"channel": Channel.WEBHOOK, "url": url, "secret": sealed}
+    if signature_header is not None:
+        target["signature_header"] = signature_header
+    if body != "event":
+        target["body"] = body
+    return target
 
 
 def _check_domains(settings: Settings, addresses: list[str], field: str) -> None:
@@ -140,7 +198,12 @@ def shown(stored_targets: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
     for target in stored_targets or []:
         channel = target["channel"]
         if channel == Channel.WEBHOOK:
-            shown_targets.append({"webhook": {"url": target["url"], "signed": target.get("secret") is not None}})
+            webhook: dict[str, Any] = {"url": target["url"], "signed": target.get("secret") is not None}
+            if target.get("signature_header"):
+                webhook["signature_header"] = target["signature_header"]
+            if target.get("body"):
+                webhook["body"] = target["body"]
+            shown_targets.append({"webhook": webhook})
         elif channel == Channel.SLACK:
             shown_targets.append({"slack": {"webhook_url": target["shown"]}})
         else:

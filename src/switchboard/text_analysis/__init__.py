@@ -7,7 +7,9 @@ from switchboard.plugins import Plugin
 
 
 def plugin() -> Plugin:
+    from switchboard.text_analysis.endpoints import router
     from switchboard.text_analysis.entities import entities_spec
+    from switchboard.text_analysis.inbound import inbound_router
     from switchboard.text_analysis.pipelines import pipelines
     from switchboard.text_analysis.sentiment import sentiment_spec
     from switchboard.text_analysis.summarizer import summarizer_spec
@@ -16,4 +18,5 @@ def plugin() -> Plugin:
         name="text-analysis",
         agents=[summarizer_spec(), sentiment_spec(), entities_spec()],
         pipelines=pipelines(),
+        routers=[router, inbound_router],
     )

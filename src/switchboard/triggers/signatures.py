@@ -88,15 +88,37 @@ def verify_github(headers: Mapping[str, str], body: bytes, secrets: Sequence[str
             "trigger's secret as shown (whsec_… included)."
         )
     scheme, _, hex_digest = header.partition("=")
-    try:
-        given = bytes.fromhex(hex_digest)
-    except ValueError:
-        given = b""
-    if scheme == "sha256" and given:
-        for secret in secrets:
-            if hmac.compare_digest(given, hmac.new(secret.encode(), body, hashlib.sha256).digest()):
-                return
+    if scheme == "sha256" and _hex_matches(hex_digest, body, secrets):
+        return
     raise SignatureRejected(
         "X-Hub-Signature-256 does not match: it must be sha256=<hex HMAC-SHA256 of the exact body>, keyed with this "
         "trigger's secret as shown (whsec_… included)."
     )
+
+
+def verify_hex(headers: Mapping[str, str], body: bytes, secrets: Sequence[str], header: str) -> None:
+    """Returns when `header` holds the hex HMAC-SHA256 of the body (bare, or after `sha256=`) keyed with one of
+    `secrets` as UTF-8, as GitHub-style signatures are; else SignatureRejected. For adapters of systems that
+    signed this way (seed 003's `X-Webhook-Signature`): no id and no time are signed, so the caller must treat the
+    same body as one event."""
+    value = headers.get(header.lower())
+    if not value:
+        raise SignatureRejected(
+            f"Missing signature: send {header}: <hex HMAC-SHA256 of the exact body>, keyed with the secret as shown."
+        )
+    scheme, _, hex_digest = value.rpartition("=")
+    if scheme in ("", "sha256") and _hex_matches(hex_digest, body, secrets):
+        return
+    raise SignatureRejected(
+        f"{header} does not match: it must be the hex HMAC-SHA256 of the exact body bytes, keyed with the secret as "
+        "shown (whsec_… included)."
+    )
+
+
+def _hex_matches(hex_digest: str, body: bytes, secrets: Sequence[str]) -> bool:
+    try:
+        given = bytes.fromhex(hex_digest)
+    except ValueError:
+        return False
+    expected = (hmac.new(secret.encode(), body, hashlib.sha256).digest() for secret in secrets)
+    return bool(given) and any(hmac.compare_digest(given, digest) for digest in expected)
