@@ -36,7 +36,8 @@ def test_a_markdown_document_is_split_at_its_headings_and_read_back_with_its_chu
     with kb.client() as client:
         document = add(client, title="Returns", text=GUIDE, format="markdown", tags=["guides", "guides"])
         assert document["tags"] == ["guides"]  # each once
-        assert document["owned"] is True and document["shared"] is False
+        assert document["owned"] is True
+        assert document["shared"] is False
         assert document["chars"] == len(GUIDE)
         doc_id = document["id"]
         chunks = document["chunks"]
@@ -58,7 +59,8 @@ def test_a_markdown_document_is_split_at_its_headings_and_read_back_with_its_chu
 
         listed = client.get("/v1/knowledge/documents", params={"tag": "guides"}).json()
         assert [d["id"] for d in listed["items"]] == [doc_id]
-        assert "text" not in listed["items"][0] and "chunks" not in listed["items"][0]
+        assert "text" not in listed["items"][0]
+        assert "chunks" not in listed["items"][0]
 
         assert client.delete(f"/v1/knowledge/documents/{doc_id}").status_code == 204
         assert_error(client.get(f"/v1/knowledge/documents/{doc_id}"), 404, "not_found")
@@ -125,9 +127,7 @@ def test_a_bad_upload_is_refused_naming_the_field_and_nothing_is_stored(
         response = client.post("/v1/knowledge/documents", files=files, data={"tags": "bad-uploads", **data})
     error = assert_error(response, 422, "validation_error")
     assert field in [d["field"] for d in error["details"]], error
-    assert kb.sql("SELECT count(*) FROM knowledge_documents WHERE user_id = :id", id=kb.people[ALICE].user_id) == [
-        (0,)
-    ]
+    assert kb.sql("SELECT count(*) FROM knowledge_documents WHERE user_id = :id", id=kb.people[ALICE].user_id) == [(0,)]
 
 
 @pytest.mark.parametrize(
@@ -151,9 +151,7 @@ def test_a_bad_json_document_is_refused_naming_the_field(kb: Kb, body: dict[str,
     with kb.client() as client:
         error = assert_error(client.post("/v1/knowledge/documents", json=body), 422, "validation_error")
     assert field in [d["field"] for d in error["details"]], error
-    assert kb.sql("SELECT count(*) FROM knowledge_documents WHERE user_id = :id", id=kb.people[ALICE].user_id) == [
-        (0,)
-    ]
+    assert kb.sql("SELECT count(*) FROM knowledge_documents WHERE user_id = :id", id=kb.people[ALICE].user_id) == [(0,)]
 
 
 def test_a_document_over_the_size_limit_is_413_and_not_stored(make_kb: Any) -> None:
@@ -165,7 +163,8 @@ def test_a_document_over_the_size_limit_is_413_and_not_stored(make_kb: Any) -> N
             413,
             "payload_too_large",
         )
-        assert "1000" in error["message"] and error["details"][0]["field"] == "text"
+        assert "1000" in error["message"]
+        assert error["details"][0]["field"] == "text"
         upload = client.post("/v1/knowledge/documents", files={"file": ("big.txt", ("x" * 1001).encode())})
         assert_error(upload, 413, "payload_too_large")
         assert_error(client.post("/v1/knowledge/documents", content=b"{not json"), 400, "bad_request")
@@ -175,16 +174,18 @@ def test_a_document_over_the_size_limit_is_413_and_not_stored(make_kb: Any) -> N
 
 def test_documents_are_per_user_another_users_document_is_not_found(kb: Kb) -> None:
     with kb.client(ALICE) as alice, kb.client(BOB) as bob, kb.client(ADMIN) as admin:
-        private = add(alice, title="Alice's notes", text="Alice keeps her secret gift list here.", tags=["mine"])
+        private = add(
+            alice, title="Alice's notes", text="Alice keeps her secret zeppelin sketches here.", tags=["mine"]
+        )
         path = f"/v1/knowledge/documents/{private['id']}"
         for client in (bob, admin):  # admins included: unshared documents are their owner's alone
             assert_error(client.get(path), 404, "not_found")
             assert_error(client.delete(path), 404, "not_found")
             assert_error(client.patch(path, json={"tags": ["x"]}), 404, "not_found")
             assert client.get("/v1/knowledge/documents", params={"tag": "mine"}).json()["items"] == []
-            assert client.get("/v1/knowledge/search", params={"q": "secret gift list"}).json()["results"] == []
+            assert client.get("/v1/knowledge/search", params={"q": "secret zeppelin sketches"}).json()["results"] == []
         assert alice.get(path).status_code == 200
-        assert [r["id"] for r in alice.get("/v1/knowledge/search", params={"q": "gift"}).json()["results"]] == [
+        assert [r["id"] for r in alice.get("/v1/knowledge/search", params={"q": "zeppelin"}).json()["results"]] == [
             f"{private['id']}:1"
         ]
 
@@ -204,7 +205,8 @@ def test_only_an_admin_shares_a_document_and_then_every_user_sees_it(kb: Kb) -> 
         path = f"/v1/knowledge/documents/{handbook['id']}"
         seen = bob.get(path)
         assert seen.status_code == 200, seen.text
-        assert seen.json()["owned"] is False and seen.json()["shared"] is True
+        assert seen.json()["owned"] is False
+        assert seen.json()["shared"] is True
         hits = bob.get("/v1/knowledge/search", params={"q": "aprons"}).json()["results"]
         assert [h["id"] for h in hits] == [f"{handbook['id']}:1"]
         # Bob may read it, not change or delete it.
@@ -214,7 +216,8 @@ def test_only_an_admin_shares_a_document_and_then_every_user_sees_it(kb: Kb) -> 
         assert_error(bob.patch(path, json={"shared": None}), 422, "validation_error")
 
         unshared = admin.patch(path, json={"shared": False})
-        assert unshared.status_code == 200 and unshared.json()["shared"] is False
+        assert unshared.status_code == 200
+        assert unshared.json()["shared"] is False
         assert_error(bob.get(path), 404, "not_found")
         assert admin.patch(path, json={"shared": True}).json()["shared"] is True
         assert admin.delete(path).status_code == 204
