@@ -59,6 +59,13 @@ class Settings(BaseSettings):
     )
 
     max_prompt_chars: int = Field(default=2000, gt=0)
+    thread_context_max_bytes: int = Field(
+        default=16 * 1024,
+        gt=0,
+        le=1024 * 1024,
+        description="Largest application context a thread may carry (its JSON, in bytes): it is sent to the model on "
+        "every turn. Larger ones get 413 and change nothing.",
+    )
     max_body_bytes: int = Field(
         default=1024 * 1024, gt=0, description="Largest request body accepted (413 beyond it), read before parsing."
     )

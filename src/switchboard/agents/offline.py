@@ -13,6 +13,7 @@ from pydantic_ai.messages import ModelMessage, ModelRequest, ModelResponse, Text
 from pydantic_ai.models.function import AgentInfo, DeltaToolCall, DeltaToolCalls, FunctionModel
 
 from switchboard.agents.spec import OfflineRules
+from switchboard.threads.context import user_text
 
 OFFLINE_MODEL_NAME = "offline"
 
@@ -52,9 +53,10 @@ def offline_model(rules: OfflineRules | None) -> FunctionModel:
 
 
 def latest_user_prompt(messages: list[ModelMessage]) -> str | None:
+    """The user's own words in the latest prompt (without the thread's context block, see `threads.context`)."""
     for message in reversed(messages):
         if isinstance(message, ModelRequest):
             for part in message.parts:
-                if isinstance(part, UserPromptPart) and isinstance(part.content, str):
-                    return part.content
+                if isinstance(part, UserPromptPart) and (text := user_text(part.content)) is not None:
+                    return text
     return None

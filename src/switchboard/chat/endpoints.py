@@ -9,11 +9,10 @@ from sse_starlette import EventSourceResponse
 
 from switchboard.auth.dependencies import PrincipalDep
 from switchboard.chat.schemas import ChatRequest, ChatResponse
-from switchboard.chat.service import ChatEvent, chat_stream, chat_turn
+from switchboard.chat.service import ChatEvent, NewContext, chat_stream, chat_turn, start_turn
 from switchboard.kit.errors import API_ERRORS
 from switchboard.kit.request_context import current_request_id
 from switchboard.runs.schemas import RunCreate
-from switchboard.runs.starting import start_run
 from switchboard.runs.waiting import interruptions
 from switchboard.state import app_state
 
@@ -24,6 +23,7 @@ KEEPALIVE_SECONDS = 10
 # What starting a turn can answer (the body's own statuses, 400/408/413/422, are documented for every route).
 START_ERRORS: dict[int | str, dict[str, object]] = {
     404: {"description": "`not_found`: no thread `thread_id` of yours."},
+    413: {"description": "`payload_too_large`: the message or the `context` is too large."},
     409: {"description": "`conflict`: the thread is busy with another run."},
 }
 # And what waiting for its answer can: a chat turn is a run, waited for.
@@ -56,9 +56,14 @@ async def chat(body: ChatRequest, request: Request, user: PrincipalDep) -> ChatR
             body.message,
             thread_id=body.thread_id,
             notify=body.notify,
+            context=_new_context(body),
             request_id=current_request_id(),
             interrupted=interrupted,
         )
+
+
+def _new_context(body: ChatRequest) -> NewContext | None:
+    return NewContext(body.context) if "context" in body.model_fields_set else None
 
 
 def _sse(event: ChatEvent) -> dict[str, str]:
@@ -85,14 +90,13 @@ async def chat_stream_endpoint(body: ChatRequest, request: Request, user: Princi
     """The same turn as POST /v1/chat, streamed. Validation errors are ordinary 4xx responses."""
     state = app_state(request)
     request_id = current_request_id()
-    started = await start_run(
+    started = await start_turn(
         state,
         user,
         RunCreate(agent=body.agent, message=body.message, thread_id=body.thread_id, notify=body.notify),
         route="chat/stream",
-        here=True,
+        context=_new_context(body),
         request_id=request_id,
-        refuse_behind_approval=True,
     )
 
     async def events() -> AsyncIterator[dict[str, str]]:

@@ -9,6 +9,7 @@ from switchboard.agents.schemas import AgentName
 from switchboard.models.runs import RunStatus
 from switchboard.notifications.targets import NOTIFY_FIELD, NotifyTarget
 from switchboard.runs.schemas import PendingApproval
+from switchboard.threads.schemas import CONTEXT_DESCRIPTION, ThreadContext
 
 
 class ChatRequest(BaseModel):
@@ -16,6 +17,11 @@ class ChatRequest(BaseModel):
     message: str = Field(min_length=1, examples=["Show me all my orders"], description="The user's message.")
     thread_id: uuid.UUID | None = Field(default=None, description="Continue this thread; omit to start a new one.")
     notify: list[NotifyTarget] | None = NOTIFY_FIELD
+    context: ThreadContext | None = Field(
+        default=None,
+        description=f"{CONTEXT_DESCRIPTION} Given here, it becomes the thread's context before this turn (replacing "
+        "the one it had; null clears it); left out, the thread keeps its context.",
+    )
 
 
 class Usage(BaseModel):

@@ -10,14 +10,19 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
+import structlog
+
 from switchboard.auth.principal import Principal
 from switchboard.chat.schemas import ChatResponse, Usage
 from switchboard.kit.errors import AppError, Conflict, ModelFailed, RunFailed, RunTimedOut, ServiceUnavailable
 from switchboard.models.runs import RunStatus
 from switchboard.notifications.targets import NotifyTarget
 from switchboard.runs.schemas import RunCreate, RunOut
-from switchboard.runs.starting import events_of, start_run, wait_for
+from switchboard.runs.starting import Started, events_of, start_run, wait_for
 from switchboard.state import AppState
+from switchboard.threads.service import ThreadService, check_context_size
+
+log = structlog.get_logger(__name__)
 
 
 @dataclass(frozen=True)
@@ -78,6 +83,78 @@ def chat_response(run: RunOut, request_id: str | None, *, shutting_down: bool = 
     )
 
 
+@dataclass(frozen=True)
+class NewContext:
+    """The application context a chat request gives its thread before the turn (`value` None: clear it)."""
+
+    value: dict[str, Any] | None
+
+
+async def start_turn(
+    state: AppState,
+    user: Principal,
+    body: RunCreate,
+    *,
+    route: str,
+    context: NewContext | None = None,
+    thread_key: str | None = None,
+    request_id: str | None = None,
+    stream_tokens: bool = True,
+) -> Started:
+    """Create a turn's run, waited for here; with a `context`, the thread gets it first (a new thread is made
+    with it), so the turn sees it. A thread made here for a turn that is then refused is removed again. An existing
+    thread keeps the new context even if the turn is refused: it says what the user is looking at, which is true
+    either way."""
+    created: uuid.UUID | None = None
+    if context is not None:
+        thread_id, made = await _give_context(state, user, body, thread_key, context.value)
+        body = body.model_copy(update={"thread_id": thread_id})
+        created = thread_id if made else None
+    try:
+        return await start_run(
+            state,
+            user,
+            body,
+            route=route,
+            here=True,
+            stream_tokens=stream_tokens,
+            request_id=request_id,
+            thread_key=thread_key if body.thread_id is None else None,
+            refuse_behind_approval=True,
+        )
+    except AppError:
+        if created is not None:
+            await _remove_thread(state, user, created)
+        raise
+
+
+async def _give_context(
+    state: AppState, user: Principal, body: RunCreate, thread_key: str | None, value: dict[str, Any] | None
+) -> tuple[uuid.UUID, bool]:
+    """Set the context on the turn's thread (made now when the turn starts one); returns the thread's id and
+    whether it was made. Checked as the turn itself would be first: the agent, the thread (yours, this agent's)."""
+    state.agents.require_runnable(body.agent)
+    check_context_size(value, state.settings.thread_context_max_bytes)
+    async with state.db.unit_of_work() as session:
+        threads = ThreadService(session)
+        if body.thread_id is not None:
+            thread = await threads.of_agent(user, body.thread_id, body.agent, field="thread_id", for_update=True)
+        elif thread_key is not None:
+            thread = await threads.keyed_for_update(user, body.agent, thread_key)
+        else:
+            return (await threads.create(user, body.agent, context=value)).id, True
+        await threads.set_context(thread, value)
+        return thread.id, False
+
+
+async def _remove_thread(state: AppState, user: Principal, thread_id: uuid.UUID) -> None:
+    try:
+        async with state.db.unit_of_work() as session:
+            await ThreadService(session).delete(user, thread_id)
+    except Exception:  # the refusal is what the client must hear; an empty thread left behind is harmless
+        log.warning("chat.thread_not_removed", thread_id=str(thread_id), exc_info=True)
+
+
 async def chat_turn(
     state: AppState,
     user: Principal,
@@ -87,20 +164,20 @@ async def chat_turn(
     thread_id: uuid.UUID | None = None,
     thread_key: str | None = None,
     notify: list[NotifyTarget] | None = None,
+    context: NewContext | None = None,
     request_id: str | None = None,
     interrupted: asyncio.Event | None = None,
 ) -> ChatResponse:
     """A turn: the run created and waited for (until `interrupted`: the client left or the server is stopping)."""
-    started = await start_run(
+    started = await start_turn(
         state,
         user,
         RunCreate(agent=agent, message=message, thread_id=thread_id, notify=notify),
         route="chat",
-        here=True,
+        context=context,
         stream_tokens=False,
         request_id=request_id,
         thread_key=thread_key,
-        refuse_behind_approval=True,
     )
     run = await wait_for(state, started.run.id, interrupted, started.settled_here)
     return chat_response(run, request_id, shutting_down=state.draining.is_set())

@@ -204,10 +204,12 @@ class RunExecutor:
         loaded = progress.loaded
         run = loaded.run
         limits = run.limits or {}
-        deps = AgentDeps(user=loaded.principal, request_id=run.request_id, run_id=run.id, emit=buffer.add)
+        deps = AgentDeps(
+            user=loaded.principal, request_id=run.request_id, run_id=run.id, context=loaded.context, emit=buffer.add
+        )
         ledger = RunLedger(engine=self.engine, run_id=run.id, owner=owner, attempt=attempt, fresh=not loaded.own)
         async with registered.spec.agent.iter(
-            None if loaded.own else run.input,
+            None if loaded.own else loaded.prompt,
             message_history=[*loaded.prior, *loaded.own],
             deps=deps,
             model=registered.model.model,

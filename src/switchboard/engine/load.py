@@ -1,5 +1,6 @@
-"""What a worker loads to execute (or resume) a run: the run, who it acts for, and the thread's history (its
-agent's window of it, see `history`)."""
+"""What a worker loads to execute (or resume) a run: the run, who it acts for, the thread's history (its
+agent's window of it, see `history`) and the thread's application context as it is now (not as it was when the
+run was queued: the client may have changed pages since)."""
 
 from __future__ import annotations
 
@@ -9,14 +10,15 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from pydantic_ai.messages import ModelMessage
+from pydantic_ai.messages import ModelMessage, UserContent
 from sqlalchemy import bindparam, func, select
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from switchboard.agents.spec import HistoryWindow
 from switchboard.auth.principal import Principal, principal_of
 from switchboard.engine.history import read_history
-from switchboard.models import Run, ThreadMessage, User
+from switchboard.models import Run, Thread, ThreadMessage, User
+from switchboard.threads.context import turn_prompt
 
 
 @dataclass
@@ -26,6 +28,12 @@ class LoadedRun:
     prior: list[ModelMessage]  # the window of the thread's history before this run, made provider-valid
     own: list[ModelMessage]  # what this run wrote before (a resumed run continues from here)
     next_seq: int
+    context: dict[str, Any] | None = None  # the thread's application context, read with the run
+
+    @property
+    def prompt(self) -> str | list[UserContent]:
+        """The user prompt of the run's first step: its message, after the context block when there is one."""
+        return turn_prompt(self.run.input, self.context)
 
     @property
     def id(self) -> uuid.UUID:
@@ -40,16 +48,24 @@ class LoadedRun:
         return self.run.started_at
 
 
-# The run, who it acts for, and the thread's last message number, in one statement.
+# The run, who it acts for, the thread's last message number and its context, in one statement.
 _RUN = (
     select(
         Run,
         User,
         select(func.max(ThreadMessage.seq)).where(ThreadMessage.thread_id == Run.thread_id).scalar_subquery(),
+        Thread.context,
     )
     .join(User, User.id == Run.user_id)
+    .join(Thread, Thread.id == Run.thread_id)
     .where(Run.id == bindparam("run_id"))
 )
+_CONTEXT = select(Thread.context).where(Thread.id == bindparam("thread_id"))
+
+
+async def _context(connection: AsyncConnection, thread_id: uuid.UUID) -> dict[str, Any] | None:
+    context: dict[str, Any] | None = await connection.scalar(_CONTEXT, {"thread_id": thread_id})
+    return context
 
 
 async def load_run(
@@ -59,14 +75,15 @@ async def load_run(
     known: tuple[Run, Principal] | None = None,
 ) -> LoadedRun:
     """`window`: the history window of an agent, by name. `known`: the run as it was claimed, and who it acts
-    for, when the process that created it executes it (`engine.local`): then only its history is read, and for
-    the first run of a thread nothing at all."""
+    for, when the process that created it executes it (`engine.local`): then only its history (none for the first
+    run of a thread) and the thread's context are read."""
     if known is not None:
         run, principal = known
-        if run.turn == 1:  # a thread's first run: no messages yet (only runs write them)
-            return LoadedRun(run=run, principal=principal, prior=[], own=[], next_seq=1)
         async with engine.connect() as connection:
             await connection.execution_options(isolation_level="AUTOCOMMIT")
+            context = await _context(connection, run.thread_id)
+            if run.turn == 1:  # a thread's first run: no messages yet (only runs write them)
+                return LoadedRun(run=run, principal=principal, prior=[], own=[], next_seq=1, context=context)
             known_history = await read_history(connection, run.thread_id, run.id, window(run.agent))
         return LoadedRun(
             run=run,
@@ -74,13 +91,14 @@ async def load_run(
             prior=known_history.prior,
             own=known_history.own,
             next_seq=known_history.last_seq + 1,
+            context=context,
         )
     # Reads only, each statement consistent on its own (as under READ COMMITTED in a transaction): autocommit
     # spares the BEGIN and ROLLBACK round trips, and a thread without messages needs no second statement.
     async with engine.connect() as connection:
         await connection.execution_options(isolation_level="AUTOCOMMIT")
         async with AsyncSession(bind=connection, expire_on_commit=False) as session:
-            run, user, last_seq = (await session.execute(_RUN, {"run_id": run_id})).one()
+            run, user, last_seq, context = (await session.execute(_RUN, {"run_id": run_id})).one()
         history = (
             await read_history(connection, run.thread_id, run.id, window(run.agent)) if last_seq is not None else None
         )
@@ -93,4 +111,5 @@ async def load_run(
         prior=history.prior if history else [],
         own=history.own if history else [],
         next_seq=int(last_seq or 0) + 1,
+        context=context,
     )

@@ -25,6 +25,9 @@ class Thread(CreatedAt, Base):
     external_key: Mapped[str | None] = mapped_column(String(200), default=None)
     metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", JSONB, default=dict, server_default="{}")
     turns: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # The application's context (what the user is looking at), as its client last set it: shown to the agent as
+    # fenced data on each turn. SQL NULL when none (`none_as_null`: never a JSON null).
+    context: Mapped[dict[str, Any] | None] = mapped_column(JSONB(none_as_null=True), default=None)
     # A child run's thread (each child run has its own): the run it works for. Left out of thread listings.
     parent_run_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("runs.id", ondelete="CASCADE", use_alter=True), default=None

@@ -8,16 +8,20 @@ from switchboard.auth.dependencies import PrincipalDep, SessionDep
 from switchboard.kit.errors import API_ERRORS, ErrorResponse
 from switchboard.kit.pagination import CursorParam, LimitParam
 from switchboard.state import app_state
-from switchboard.threads.schemas import MessageOut, MessagePage, ThreadCreate, ThreadOut, ThreadPage
-from switchboard.threads.service import ThreadService
+from switchboard.threads.schemas import MessageOut, MessagePage, ThreadCreate, ThreadOut, ThreadPage, ThreadPatch
+from switchboard.threads.service import ThreadService, check_context_size
 
 router = APIRouter(prefix="/v1/threads", tags=["threads"], responses={**API_ERRORS, 404: {"model": ErrorResponse}})
 
 
-@router.post("", status_code=201, summary="Create a thread")
+@router.post("", status_code=201, summary="Create a thread", responses={413: {"model": ErrorResponse}})
 async def create_thread(body: ThreadCreate, request: Request, user: PrincipalDep, session: SessionDep) -> ThreadOut:
-    app_state(request).agents.require(body.agent)
-    thread = await ThreadService(session).create(user, body.agent, title=body.title, metadata=body.metadata)
+    state = app_state(request)
+    state.agents.require_runnable(body.agent)
+    check_context_size(body.context, state.settings.thread_context_max_bytes)
+    thread = await ThreadService(session).create(
+        user, body.agent, title=body.title, metadata=body.metadata, context=body.context
+    )
     return ThreadOut.model_validate(thread)
 
 
@@ -36,6 +40,24 @@ async def list_threads(
 @router.get("/{thread_id}", summary="Get one of your threads")
 async def get_thread(thread_id: uuid.UUID, user: PrincipalDep, session: SessionDep) -> ThreadOut:
     return ThreadOut.model_validate(await ThreadService(session).get(user, thread_id))
+
+
+@router.patch(
+    "/{thread_id}",
+    summary="Change a thread: set, replace or clear its application context",
+    responses={413: {"model": ErrorResponse}},
+)
+async def update_thread(
+    thread_id: uuid.UUID, body: ThreadPatch, request: Request, user: PrincipalDep, session: SessionDep
+) -> ThreadOut:
+    """Only the fields given change. `context` replaces the thread's application context whole (null clears it);
+    the next turn to execute on the thread sees it, one already queued included."""
+    service = ThreadService(session)
+    thread = await service.get(user, thread_id, for_update=True)
+    if "context" in body.model_fields_set:
+        check_context_size(body.context, app_state(request).settings.thread_context_max_bytes)
+        thread = await service.set_context(thread, body.context)
+    return ThreadOut.model_validate(thread)
 
 
 @router.get("/{thread_id}/messages", summary="A thread's messages, oldest first")

@@ -43,8 +43,9 @@ class ThreadRepository:
     async def page(
         self, user_id: int, limit: int, cursor: str | None, agent: str | None
     ) -> tuple[list[Thread], str | None]:
-        """The user's threads, most recently active first."""
-        query = select(Thread).where(Thread.user_id == user_id)
+        """The user's threads, most recently active first; not those of child runs (each has its own, found
+        through its run: `GET /v1/runs/{id}/children`)."""
+        query = select(Thread).where(Thread.user_id == user_id, Thread.parent_run_id.is_(None))
         if agent is not None:
             query = query.where(Thread.agent == agent)
         columns = [Thread.updated_at, Thread.id]
@@ -53,6 +54,12 @@ class ThreadRepository:
     async def insert(self, thread: Thread) -> None:
         self.session.add(thread)
         await self.session.flush()
+
+    async def save(self, thread: Thread) -> Thread:
+        """Write the changes made to a loaded thread, and read back what the database set (`updated_at`)."""
+        await self.session.flush()
+        await self.session.refresh(thread)
+        return thread
 
     async def add(self, thread: Thread) -> Thread:
         self.session.add(thread)

@@ -2,13 +2,40 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 
 from switchboard.agents.schemas import AgentName
 from switchboard.kit.pagination import Page
-from switchboard.kit.schemas import FromRow, Metadata
+from switchboard.kit.schemas import FromRow, Metadata, Patch
+
+CONTEXT_MAX_DEPTH = 8
+
+
+def _shallow(value: dict[str, Any]) -> dict[str, Any]:
+    def depth(node: Any) -> int:
+        if isinstance(node, dict):
+            return 1 + max((depth(child) for child in node.values()), default=0)
+        if isinstance(node, list):
+            return 1 + max((depth(child) for child in node), default=0)
+        return 0
+
+    if (levels := depth(value)) > CONTEXT_MAX_DEPTH:
+        raise ValueError(f"is nested {levels} levels deep; the limit is {CONTEXT_MAX_DEPTH}")
+    return value
+
+
+ThreadContext = Annotated[dict[str, Any], AfterValidator(_shallow)]
+"""A thread's application context: a JSON object, nested at most `CONTEXT_MAX_DEPTH` levels (its size is bounded
+by SWITCHBOARD_THREAD_CONTEXT_MAX_BYTES, checked by the service)."""
+
+CONTEXT_DESCRIPTION = (
+    'Application context: what the user is looking at (e.g. `{"page": "order", "order_id": 1}`), a JSON '
+    "object nested at most 8 levels, at most SWITCHBOARD_THREAD_CONTEXT_MAX_BYTES as JSON (16 KiB by default). "
+    "The agent sees the thread's current context on each turn as data, fenced and labelled, never as instructions; "
+    "its tools read it from `ctx.deps.context`. It grants no rights: tools still act only for you."
+)
 
 
 class ThreadCreate(BaseModel):
@@ -16,6 +43,17 @@ class ThreadCreate(BaseModel):
     title: str | None = Field(default=None, max_length=200)
     metadata: Metadata = Field(
         default_factory=dict, description="Free-form JSON kept with the thread (at most 16 KiB)."
+    )
+    context: ThreadContext | None = Field(default=None, description=CONTEXT_DESCRIPTION)
+
+
+class ThreadPatch(Patch):
+    """Only the fields given change."""
+
+    NULLABLE = frozenset({"context"})
+
+    context: ThreadContext | None = Field(
+        default=None, description=f"{CONTEXT_DESCRIPTION} Replaces the current context whole; null clears it."
     )
 
 
@@ -25,6 +63,7 @@ class ThreadOut(FromRow):
     title: str | None
     metadata: dict[str, Any] = Field(validation_alias="metadata_")
     turns: int = Field(description="Runs created on the thread (each chat turn is one).")
+    context: dict[str, Any] | None = Field(description="The thread's application context (null: none).")
     created_at: datetime
     updated_at: datetime
 

@@ -2,24 +2,40 @@
 
 from __future__ import annotations
 
+import json
 import uuid
+from typing import Any
 
 from pydantic_ai.messages import ModelMessage, ModelRequest, TextPart, UserPromptPart
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from switchboard.auth.principal import Principal
-from switchboard.kit.errors import NotFound, ValidationFailed
+from switchboard.kit.errors import NotFound, PayloadTooLarge, ValidationFailed
 from switchboard.models import Thread, ThreadMessage
+from switchboard.threads.context import user_text
 from switchboard.threads.repository import MessageRepository, ThreadRepository
 
 
 def text_of(message: ModelMessage) -> str | None:
-    """What a person reads of a message: the user's prompt, or the reply's text."""
+    """What a person reads of a message: the user's prompt (their own words, not the context block the turn
+    carried), or the reply's text."""
     if isinstance(message, ModelRequest):
-        prompts = [p.content for p in message.parts if isinstance(p, UserPromptPart) and isinstance(p.content, str)]
+        said = [user_text(p.content) for p in message.parts if isinstance(p, UserPromptPart)]
+        prompts = [text for text in said if text is not None]
         return "\n".join(prompts) if prompts else None
     texts = [p.content for p in message.parts if isinstance(p, TextPart)]
     return "".join(texts) if texts else None
+
+
+def check_context_size(context: dict[str, Any] | None, max_bytes: int, *, field: str = "context") -> None:
+    """A context over SWITCHBOARD_THREAD_CONTEXT_MAX_BYTES (as compact JSON) is a 413 naming `field`: it is sent to
+    the model on every turn."""
+    if context is None:
+        return
+    size = len(json.dumps(context, separators=(",", ":"), ensure_ascii=False).encode())
+    if size > max_bytes:
+        why = f"is {size} bytes as JSON; the limit is {max_bytes} (SWITCHBOARD_THREAD_CONTEXT_MAX_BYTES)"
+        raise PayloadTooLarge(f"{field}: the context {why}.", details=[{"field": field, "message": why}])
 
 
 class ThreadService:
@@ -35,6 +51,7 @@ class ThreadService:
         title: str | None = None,
         metadata: dict[str, object] | None = None,
         external_key: str | None = None,
+        context: dict[str, Any] | None = None,
     ) -> Thread:
         thread = Thread(
             id=uuid.uuid4(),
@@ -43,8 +60,15 @@ class ThreadService:
             title=title,
             metadata_=dict(metadata or {}),
             external_key=external_key,
+            context=context,
         )
         return await self.threads.add(thread)
+
+    async def set_context(self, thread: Thread, context: dict[str, Any] | None) -> Thread:
+        """Replace the thread's application context whole (None clears it). The next turn to execute sees it,
+        including one queued before the change."""
+        thread.context = context
+        return await self.threads.save(thread)
 
     async def create_for_run(self, user: Principal, agent: str) -> Thread:
         """A new thread for the run being created, its first turn counted: inserted, not read back (the run

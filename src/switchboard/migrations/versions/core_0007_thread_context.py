@@ -7,6 +7,10 @@ Create Date: 2026-11-28 02:40:00
 
 from collections.abc import Sequence
 
+import sqlalchemy as sa
+from alembic import op
+from sqlalchemy.dialects import postgresql
+
 revision: str = 'core_0007'
 down_revision: str | Sequence[str] | None = 'core_0006'
 branch_labels: str | Sequence[str] | None = None
@@ -14,8 +18,8 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    pass
+    op.add_column('threads', sa.Column('context', postgresql.JSONB(none_as_null=True), nullable=True))
 
 
 def downgrade() -> None:
-    pass
+    op.drop_column('threads', 'context')
