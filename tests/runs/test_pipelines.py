@@ -70,7 +70,7 @@ def test_a_parallel_stage_runs_its_steps_at_once_and_the_parent_waits_holding_no
     story = [(e.type, e.data.get("status"), e.data.get("step")) for e in events]
     started = [s for s in story if s[0] == "child" and s[1] == "queued"]
     finished = [s for s in story if s[0] == "child" and s[1] == "succeeded"]
-    assert sorted(step for *_, step in started) == sorted(step for *_, step in finished) == ["a", "b", "c"]
+    assert sorted(str(step) for *_, step in started) == sorted(str(step) for *_, step in finished) == ["a", "b", "c"]
     assert ("status", RunStatus.WAITING, None) in story
     assert story.index(("status", RunStatus.WAITING, None)) < story.index(finished[0])
     assert story[-2:] == [("status", RunStatus.SUCCEEDED, None), ("end", RunStatus.SUCCEEDED, None)]
@@ -78,9 +78,11 @@ def test_a_parallel_stage_runs_its_steps_at_once_and_the_parent_waits_holding_no
     assert done["attempts"] == 1
 
     # The steps' threads are the runs' own and stay out of the user's thread list.
-    threads = client.get("/v1/threads", params={"limit": 100}).json()["items"]
-    assert run["thread_id"] in {t["id"] for t in threads}
-    assert not {c["id"] for c in children} & {t["id"] for t in threads}
+    threads = {t["id"] for t in client.get("/v1/threads", params={"limit": 100}).json()["items"]}
+    assert run["thread_id"] in threads
+    child_threads = {get_run(client, c["id"])["thread_id"] for c in children}
+    assert len(child_threads) == 3
+    assert not child_threads & threads
     assert server.url
 
 
@@ -145,9 +147,42 @@ def test_cancelling_a_pipeline_cancels_its_steps(runs_server: Callable[..., Live
         assert wait_for_status(client, child["id"], *FINAL, timeout=15)["status"] == RunStatus.CANCELLED
     # The children stopped mid-stream, so their partial output is kept; the parent heard of none after its end.
     events = read_events(client, run["id"])
-    assert events[-1].type == "end" and events[-1].data["status"] == RunStatus.CANCELLED
+    assert events[-1].type == "end"
+    assert events[-1].data["status"] == RunStatus.CANCELLED
 
     async def waiting_left(session: AsyncSession) -> int:
         return int(await session.scalar(text("SELECT count(*) FROM runs WHERE status NOT IN ('cancelled')")) or 0)
 
     assert run_db(server.database_url, waiting_left) == 0
+
+
+def test_an_agent_calls_two_agents_as_tools_at_once_and_waits_for_their_runs_holding_no_worker(
+    runs_server: Callable[..., LiveServer], effects: Callable[[], dict[str, int]]
+) -> None:
+    # One slot: the manager's children can run only because the manager gives its slot up while it waits.
+    _, client = _client(runs_server, worker_concurrency=2)
+    run = create_run(client, "manager", "job1")
+    done = wait_for_status(client, run["id"], *FINAL, timeout=30)
+    assert done["status"] == RunStatus.SUCCEEDED, done
+    assert done["output"] == "ask_counter: bumped job1 to 1 and that is all for now | ask_echo: echo: please job1"
+    assert effects() == {"job1": 1}
+
+    children = {c["step"]: c for c in done["children"]}
+    assert set(children) == {"call-echo", "call-counter"}
+    assert (children["call-echo"]["agent"], children["call-counter"]["agent"]) == ("echo", "counter")
+    # The children's model requests count as the manager's (its own two, echo's one, counter's two).
+    assert done["usage"]["requests"] == 2 + 1 + 2
+
+    # Each call is in the manager's ledger once, answered from its child run.
+    steps = [s for s in client.get(f"/v1/runs/{run['id']}/steps").json() if s["kind"] == "tool_call"]
+    assert sorted((s["tool_name"], s["status"], s["result"]) for s in steps) == [
+        ("ask_counter", "succeeded", children["call-counter"]["output"]),
+        ("ask_echo", "succeeded", "echo: please job1"),
+    ]
+    events = read_events(client, run["id"])
+    types = [e.type for e in events]
+    assert "waiting_for_children" in types
+    # Asked in one response, both were started before the manager waited, once (one by one, it would wait twice).
+    assert [e.data["status"] for e in events if e.type == "status"].count(RunStatus.WAITING) == 1
+    waiting = next(e for e in events if e.type == "waiting_for_children")
+    assert sorted(c["tool_call_id"] for c in waiting.data["calls"]) == ["call-counter", "call-echo"]

@@ -19,6 +19,7 @@ from structlog.typing import FilteringBoundLogger
 from switchboard.agents.registry import AgentRegistry, RegisteredAgent
 from switchboard.agents.spec import AgentDeps
 from switchboard.engine import outcome as outcomes
+from switchboard.engine.delegation import WaitingForChildren
 from switchboard.engine.event_buffer import EventBuffer
 from switchboard.engine.lease import LeaseLost
 from switchboard.engine.ledger import PausedForApproval, RunLedger
@@ -26,15 +27,17 @@ from switchboard.engine.load import LoadedRun, load_run
 from switchboard.engine.local import SettledHere
 from switchboard.engine.model_retry import backoff, check_finished, record_failed_request
 from switchboard.engine.outcome import Outcome, RunCancelled
+from switchboard.engine.pipeline import PipelineDriver
 from switchboard.engine.progress import Progress, dump_messages, message_events, usage_dict, write_messages
 from switchboard.engine.queue import Claimed
 from switchboard.engine.run_events import on_model_event, on_tool_event, on_whole_response
-from switchboard.engine.settling import pause, release, settle
+from switchboard.engine.settling import pause, release, settle, wait_for_children
 from switchboard.kit.clock import utc_now
 from switchboard.kit.db import database_unavailable
 from switchboard.kit.logging import redactor
 from switchboard.models.runs import RunStatus
 from switchboard.notifications.outbox import RunNotices
+from switchboard.pipelines.spec import PipelineSpec
 from switchboard.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -82,10 +85,14 @@ class RunExecutor:
         self.settled_here = settled_here or SettledHere()  # requests of this process waiting for its runs
         self.redact = redactor(settings.secrets())  # for what a run's error says: it is shown to its user
         self.notices = RunNotices(settings)
+        self.pipelines = PipelineDriver(engine, agents, self.notices)
 
     async def execute(self, claimed: Claimed, owner: str, control: RunControl) -> RunStatus | None:
         """Run to a settled state; returns the status written (None if the run was lost to another worker)."""
         loaded = await load_run(self.engine, claimed.run_id, self.agents.history_window, claimed.known)
+        pipeline = self.agents.pipeline(loaded.run.agent)
+        if pipeline is not None:
+            return await self._advance(loaded, pipeline, owner)
         registered = self.agents.require(loaded.run.agent)
         progress = Progress(
             loaded=loaded, model_name=registered.model.name, next_seq=loaded.next_seq, usage=dict(loaded.usage)
@@ -115,6 +122,12 @@ class RunExecutor:
                     bound.info("run.released", reason="worker_shutdown")
                     return RunStatus.QUEUED
                 outcome = outcomes.cancelled(progress.partial_text)
+            except WaitingForChildren as waiting:
+                if not await wait_for_children(self.engine, progress, buffer, owner, waiting.calls):
+                    return RunStatus.QUEUED  # its children finished meanwhile: resumed at once, by any worker
+                bound.info("run.waiting_for_children", calls=[call.tool_call_id for call in waiting.calls])
+                self.settled_here.publish(loaded.id, None)
+                return RunStatus.WAITING
             except PausedForApproval as paused:
                 await pause(self.engine, progress, buffer, owner, paused.calls, self.notices)
                 bound.info("run.awaiting_approval", calls=[call.tool_call_id for call in paused.calls])
@@ -136,6 +149,20 @@ class RunExecutor:
         self.settled_here.publish(loaded.id, row)
         status = RunStatus(row["status"])
         bound.info("run.settled", status=status, requests=progress.usage.get("requests"))
+        return status
+
+    async def _advance(self, loaded: LoadedRun, pipeline: PipelineSpec, owner: str) -> RunStatus | None:
+        """A pipeline run: start its next stage and wait, or settle (see `engine.pipeline`)."""
+        try:
+            row = await self.pipelines.advance(loaded, pipeline, owner)
+        except LeaseLost:
+            log.warning("run.lease_lost", run_id=str(loaded.id))
+            return None
+        self.settled_here.publish(loaded.id, row)
+        if row is None:
+            return RunStatus.WAITING
+        status = RunStatus(row["status"])
+        log.info("run.settled", run_id=str(loaded.id), agent=pipeline.name, status=status)
         return status
 
     def _remaining(self, loaded: LoadedRun) -> float | None:
@@ -207,7 +234,14 @@ class RunExecutor:
         deps = AgentDeps(
             user=loaded.principal, request_id=run.request_id, run_id=run.id, context=loaded.context, emit=buffer.add
         )
-        ledger = RunLedger(engine=self.engine, run_id=run.id, owner=owner, attempt=attempt, fresh=not loaded.own)
+        ledger = RunLedger(
+            engine=self.engine,
+            run_id=run.id,
+            owner=owner,
+            attempt=attempt,
+            fresh=not loaded.own,
+            model_of=lambda name: self.agents.require(name).model.name,
+        )
         async with registered.spec.agent.iter(
             None if loaded.own else loaded.prompt,
             message_history=[*loaded.prior, *loaded.own],

@@ -8,11 +8,14 @@
   runs. If a worker died after that, the outcome is unknown: the model is told so, and the call is not re-run.
 - A tool declared with `requires_approval=True` pauses the run (`requires_action`) until someone approves or
   denies the call; a denied call never runs and the model is told why.
+- An agent called as a tool (`agents.delegation.agent_tool`) runs as a child run; the run waits for it
+  (`waiting`) and the call's result is the child's output (see `engine.delegation`).
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,7 +33,9 @@ from pydantic_ai.tools import (
 from pydantic_core import to_jsonable_python
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from switchboard.agents.delegation import DELEGATE_TO
 from switchboard.agents.spec import AgentDeps, current_tool_session
+from switchboard.engine.delegation import WaitingForChildren, answer, child_for, child_usage
 from switchboard.engine.lease import fence
 from switchboard.engine.records import record_tool_step, tool_step
 from switchboard.kit.clock import utc_now
@@ -70,6 +75,8 @@ class RunLedger(AbstractCapability[AgentDeps]):
     # The run had written nothing when this execution loaded it, so it has no recorded tool calls but those this
     # ledger records: a call it has not seen needs no lookup (one SELECT less per tool call of a new run).
     fresh: bool = False
+    # The model of an agent, by name: a child run of an agent called as a tool is created with it.
+    model_of: Callable[[str], str] = field(default=lambda name: name)
     _seen: set[str] = field(default_factory=set)
 
     @classmethod
@@ -104,6 +111,9 @@ class RunLedger(AbstractCapability[AgentDeps]):
             step = None if unseen else await tool_step(session, self.run_id, call.tool_call_id)
             if step is not None and step.status == StepStatus.SUCCEEDED:
                 return step.result
+            delegate_to = (tool_def.metadata or {}).get(DELEGATE_TO)
+            if delegate_to is not None:
+                return await self._delegated(ctx, session, call, str(delegate_to))
             if step is not None and step.status in (StepStatus.RUNNING, StepStatus.UNKNOWN) and not idempotent:
                 await self._record(session, call, idempotent, status=StepStatus.UNKNOWN, finished_at=utc_now())
                 await fence(session, self.run_id, self.owner)
@@ -135,10 +145,28 @@ class RunLedger(AbstractCapability[AgentDeps]):
             await session.commit()
             return result
 
+    async def _delegated(
+        self, ctx: RunContext[AgentDeps], session: AsyncSession, call: ToolCallPart, agent: str
+    ) -> Any:
+        """An agent called as a tool: its finished child run's answer, recorded; else the call is deferred."""
+        started_at = utc_now()
+        child = await child_for(
+            session, run_id=self.run_id, owner=self.owner, call=call, agent=agent, model_of=self.model_of
+        )
+        result = answer(child)
+        ctx.usage.incr(child_usage(child))  # the child's model requests count as the caller's
+        values = {"result": to_jsonable_python(result, fallback=str), "started_at": started_at}
+        await self._record(session, call, True, status=StepStatus.SUCCEEDED, finished_at=utc_now(), **values)
+        await fence(session, self.run_id, self.owner)
+        await session.commit()
+        return result
+
     async def handle_deferred_tool_calls(
         self, ctx: RunContext[AgentDeps], *, requests: DeferredToolRequests
     ) -> DeferredToolResults | None:
         if not requests.approvals:
+            if requests.calls:  # deferred only by `_delegated`: their child runs are started
+                raise WaitingForChildren(list(requests.calls))
             return None
         decided: dict[str, ToolApproved | ToolDenied] = {}
         pending: list[ToolCallPart] = []
@@ -158,4 +186,6 @@ class RunLedger(AbstractCapability[AgentDeps]):
             await session.commit()
         if pending:
             raise PausedForApproval(pending)
+        if requests.calls:
+            raise WaitingForChildren(list(requests.calls))
         return DeferredToolResults(approvals=dict(decided))

@@ -1,6 +1,6 @@
-"""The last transaction of an execution: settle (finished), pause (waiting for approvals) or release (worker
-shutting down). Each writes, in one transaction fenced by the lease, what the run had not written yet — its
-pending events and any deferred messages — together with the status change from `transitions`."""
+"""The last transaction of an execution: settle (finished), pause (waiting for approvals), wait for child runs
+or release (worker shutting down). Each writes, in one transaction fenced by the lease, what the run had not
+written yet — its pending events and any deferred messages — together with the status change."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 from pydantic_ai.messages import ToolCallPart
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from switchboard.engine import transitions
+from switchboard.engine import children, transitions
 from switchboard.engine.event_buffer import EventBuffer
 from switchboard.engine.journal import Event
 from switchboard.engine.outcome import Outcome, cancelled
@@ -68,6 +68,21 @@ async def pause(
             connection, run_id=progress.loaded.id, owner=owner, usage=progress.usage, events=events
         )
         await notices.record(connection, row, [PendingApproval.model_validate(call) for call in waiting])
+
+
+async def wait_for_children(
+    engine: AsyncEngine, progress: Progress, buffer: EventBuffer, owner: str, calls: list[ToolCallPart]
+) -> bool:
+    """Wait, holding no worker, for the child runs of `calls` (agents called as tools). False when they have all
+    finished meanwhile: the run is then back in the queue at once, to carry on with their answers."""
+    waiting = [{"tool_call_id": call.tool_call_id, "tool_name": call.tool_name} for call in calls]
+    events: list[Event] = [*await buffer.take(), ("waiting_for_children", {"calls": waiting})]
+    async with engine.begin() as connection:
+        await children.lock(connection, progress.loaded.id, owner)
+        if await children.wait(connection, progress.loaded.id, owner, progress.usage, events):
+            return True
+        await transitions.release(connection, run_id=progress.loaded.id, owner=owner, reason="children_finished")
+        return False
 
 
 async def release(engine: AsyncEngine, progress: Progress, buffer: EventBuffer, owner: str) -> None:
