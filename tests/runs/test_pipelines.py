@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -16,7 +17,9 @@ from switchboard.models.runs import FINAL, RunStatus
 from tests.fixtures.database import run_db
 from tests.fixtures.demo import seed_demo
 from tests.fixtures.http import create_run, get_run, read_events, wait_for_status
+from tests.fixtures.processes import LEASE_SECONDS, Processes
 from tests.fixtures.server import LiveServer
+from tests.runs.test_crash_recovery import effect_lines
 
 ALICE = "alice@example.com"
 
@@ -186,3 +189,41 @@ def test_an_agent_calls_two_agents_as_tools_at_once_and_waits_for_their_runs_hol
     assert [e.data["status"] for e in events if e.type == "status"].count(RunStatus.WAITING) == 1
     waiting = next(e for e in events if e.type == "waiting_for_children")
     assert sorted(c["tool_call_id"] for c in waiting.data["calls"]) == ["call-counter", "call-echo"]
+
+
+def test_a_worker_killed_mid_parallel_pipeline_loses_nothing_and_repeats_no_tool_call(
+    api: tuple[LiveServer, httpx.Client], procs: Processes, effects: Callable[[], dict[str, int]], effects_log: Path
+) -> None:
+    """Worker A dies (SIGKILL) while the three steps of `bumps` have each made their tool call and are streaming
+    their answers slowly; worker B carries the steps and the pipeline on."""
+    _, client = api
+    run = create_run(client, "bumps", "crash")
+    keys = ["crash-a", "crash-b", "crash-c"]
+    first = procs.worker(name="worker-a", worker_lease_seconds=LEASE_SECONDS, worker_concurrency=4)
+
+    def in_the_window() -> bool:
+        children = get_run(client, run["id"])["children"]
+        return (
+            len(children) == 3
+            and all(c["status"] == RunStatus.RUNNING for c in children)
+            and effects() == dict.fromkeys(keys, 1)
+        )
+
+    procs.wait_until(in_the_window, "worker A to run every step past its tool call", alive=(first,))
+    assert get_run(client, run["id"])["status"] == RunStatus.WAITING
+    assert first.kill() == -9
+
+    second = procs.worker(name="worker-b", worker_lease_seconds=3, worker_concurrency=4)
+    done = procs.wait_for_run(
+        client, run["id"], lambda r: r["status"] in FINAL, "the pipeline to finish", alive=(second,)
+    )
+    assert done["status"] == RunStatus.SUCCEEDED, done
+    assert done["output"] == {name: f"bumped crash-{name} to 1 and that is all for now" for name in "abc"}
+    # Every step ran its tool once: the counters say 1 and the tool's own log has one line per key.
+    assert effects() == dict.fromkeys(keys, 1)
+    assert sorted(line.split()[1] for line in effect_lines(effects_log, "bump")) == keys
+    children = get_run(client, run["id"])["children"]
+    assert {c["status"] for c in children} == {RunStatus.SUCCEEDED}
+    assert len(children) == 3  # no step was started twice
+    for child in children:
+        assert get_run(client, child["id"])["attempts"] == 2  # claimed by A, swept back, claimed by B
