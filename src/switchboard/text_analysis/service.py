@@ -214,7 +214,7 @@ class TextAnalysisService:
             .order_by(Delivery.created_at, Delivery.id)
         )
         found: dict[uuid.UUID, list[Delivery]] = {}
-        for run_id, delivery in (await self.session.execute(query)).tuples():
+        for run_id, delivery in await self.session.execute(query):
             if run_id is not None:
                 found.setdefault(run_id, []).append(delivery)
         return found
