@@ -39,14 +39,14 @@ def test_chatbot_example_from_the_seed(platform: Platform) -> None:
     assert "6 * (3 + 4) = 42" in reply["content"]
     assert "not an LLM" in reply["content"]
 
-    # A question the rules cannot answer gets an honest statement of what they can do, with the question.
+    # The README's own question: the rules search the user's knowledge base (empty) and say they cannot answer.
     response = alice.post(
         f"/conversations/{conversation_id}/messages",
         json={"message": "What is the capital of France?", "stream": False},
     )
     assert response.status_code == 200, response.text
     content = response.json()["content"]
-    assert "What is the capital of France?" in content
+    assert 'nothing about "capital or france"' in content
     assert "cannot answer general questions" in content
 
     messages = alice.get(f"/conversations/{conversation_id}/messages").json()["items"]
@@ -57,6 +57,34 @@ def test_chatbot_example_from_the_seed(platform: Platform) -> None:
     assert [m["id"] for m in messages] == list(range(1, len(messages) + 1))
     assert {m["conversation_id"] for m in messages} == {conversation_id}
     assert alice.get(f"/conversations/{conversation_id}").json()["message_count"] == 2
+
+
+def test_a_question_is_answered_from_the_knowledge_base(platform: Platform) -> None:
+    """The rules search the user's documents with the real tool and quote the passages found, with their ids."""
+    alice = platform.client()
+    for title, text in [
+        ("Paris guide", "Paris is the capital of France. The Louvre is in Paris."),
+        ("Refunds", "Refunds for shipped orders are made once the parcel is back."),
+    ]:
+        response = alice.post("/v1/knowledge/documents", json={"title": title, "text": text})
+        assert response.status_code == 201, response.text
+    paris = alice.get("/v1/knowledge/documents").json()["items"]
+    paris_id = next(document["id"] for document in paris if document["title"] == "Paris guide")
+    conversation = create(platform)
+    response = alice.post(
+        f"/conversations/{conversation['id']}/messages", json={"message": "What is the capital of France?"}
+    )
+    assert response.status_code == 200, response.text
+    content = response.json()["content"]
+    assert f"[{paris_id}:" in content
+    assert "Paris is the capital of France" in content
+    assert "Refunds" not in content
+    # Bob's knowledge base is his own: Alice's documents are not found for him.
+    bob_conversation = platform.client(BOB).post("/conversations", json={"pattern_type": "chatbot"}).json()
+    response = platform.client(BOB).post(
+        f"/conversations/{bob_conversation['id']}/messages", json={"message": "What is the capital of France?"}
+    )
+    assert "I found nothing" in response.json()["content"]
 
 
 def test_a_message_streamed(platform: Platform) -> None:

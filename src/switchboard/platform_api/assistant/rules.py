@@ -2,7 +2,8 @@
 
 What they do is real work on the input, never a canned answer: arithmetic is parsed and computed (an AST of
 numbers and + - * / % only), a summary is the text's own highest-scoring sentences (word frequency, stop words
-left out), the application context is read through the real `read_context` tool and described field by field,
+left out), a question is searched for in the knowledge base with the real `search_knowledge` tool and the
+passages found are quoted with their ids, the application context is read through the real `read_context` tool and described field by field,
 and a triggered task's event (fenced data after the owner's instructions) is described, never obeyed. Anything
 else gets a plain statement of what these rules can do, with the message they received."""
 
@@ -24,11 +25,16 @@ from switchboard.triggers.message import split_event
 
 LABEL = "(offline rules, not an LLM)"
 READ_CONTEXT = "read_context"
+SEARCH = "search_knowledge"
+SHOWN_PASSAGES = 3
 MAX_SHOWN = 200  # characters of one value shown back
 
 _CONTEXT_QUESTION = re.compile(
     r"\b(this (page|record|one|item|screen)|looking at|on (my |the )?screen|here\b|context|current (page|record))",
     re.IGNORECASE,
+)
+_QUESTION = re.compile(
+    r"\?\s*$|^\s*(what|how|why|when|where|who|which|is|are|can|could|do|does|tell me|explain)\b", re.IGNORECASE
 )
 _SUMMARISE = re.compile(r"^\s*(please\s+)?(summari[sz]e|tl;?dr)\b[\s:,-]*(?:this:?\s*)?", re.IGNORECASE)
 _EXPRESSION = re.compile(r"[-+(]*\s*\d[\d\s.+\-*/%()]*[\d)]")
@@ -57,6 +63,8 @@ def assistant_rules(messages: list[ModelMessage], info: AgentInfo) -> ModelRespo
         returned = [part for part in last.parts if isinstance(part, ToolReturnPart)]
         if returned and returned[-1].tool_name == READ_CONTEXT:
             return _say(describe_context(returned[-1].content))
+        if returned and returned[-1].tool_name == SEARCH:
+            return _say(answer_from_passages(returned[-1].content))
     prompt, event = split_event(latest_user_prompt(messages) or "")
     if event is not None:
         return _say(describe_event(prompt, event))
@@ -68,6 +76,9 @@ def assistant_rules(messages: list[ModelMessage], info: AgentInfo) -> ModelRespo
         return _say(summary(prompt[summarise.end() :]))
     if _CONTEXT_QUESTION.search(prompt) and any(tool.name == READ_CONTEXT for tool in info.function_tools):
         return ModelResponse(parts=[ToolCallPart(READ_CONTEXT, {})])
+    words = keywords(prompt)
+    if _QUESTION.search(prompt) and words and any(tool.name == SEARCH for tool in info.function_tools):
+        return ModelResponse(parts=[ToolCallPart(SEARCH, {"query": " or ".join(words), "limit": SHOWN_PASSAGES})])
     return _say(help_text(prompt))
 
 
@@ -78,6 +89,36 @@ def help_text(prompt: str) -> str:
         'looking at?"), and describe the events that reach a triggered task. I cannot answer general questions: '
         f"I received {_shown(prompt)} and have no rule for it. Set SWITCHBOARD_MODEL to a real model for real answers."
     )
+
+
+# --- the knowledge base ---
+
+
+def keywords(prompt: str, most: int = 8) -> list[str]:
+    """The question's content words, in order, once each: what the knowledge base is searched for."""
+    seen: list[str] = []
+    for word in _WORD.findall(prompt):
+        lowered = word.lower()
+        if lowered not in _STOP and len(lowered) > 2 and lowered not in seen:
+            seen.append(lowered)
+    return seen[:most]
+
+
+def answer_from_passages(content: Any) -> str:
+    """The passages found, quoted with their sources: the rules do not write an answer, they show where one is."""
+    results = content.get("results") if isinstance(content, dict) else None
+    query = content.get("query", "") if isinstance(content, dict) else ""
+    if not results:
+        return (
+            f"I found nothing about {_shown(query)} in your knowledge base, and as rules {LABEL} I cannot answer "
+            "general questions. Add documents with POST /v1/knowledge/documents, or set SWITCHBOARD_MODEL to a "
+            "real model."
+        )
+    quoted = [
+        f"[{hit.get('id')}] {hit.get('title')}: {' '.join(str(hit.get('snippet', '')).replace('**', '').split())}"
+        for hit in results[:SHOWN_PASSAGES]
+    ]
+    return f"From your knowledge base, the passages that match best {LABEL}:\n" + "\n".join(quoted)
 
 
 # --- arithmetic ---

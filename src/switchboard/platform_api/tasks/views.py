@@ -122,16 +122,13 @@ async def outs(session: AsyncSession, settings: Settings, tasks: Sequence[Platfo
     schedules = {s.id: s for s in await session.scalars(select(Schedule).where(Schedule.id.in_(schedule_ids)))}
     triggers = {t.id: t for t in await session.scalars(select(Trigger).where(Trigger.id.in_(trigger_ids)))}
     # A trigger's newest run, whichever way its event came in (this API, or the signed ingest URL).
-    newest_by_trigger = dict(
-        (
-            await session.execute(
-                select(Run.trigger_id, Run.id)
-                .where(Run.trigger_id.in_(trigger_ids))
-                .distinct(Run.trigger_id)
-                .order_by(Run.trigger_id, Run.created_at.desc(), Run.id.desc())
-            )
-        ).tuples()
+    newest = await session.execute(
+        select(Run.trigger_id, Run.id)
+        .where(Run.trigger_id.in_(trigger_ids))
+        .distinct(Run.trigger_id)
+        .order_by(Run.trigger_id, Run.created_at.desc(), Run.id.desc())
     )
+    newest_by_trigger = {trigger_id: run_id for trigger_id, run_id in newest.tuples()}
     latest_ids: dict[uuid.UUID, uuid.UUID | None] = {}
     for task in tasks:
         latest = task.last_run_id
