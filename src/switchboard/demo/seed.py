@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from switchboard.auth.service import authenticate
 from switchboard.demo.automation import OWNER, seed_automation
+from switchboard.demo.knowledge_corpus import seed_knowledge_corpus
 from switchboard.demo.models import Order, OrderItem, Product
 from switchboard.kit.errors import Unauthenticated
 from switchboard.models import Thread, User
@@ -76,6 +77,7 @@ async def seed_demo(context: SeedContext) -> list[str]:
 
     keys = await _demo_keys(session, context.settings.data_dir, user_ids)
     await seed_automation(session, context.settings, keys[OWNER], reset=context.reset)
+    await seed_knowledge_corpus(session, context.settings, "admin@example.com", reset=context.reset)
     return [
         f"{email:<24} user_id={user_ids[email]:<4} {'admin ' if admin else 'member'} {keys[email]}"
         for email, _, admin in USERS

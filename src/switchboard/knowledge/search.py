@@ -91,7 +91,7 @@ async def read_chunks(session: AsyncSession, user: Principal, ids: list[str]) ->
             source_url=document.source_url,
             text=chunk.body,
         )
-        for chunk, document in rows.tuples()
+        for chunk, document in rows
     }
     unknown.extend(label for label in wanted if label not in found)
     return [found[label] for label in wanted if label in found], unknown

@@ -44,7 +44,14 @@ async def search_knowledge(ctx: RunContext[AgentDeps], query: str, limit: int = 
         "query": query,
         "mode": found.mode,
         "results": [
-            {"id": hit.id, "title": hit.title, "heading": hit.heading, "snippet": hit.snippet, "score": hit.score}
+            {
+                "id": hit.id,
+                "title": hit.title,
+                "heading": hit.heading,
+                "source_url": hit.source_url,
+                "snippet": hit.snippet,
+                "score": hit.score,
+            }
             for hit in found.results
         ],
     }

@@ -6,4 +6,6 @@ from switchboard.plugins import Plugin
 
 
 def plugin() -> Plugin:
-    return Plugin(name="research")
+    from switchboard.research.agent import researcher_spec
+
+    return Plugin(name="research", agents=[researcher_spec()])
