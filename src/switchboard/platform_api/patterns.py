@@ -26,11 +26,15 @@ DEFAULT_AGENTS: dict[str, str] = {pattern.value: ASSISTANT for pattern in Patter
 }
 
 
-def agent_for(agents: AgentRegistry, kind: str, chosen: str | None, *, field: str) -> str:
-    """The agent named in `agent` (unknown: 422 naming `agent`), else the default of `kind` (the value of the
-    request's `field`, pattern_type or task_type), which must be installed."""
+def agent_for(agents: AgentRegistry, kind: str, chosen: str | None, *, field: str, pipelines: bool) -> str:
+    """The agent named in `agent` (unknown: 422 naming `agent`; a pipeline's name too, where runs may be
+    pipelines: tasks, not conversations), else the default of `kind` (the value of the request's `field`,
+    pattern_type or task_type), which must be installed."""
     if chosen is not None:
-        agents.require(chosen)
+        if pipelines:
+            agents.require_runnable(chosen)
+        else:
+            agents.require(chosen)
         return chosen
     default = DEFAULT_AGENTS[kind]
     if default not in agents:

@@ -3,9 +3,10 @@
 What they do is real work on the input, never a canned answer: arithmetic is parsed and computed (an AST of
 numbers and + - * / % only), a summary is the text's own highest-scoring sentences (word frequency, stop words
 left out), a question is searched for in the knowledge base with the real `search_knowledge` tool and the
-passages found are quoted with their ids, the application context is read through the real `read_context` tool and described field by field,
-and a triggered task's event (fenced data after the owner's instructions) is described, never obeyed. Anything
-else gets a plain statement of what these rules can do, with the message they received."""
+passages found are quoted with their ids, the application context the turn carries (its fenced block, as a
+model sees it) is described field by field, and a triggered task's event (fenced data after the owner's
+instructions) is described, never obeyed. Anything else gets a plain statement of what these rules can do,
+with the message they received."""
 
 from __future__ import annotations
 
@@ -21,10 +22,10 @@ from pydantic_ai.messages import ModelMessage, ModelRequest, ModelResponse, Text
 from pydantic_ai.models.function import AgentInfo
 
 from switchboard.agents.offline import latest_user_prompt
+from switchboard.threads.context import latest_context
 from switchboard.triggers.message import split_event
 
 LABEL = "(offline rules, not an LLM)"
-READ_CONTEXT = "read_context"
 SEARCH = "search_knowledge"
 SHOWN_PASSAGES = 3
 MAX_SHOWN = 200  # characters of one value shown back
@@ -61,8 +62,6 @@ def assistant_rules(messages: list[ModelMessage], info: AgentInfo) -> ModelRespo
     last = messages[-1]
     if isinstance(last, ModelRequest):
         returned = [part for part in last.parts if isinstance(part, ToolReturnPart)]
-        if returned and returned[-1].tool_name == READ_CONTEXT:
-            return _say(describe_context(returned[-1].content))
         if returned and returned[-1].tool_name == SEARCH:
             return _say(answer_from_passages(returned[-1].content))
     prompt, event = split_event(latest_user_prompt(messages) or "")
@@ -74,8 +73,8 @@ def assistant_rules(messages: list[ModelMessage], info: AgentInfo) -> ModelRespo
     summarise = _SUMMARISE.match(prompt)
     if summarise:
         return _say(summary(prompt[summarise.end() :]))
-    if _CONTEXT_QUESTION.search(prompt) and any(tool.name == READ_CONTEXT for tool in info.function_tools):
-        return ModelResponse(parts=[ToolCallPart(READ_CONTEXT, {})])
+    if _CONTEXT_QUESTION.search(prompt):
+        return _say(describe_context(latest_context(messages)))
     words = keywords(prompt)
     if _QUESTION.search(prompt) and words and any(tool.name == SEARCH for tool in info.function_tools):
         return ModelResponse(parts=[ToolCallPart(SEARCH, {"query": " or ".join(words), "limit": SHOWN_PASSAGES})])
@@ -183,8 +182,8 @@ def summary(text: str, sentences: int = 3) -> str:
 # --- context and events: data, described ---
 
 
-def describe_context(content: Any) -> str:
-    context = content.get("context") if isinstance(content, dict) else None
+def describe_context(context: dict[str, Any] | None) -> str:
+    """The context this turn was given (read back from its fence, as the model saw it), field by field."""
     if not context:
         return (
             "Your application attached no context to this conversation, so I cannot tell what you are looking at "
@@ -214,8 +213,11 @@ def _fields(data: dict[str, Any]) -> str:
 
 
 def _shown(value: Any) -> str:
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
-    text = " ".join(text.split())
+    """A value as JSON (a string quoted), on one line, cut at MAX_SHOWN characters."""
+    if not isinstance(value, str):
+        text = json.dumps(value, ensure_ascii=False, default=str)
+        return text if len(text) <= MAX_SHOWN else text[:MAX_SHOWN] + "…"
+    text = " ".join(value.split())
     return json.dumps(text[:MAX_SHOWN] + ("…" if len(text) > MAX_SHOWN else ""), ensure_ascii=False)
 
 

@@ -13,11 +13,13 @@ from pydantic_core import to_jsonable_python
 from sse_starlette import EventSourceResponse
 
 from switchboard.auth.dependencies import PrincipalDep, SessionDep
+from switchboard.auth.principal import Principal
 from switchboard.chat.endpoints import KEEPALIVE_SECONDS, TURN_ERRORS
 from switchboard.chat.service import ChatEvent
 from switchboard.kit.errors import API_ERRORS, ErrorResponse
 from switchboard.kit.pagination import CursorParam, LimitParam
 from switchboard.kit.request_context import current_request_id
+from switchboard.models import Thread
 from switchboard.platform_api.conversations import service
 from switchboard.platform_api.conversations.schemas import (
     ContinueRequest,
@@ -88,7 +90,8 @@ async def send_message(
     """One turn, as a run on the conversation's thread (see /v1/runs), with the conversation's history and
     context. A failed model call is a 502; the run stays recorded as failed."""
     state = app_state(request)
-    thread = await service.prepare_turn(state, user, conversation_id, body.context_data)
+    replace = "context_data" in body.model_fields_set
+    thread = await service.prepare_turn(state, user, conversation_id, body.context_data, replace_context=replace)
     return await _answer(request, user, thread, body.message, body.stream)
 
 
@@ -106,7 +109,7 @@ async def continue_conversation(
     the agent to continue where it left off (a turn with the message "Please continue."). With `message`: a
     follow-up turn, as POST /conversations/{id}/messages."""
     state = app_state(request)
-    thread = await service.prepare_turn(state, user, conversation_id, None)
+    thread = await service.prepare_turn(state, user, conversation_id)
     if body.message is None:
         run = await service.unfinished_run(state, thread)
         if run is not None:
@@ -120,7 +123,7 @@ async def continue_conversation(
 
 
 async def _answer(
-    request: Request, user: PrincipalDep, thread: Any, message: str, stream: bool
+    request: Request, user: Principal, thread: Thread, message: str, stream: bool
 ) -> JSONResponse | EventSourceResponse:
     state = app_state(request)
     request_id = current_request_id()

@@ -11,15 +11,12 @@ from pydantic import BaseModel, Field, StrictBool
 from switchboard.agents.schemas import AgentName
 from switchboard.chat.schemas import Usage
 from switchboard.kit.pagination import Page
-from switchboard.kit.schemas import Metadata
 from switchboard.models.runs import RunStatus
 from switchboard.platform_api.patterns import PatternType
 from switchboard.runs.schemas import PendingApproval
+from switchboard.threads.schemas import CONTEXT_DESCRIPTION, ThreadContext
 
-CONTEXT_DOC = (
-    "Application context: what the user is looking at (the page, the record shown…). The agent reads it as "
-    "data, never as instructions, and it grants no rights (at most 16 KiB of JSON)."
-)
+CONTEXT_DOC = f"{CONTEXT_DESCRIPTION} `{{}}`: none."
 
 
 class ConversationCreate(BaseModel):
@@ -28,7 +25,7 @@ class ConversationCreate(BaseModel):
         description="The interaction pattern. It chooses the default agent: `research` → `researcher`, every "
         "other pattern → `assistant`.",
     )
-    context_data: Metadata = Field(default_factory=dict, description=CONTEXT_DOC)
+    context_data: ThreadContext = Field(default_factory=dict, description=CONTEXT_DOC)
     agent: AgentName | None = Field(default=None, description="Answer with this agent instead of the default.")
     title: str | None = Field(default=None, max_length=200)
 
@@ -52,8 +49,10 @@ class MessageCreate(BaseModel):
         description="false: answer with the reply as JSON once done. true: stream it as server-sent events "
         "(`thread`, `text_delta`…, then `done` with the same body as the JSON answer, or `error`).",
     )
-    context_data: Metadata | None = Field(
-        default=None, description="Replace the conversation's application context before this turn (sidekick)."
+    context_data: ThreadContext | None = Field(
+        default=None,
+        description="Replaces the conversation's application context before this turn (sidekick); `{}` or null "
+        "clears it; left out, it is kept.",
     )
 
 

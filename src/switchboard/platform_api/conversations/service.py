@@ -36,13 +36,14 @@ CONTINUE_PROMPT = "Please continue."  # a continue without a message
 
 
 async def create(state: AppState, session: AsyncSession, user: Principal, body: ConversationCreate) -> Thread:
-    agent = agent_for(state.agents, body.pattern_type, body.agent, field="pattern_type")
-    thread = await ThreadService(session).create(
-        user, agent, title=body.title, metadata={PATTERN_KEY: body.pattern_type.value}
+    agent = agent_for(state.agents, body.pattern_type, body.agent, field="pattern_type", pipelines=False)
+    return await ThreadService(session).create(
+        user,
+        agent,
+        title=body.title,
+        metadata={PATTERN_KEY: body.pattern_type.value},
+        context=context.stored(state.settings, body.context_data),
     )
-    if body.context_data:
-        await context.replace(session, user, thread, body.context_data)
-    return thread
 
 
 async def get(session: AsyncSession, user: Principal, conversation_id: uuid.UUID) -> Thread:
@@ -101,14 +102,20 @@ def reply(response: ChatResponse) -> MessageReply:
 
 
 async def prepare_turn(
-    state: AppState, user: Principal, conversation_id: uuid.UUID, context_data: dict[str, Any] | None
+    state: AppState,
+    user: Principal,
+    conversation_id: uuid.UUID,
+    new_context: dict[str, Any] | None = None,
+    *,
+    replace_context: bool = False,
 ) -> Thread:
-    """The conversation (404 if not the caller's), its context replaced first when the message brings one:
-    committed before the turn's run is created, so the run sees it."""
+    """The conversation (404 if not the caller's), its context replaced first when the message brings one
+    (`replace_context`; None or `{}` clears it): committed before the turn's run is created, so the turn sees
+    it."""
     async with state.db.unit_of_work() as session:
         thread = await get(session, user, conversation_id)
-        if context_data is not None:
-            await context.replace(session, user, thread, context_data)
+        if replace_context:
+            await context.replace(session, state.settings, thread, new_context)
         return thread
 
 

@@ -83,7 +83,7 @@ class TaskService:
                     raise _invalid(field, f"only scheduled tasks have one, not {kind} tasks")
         if kind != TaskType.TRIGGERED and "trigger_config" in given:
             raise _invalid("trigger_config", f"only triggered tasks have one, not {kind} tasks")
-        agent = agent_for(self.agents, kind, body.agent, field="task_type")
+        agent = agent_for(self.agents, kind, body.agent, field="task_type", pipelines=True)
         targets = await notify_targets(self.settings, body.notification_config)
         task = PlatformTask(
             id=uuid.uuid4(),
@@ -176,7 +176,7 @@ class TaskService:
                 if field in given:
                     raise _invalid(field, f"only scheduled tasks have one, not {task.task_type} tasks")
         if patch.agent is not None:
-            self.agents.require(patch.agent)
+            self.agents.require_runnable(patch.agent)
         limit = self.settings.max_prompt_chars
         if patch.prompt is not None and len(patch.prompt) > limit:
             raise PayloadTooLarge(
