@@ -39,6 +39,8 @@ def chunk_document(title: str, text: str, format: DocumentFormat) -> list[Piece]
     sections = _markdown_sections(text) if format == DocumentFormat.MARKDOWN else [([], text)]
     pieces: list[Piece] = []
     for path, body in sections:
+        if path and path[0].casefold() == title.casefold():
+            path = path[1:]  # a document whose first heading is its title: "Refunds > Refunds" says it once
         heading = " > ".join([title, *path])
         pieces.extend(Piece(heading=heading, body=part) for part in _pack(_paragraphs(body)))
     return pieces
