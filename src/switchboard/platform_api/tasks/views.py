@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, case, false, literal, or_, select
+from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from switchboard.models import Run, Schedule, Trigger
@@ -125,10 +126,10 @@ async def outs(session: AsyncSession, settings: Settings, tasks: Sequence[Platfo
     newest = await session.execute(
         select(Run.trigger_id, Run.id)
         .where(Run.trigger_id.in_(trigger_ids))
-        .distinct(Run.trigger_id)
+        .ext(distinct_on(Run.trigger_id))
         .order_by(Run.trigger_id, Run.created_at.desc(), Run.id.desc())
     )
-    newest_by_trigger = {trigger_id: run_id for trigger_id, run_id in newest.tuples()}
+    newest_by_trigger = {trigger_id: run_id for trigger_id, run_id in newest}
     latest_ids: dict[uuid.UUID, uuid.UUID | None] = {}
     for task in tasks:
         latest = task.last_run_id
