@@ -55,20 +55,20 @@ def test_filters_in_every_combination_and_pages(start_platform: Any) -> None:
     statuses = [None, "pending", "running", "awaiting_approval", "completed", "failed", "cancelled", "idle"]
     statuses += ["active", "disabled"]
     for task_type, status in itertools.product(types, statuses):
-        params = {k: v for k, v in {"task_type": task_type, "status": status}.items() if v is not None}
-        response = alice.get("/tasks", params=params)
-        assert response.status_code == 200, (params, response.text)
+        filters = {k: v for k, v in {"task_type": task_type, "status": status}.items() if v is not None}
+        response = alice.get("/tasks", params=filters)
+        assert response.status_code == 200, (filters, response.text)
         want = [
             task["id"]
             for task in everything
             if task_type in (None, expected[task["id"]][0]) and status in (None, expected[task["id"]][1])
         ]
-        assert ids(response.json()) == want, params
+        assert ids(response.json()) == want, filters
 
     pages: list[str] = []
     cursor: str | None = None
     while True:
-        params = {"limit": 2, **({"cursor": cursor} if cursor else {})}
+        params: dict[str, str | int] = {"limit": 2, **({"cursor": cursor} if cursor else {})}
         page = alice.get("/tasks", params=params).json()
         pages.extend(ids(page))
         cursor = page["next_cursor"]
@@ -76,6 +76,12 @@ def test_filters_in_every_combination_and_pages(start_platform: Any) -> None:
             break
     assert pages == [task["id"] for task in everything]
 
-    for params in ({"status": "sleeping"}, {"task_type": "cleaning"}, {"limit": 0}, {"cursor": "not-a-cursor"}):
+    bad: list[dict[str, str | int]] = [
+        {"status": "sleeping"},
+        {"task_type": "cleaning"},
+        {"limit": 0},
+        {"cursor": "not-a-cursor"},
+    ]
+    for params in bad:
         response = alice.get("/tasks", params=params)
         assert response.status_code == 422, (params, response.text)

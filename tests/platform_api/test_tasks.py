@@ -344,13 +344,41 @@ def test_bad_tasks_are_refused_naming_the_field_and_store_nothing(start_platform
     assert alice.get("/v1/schedules").json()["items"] == []
 
 
-def test_research_needs_the_researcher_or_a_named_agent(platform: Platform) -> None:
+def test_research_task_is_a_researcher_run_citing_the_knowledge_base(platform: Platform, sink: WebhookSink) -> None:
+    """002's deep research: a background run of the `researcher` agent over the user's knowledge base, whose
+    report cites passages that exist; its outcome is delivered like any task's."""
     alice = platform.client()
-    agents = {agent["name"] for agent in alice.get("/v1/agents").json()}
-    if "researcher" not in agents:
-        response = alice.post("/tasks", json={"task_type": "research", "prompt": "refund policy?"})
-        assert response.status_code == 422
-        assert response.json()["error"]["details"][0]["field"] == "task_type"
+    documents = [
+        ("Refund policy", "Refunds for shipped orders are made once the parcel is back at our warehouse."),
+        ("Shipping", "Orders ship within two days. Shipping is free for orders over fifty euros."),
+    ]
+    for title, text in documents:
+        assert alice.post("/v1/knowledge/documents", json={"title": title, "text": text}).status_code == 201
+    task = create_task(
+        alice,
+        {
+            "task_type": "research",
+            "prompt": "What is the refund policy for shipped orders?",
+            "notification_config": {"channels": ["webhook"], "webhook_url": f"{sink.url}/hook"},
+        },
+    )
+    assert task["agent"] == "researcher"
+    run = settled_run(alice, task["latest_run"]["id"], timeout=60)
+    assert run["status"] == "succeeded", run
+    report = run["output"]
+    assert report["sources"], report
+    for source in report["sources"]:
+        document_id, _ = source["id"].split(":")
+        chunk = alice.get(f"/v1/knowledge/documents/{document_id}")
+        assert chunk.status_code == 200
+        assert f"[{source['id']}]" in report["report"]
+    assert any(source["title"] == "Refund policy" for source in report["sources"])
+    assert json.loads(sink.wait_for(1)[0].body)["data"]["id"] == run["id"]
+    assert alice.get(f"/tasks/{task['id']}").json()["status"] == "completed"
+
+
+def test_a_task_may_name_another_agent(platform: Platform) -> None:
+    alice = platform.client()
     task = create_task(alice, {"task_type": "research", "prompt": "What is 3 * 3?", "agent": "assistant"})
     assert "3 * 3 = 9" in settled_run(alice, task["latest_run"]["id"])["output"]
 
