@@ -20,9 +20,10 @@ from sqlalchemy import RowMapping, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from switchboard.engine import queue, transitions
+from switchboard.engine import children, queue, transitions
 from switchboard.engine.queue import Claimed, NewRun
 from switchboard.migrations import runner as migrations
+from switchboard.models import Run
 from switchboard.models.runs import FINAL, MultitaskStrategy, RunStatus
 from switchboard.plugins.loader import load_plugins
 from tests.fixtures.database import execute_autocommit
@@ -159,6 +160,11 @@ async def add_run_in(connection: AsyncConnection, user_id: int, status: RunStatu
     if status == RunStatus.REQUIRES_ACTION:
         return await add_paused_run(connection, user_id)
     run_id = await add_running_run(connection, user_id)
+    if status == RunStatus.WAITING:  # waiting for a child run, as a pipeline waits for its steps
+        await children.lock(connection, run_id, OWNER)
+        parent = Run(id=run_id, user_id=user_id, request_id=None, acting_user_id=None)
+        await children.spawn(connection, parent, step="step", agent=AGENT, input="a step", model_name=None)
+        assert await children.wait(connection, run_id, OWNER, USAGE, [])
     if status in FINAL:
         await transitions.settle(connection, run_id=run_id, owner=OWNER, status=status, usage=USAGE)
     return run_id

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from switchboard.engine import transitions
-from switchboard.models.runs import RunStatus
+from switchboard.models.runs import PAUSED, RunStatus
 from tests.engine.conftest import (
     OWNER,
     StoredEvent,
@@ -101,7 +101,7 @@ async def test_request_cancel_of_a_run_that_is_not_running_is_false_and_changes_
 # --- cancel_now ---
 
 
-@pytest.mark.parametrize("status", [RunStatus.QUEUED, RunStatus.REQUIRES_ACTION])
+@pytest.mark.parametrize("status", [RunStatus.QUEUED, RunStatus.REQUIRES_ACTION, RunStatus.WAITING])
 async def test_cancel_now_cancels_a_run_no_worker_holds_with_its_status_and_end_events(
     connection: AsyncConnection, user: int, status: RunStatus
 ) -> None:
@@ -130,7 +130,7 @@ async def test_a_cancelled_queued_run_frees_its_thread_for_the_next_run(connecti
     assert [c.run_id for c in await claim(connection)] == [second]
 
 
-@pytest.mark.parametrize("status", [s for s in RunStatus if s not in (RunStatus.QUEUED, RunStatus.REQUIRES_ACTION)])
+@pytest.mark.parametrize("status", [s for s in RunStatus if s not in (RunStatus.QUEUED, *PAUSED)])
 async def test_cancel_now_of_a_run_a_worker_holds_or_that_is_final_is_false_and_changes_nothing(
     connection: AsyncConnection, user: int, status: RunStatus
 ) -> None:
