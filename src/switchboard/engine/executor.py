@@ -10,10 +10,9 @@ from typing import Any, Literal
 
 import structlog
 from pydantic_ai import Agent
-from pydantic_ai.run import AgentRun
 from pydantic_ai.usage import RunUsage, UsageLimits
 from pydantic_core import to_jsonable_python
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 from structlog.typing import FilteringBoundLogger
 
 from switchboard.agents.registry import AgentRegistry, RegisteredAgent
@@ -28,7 +27,7 @@ from switchboard.engine.local import SettledHere
 from switchboard.engine.model_retry import backoff, check_finished, record_failed_request
 from switchboard.engine.outcome import Outcome, RunCancelled
 from switchboard.engine.pipeline import PipelineDriver
-from switchboard.engine.progress import Progress, dump_messages, message_events, usage_dict, write_messages
+from switchboard.engine.progress import Progress, persist, usage_dict
 from switchboard.engine.queue import Claimed
 from switchboard.engine.run_events import on_model_event, on_tool_event, on_whole_response
 from switchboard.engine.settling import pause, release, settle, wait_for_children
@@ -271,7 +270,7 @@ class RunExecutor:
                     progress.deferred_text = progress.partial_text
                     progress.usage = usage_dict(agent_run.usage)
                 else:
-                    await self._persist(progress, agent_run, buffer)
+                    await persist(progress, agent_run, buffer)
                 if control.stop_reason == "cancel":
                     raise RunCancelled
                 if Agent.is_model_request_node(node):
@@ -299,21 +298,3 @@ class RunExecutor:
             assert result is not None  # the loop above only ends at the End node
             progress.partial_text = ""
             return to_jsonable_python(result.output, fallback=str)
-
-    async def _persist(self, progress: Progress, agent_run: AgentRun[AgentDeps, Any], buffer: EventBuffer) -> None:
-        """Write the run's messages completed since the last call (and pending events), in one transaction."""
-        new = agent_run.new_messages()
-        fresh = new[progress.persisted :]
-        progress.usage = usage_dict(agent_run.usage)
-        if not fresh:
-            await buffer.flush()
-            return
-        dumped = dump_messages(fresh)
-        events = message_events(progress, fresh, dumped)
-
-        async def write(connection: AsyncConnection) -> None:
-            await write_messages(connection, progress, fresh, dumped)
-
-        await buffer.flush(write, closing=events)
-        progress.persisted = len(new)
-        progress.deferred = []

@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic_ai.messages import ModelMessage, UserContent
 from sqlalchemy import bindparam, func, select
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from switchboard.agents.spec import HistoryWindow
 from switchboard.auth.principal import Principal, principal_of
@@ -60,30 +60,24 @@ _RUN = (
     .join(Thread, Thread.id == Run.thread_id)
     .where(Run.id == bindparam("run_id"))
 )
-_CONTEXT = select(Thread.context).where(Thread.id == bindparam("thread_id"))
-
-
-async def _context(connection: AsyncConnection, thread_id: uuid.UUID) -> dict[str, Any] | None:
-    context: dict[str, Any] | None = await connection.scalar(_CONTEXT, {"thread_id": thread_id})
-    return context
 
 
 async def load_run(
     engine: AsyncEngine,
     run_id: uuid.UUID,
     window: Callable[[str], HistoryWindow],
-    known: tuple[Run, Principal] | None = None,
+    known: tuple[Run, Principal, dict[str, Any] | None] | None = None,
 ) -> LoadedRun:
-    """`window`: the history window of an agent, by name. `known`: the run as it was claimed, and who it acts
-    for, when the process that created it executes it (`engine.local`): then only its history (none for the first
-    run of a thread) and the thread's context are read."""
+    """`window`: the history window of an agent, by name. `known`: the run as it was claimed, who it acts for and
+    its thread's context, when the process that created it executes it (`engine.local`): then only its history is
+    read, and for the first run of a thread nothing at all."""
     if known is not None:
-        run, principal = known
+        # The context as the creating request read it (the run executes right after that request committed).
+        run, principal, context = known
+        if run.turn == 1:  # a thread's first run: no messages yet (only runs write them)
+            return LoadedRun(run=run, principal=principal, prior=[], own=[], next_seq=1, context=context)
         async with engine.connect() as connection:
             await connection.execution_options(isolation_level="AUTOCOMMIT")
-            context = await _context(connection, run.thread_id)
-            if run.turn == 1:  # a thread's first run: no messages yet (only runs write them)
-                return LoadedRun(run=run, principal=principal, prior=[], own=[], next_seq=1, context=context)
             known_history = await read_history(connection, run.thread_id, run.id, window(run.agent))
         return LoadedRun(
             run=run,

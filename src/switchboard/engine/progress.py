@@ -8,10 +8,13 @@ from datetime import datetime
 from typing import Any
 
 from pydantic_ai.messages import ModelMessage, ModelMessagesTypeAdapter, ModelResponse
+from pydantic_ai.run import AgentRun
 from pydantic_ai.usage import RunUsage
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from switchboard.agents.spec import AgentDeps
 from switchboard.engine import records
+from switchboard.engine.event_buffer import EventBuffer
 from switchboard.engine.journal import Event
 from switchboard.engine.load import LoadedRun
 from switchboard.kit.clock import utc_now
@@ -118,3 +121,22 @@ async def write_messages(
     return await records.add_messages(
         connection, run.id, rows, steps, usage=progress.usage, model_name=progress.model_name
     )
+
+
+async def persist(progress: Progress, agent_run: AgentRun[AgentDeps, Any], buffer: EventBuffer) -> None:
+    """Write the run's messages completed since the last call (and pending events), in one transaction."""
+    new = agent_run.new_messages()
+    fresh = new[progress.persisted :]
+    progress.usage = usage_dict(agent_run.usage)
+    if not fresh:
+        await buffer.flush()
+        return
+    dumped = dump_messages(fresh)
+    events = message_events(progress, fresh, dumped)
+
+    async def write(connection: AsyncConnection) -> None:
+        await write_messages(connection, progress, fresh, dumped)
+
+    await buffer.flush(write, closing=events)
+    progress.persisted = len(new)
+    progress.deferred = []

@@ -54,9 +54,11 @@ class Claimed:
     attempt: int
     # The request that created the run: bound to the worker's log lines while it executes the run.
     request_id: str | None = field(default=None, compare=False)
-    # Claimed as it was created, in this process (`ClaimNow`): the run as claimed and who it acts for, so the
-    # worker need not read them back.
-    known: tuple[Run, Principal] | None = field(default=None, compare=False)
+    # Claimed as it was created, in this process (`ClaimNow`): the run as claimed, who it acts for and its thread's
+    # context, so the worker need not read them back.
+    known: tuple[Run, Principal, dict[str, Any] | None] | None = field(default=None, compare=False)
+    # The thread's application context as the creating request saw it (`known` carries it to the worker).
+    context: dict[str, Any] | None = field(default=None, compare=False)
 
 
 _COLUMNS = """id, user_id, thread_id, turn, agent, input, multitask_strategy, metadata, limits, model_name, request_id,

@@ -8,7 +8,15 @@ from datetime import datetime
 from types import SimpleNamespace
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, Field, StrictBool, computed_field
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    Field,
+    SerializerFunctionWrapHandler,
+    StrictBool,
+    computed_field,
+    model_serializer,
+)
 
 from switchboard.agents.schemas import AgentName
 from switchboard.kit.schemas import ExactNumber, FromRow, Metadata
@@ -52,6 +60,12 @@ class RunError(BaseModel):
     message: str
     step: str | None = Field(default=None, description="`step_failed`: the pipeline step that failed.")
     run_id: uuid.UUID | None = Field(default=None, description="`step_failed`: that step's run.")
+
+    @model_serializer(mode="wrap")
+    def _only_what_applies(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # `step` and `run_id` belong to a pipeline's failures: absent from every other error, not null.
+        data: dict[str, Any] = handler(self)
+        return {key: value for key, value in data.items() if value is not None or key in ("type", "message")}
 
 
 class ChildRunOut(FromRow):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -113,6 +113,8 @@ class RunService:
         )
         connection = await self.session.connection()
         claimed = await queue.enqueue(connection, run, claim if free else None)
+        if claimed is not None:  # executed at once in this process: its thread's context goes with it
+            claimed = replace(claimed, context=thread.context)
         return await self.runs.by_id(run.id), claimed
 
     async def _admit(self, thread: Thread, body: RunCreate, refuse_behind_approval: bool, *, look: bool) -> bool:
