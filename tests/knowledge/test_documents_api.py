@@ -107,6 +107,12 @@ def test_a_file_upload_takes_its_title_and_format_from_the_file_name(kb: Kb) -> 
         assert plain.json()["title"] == "Notes"
         assert [c["heading"] for c in plain.json()["chunks"]] == ["Notes"]
 
+        # A form without a file: the `file` field holds the text itself.
+        field = client.post("/v1/knowledge/documents", files={"file": (None, b"Typed into a form.")})
+        assert field.status_code == 201, field.text
+        assert (field.json()["title"], field.json()["format"]) == ("Untitled", "text")
+        assert field.json()["chunks"][0]["text"] == "Typed into a form."
+
 
 @pytest.mark.parametrize(
     ("files", "data", "field"),

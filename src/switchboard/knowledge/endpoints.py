@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from switchboard.auth.dependencies import AdminDep, PrincipalDep, SessionDep
-from switchboard.kit.errors import API_ERRORS, ErrorResponse, ValidationFailed
+from switchboard.kit.errors import API_ERRORS, Conflict, ErrorResponse, ValidationFailed
 from switchboard.kit.pagination import CursorParam, LimitParam
 from switchboard.knowledge.documents import DocumentService
 from switchboard.knowledge.schemas import (
@@ -130,12 +130,16 @@ async def search_documents(
     return await search(session, user, q, limit=limit, tag=tag)
 
 
-@router.post("/embeddings/refresh", summary="Embed every chunk with the configured model (admin)")
+@router.post(
+    "/embeddings/refresh",
+    summary="Embed every chunk with the configured model (admin)",
+    responses={409: {"model": ErrorResponse, "description": "`conflict`: no embedding model is configured."}},
+)
 async def refresh(request: Request, admin: AdminDep, session: SessionDep) -> RefreshedEmbeddings:
     """After `SWITCHBOARD_EMBEDDING_MODEL` changed (or was first set): every chunk without a vector of that model
     is embedded, and other models' vectors are removed. Needs pgvector (else nothing is embedded)."""
     model = app_state(request).settings.embedding_model
-    if model is None:
-        raise ValidationFailed("SWITCHBOARD_EMBEDDING_MODEL is not set: there is no model to embed with.")
+    if model is None:  # the server's state, not the request's fault: a 409
+        raise Conflict("SWITCHBOARD_EMBEDDING_MODEL is not set on this server: there is no model to embed with.")
     embedded, total = await refresh_embeddings(session, model)
     return RefreshedEmbeddings(model=model, embedded=embedded, total_chunks=total)

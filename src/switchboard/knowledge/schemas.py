@@ -12,22 +12,17 @@ from switchboard.kit.schemas import Patch
 from switchboard.models.knowledge import DocumentFormat
 
 
-def _not_blank(value: str) -> str:
-    if not value.strip():
-        raise ValueError("must contain something besides spaces")
-    return value
-
-
 def _tags(value: list[str]) -> list[str]:
     return list(dict.fromkeys(value))  # in order, each once
 
 
-Title = Annotated[
-    str,
-    Field(min_length=1, max_length=300, pattern=r"^[^\x00-\x1f\x7f]+$", examples=["Refund policy"]),
-    AfterValidator(_not_blank),
-]
-Tag = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9._:-]{0,63}$", examples=["policies"])]
+# Schemas say everything the server checks (no control characters; something besides spaces), so a request
+# valid by the schema is never refused for its shape.
+TITLE_PATTERN = r"^[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$"
+TAG_PATTERN = r"^[a-z0-9][a-z0-9._:-]{0,63}$"
+SOURCE_URL_PATTERN = r"^https?://[^\s\x00-\x1f\x7f]+$"
+Title = Annotated[str, Field(min_length=1, max_length=300, pattern=TITLE_PATTERN, examples=["Refund policy"])]
+Tag = Annotated[str, Field(pattern=TAG_PATTERN, examples=["policies"])]
 Tags = Annotated[
     list[Tag],
     Field(max_length=20, description="Up to 20 tags: lower-case letters, digits and `. _ : -`, at most 64 each."),
@@ -37,15 +32,18 @@ SourceUrl = Annotated[
     str,
     Field(
         max_length=2048,
-        pattern=r"^https?://[^\s\x00-\x1f\x7f]+$",
+        pattern=SOURCE_URL_PATTERN,
         examples=["https://shop.example.com/help/refunds"],
         description="Where the document comes from (an http(s) URL), shown with citations.",
     ),
 ]
 DocumentText = Annotated[
     str,
-    Field(min_length=1, description="The document's text (limited by SWITCHBOARD_KNOWLEDGE_MAX_DOCUMENT_BYTES)."),
-    AfterValidator(_not_blank),
+    Field(
+        min_length=1,
+        pattern=r"\S",  # something besides spaces, somewhere
+        description="The document's text (limited by SWITCHBOARD_KNOWLEDGE_MAX_DOCUMENT_BYTES).",
+    ),
 ]
 ChunkId = Annotated[
     str,
