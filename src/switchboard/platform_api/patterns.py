@@ -26,15 +26,11 @@ DEFAULT_AGENTS: dict[str, str] = {pattern.value: ASSISTANT for pattern in Patter
 }
 
 
-def agent_for(agents: AgentRegistry, kind: str, chosen: str | None, *, field: str, pipelines: bool) -> str:
-    """The agent named in `agent` (unknown: 422 naming `agent`; a pipeline's name too, where runs may be
-    pipelines: tasks, not conversations), else the default of `kind` (the value of the request's `field`,
-    pattern_type or task_type), which must be installed."""
+def agent_for(agents: AgentRegistry, kind: str, chosen: str | None, *, field: str) -> str:
+    """The agent (or pipeline: runs may name either) named in `agent` (unknown: 422 naming `agent`), else the
+    default of `kind` (the value of the request's `field`, pattern_type or task_type), which must be installed."""
     if chosen is not None:
-        if pipelines:
-            agents.require_runnable(chosen)
-        else:
-            agents.require(chosen)
+        agents.require_runnable(chosen)
         return chosen
     default = DEFAULT_AGENTS[kind]
     if default not in agents:

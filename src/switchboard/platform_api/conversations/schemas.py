@@ -26,7 +26,9 @@ class ConversationCreate(BaseModel):
         "other pattern → `assistant`.",
     )
     context_data: ThreadContext = Field(default_factory=dict, description=CONTEXT_DOC)
-    agent: AgentName | None = Field(default=None, description="Answer with this agent instead of the default.")
+    agent: AgentName | None = Field(
+        default=None, description="Answer with this agent (or pipeline) instead of the default."
+    )
     title: str | None = Field(default=None, max_length=200)
 
 

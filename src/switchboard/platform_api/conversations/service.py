@@ -36,7 +36,7 @@ CONTINUE_PROMPT = "Please continue."  # a continue without a message
 
 
 async def create(state: AppState, session: AsyncSession, user: Principal, body: ConversationCreate) -> Thread:
-    agent = agent_for(state.agents, body.pattern_type, body.agent, field="pattern_type", pipelines=False)
+    agent = agent_for(state.agents, body.pattern_type, body.agent, field="pattern_type")
     return await ThreadService(session).create(
         user,
         agent,

@@ -14,9 +14,9 @@ from switchboard.kit.pagination import CursorParam, LimitParam
 from switchboard.kit.request_context import current_request_id
 from switchboard.platform_api.models import PlatformTask, TaskType
 from switchboard.platform_api.tasks import events, views
+from switchboard.platform_api.tasks.create_body import OPENAPI_BODY, read_task_create
 from switchboard.platform_api.tasks.schemas import (
     EventAccepted,
-    TaskCreate,
     TaskCreated,
     TaskDetail,
     TaskOut,
@@ -48,12 +48,19 @@ async def _out(service: TaskService, task: PlatformTask) -> TaskOut:
     return (await views.outs(service.session, service.settings, [task]))[0]
 
 
-@router.post("", status_code=201, summary="Create a task", responses={413: {"model": ErrorResponse}})
-async def create_task(body: TaskCreate, user: PrincipalDep, service: ServiceDep) -> TaskCreated:
+@router.post(
+    "",
+    status_code=201,
+    summary="Create a task",
+    responses={413: {"model": ErrorResponse}},
+    openapi_extra=OPENAPI_BODY,
+)
+async def create_task(request: Request, user: PrincipalDep, service: ServiceDep) -> TaskCreated:
     """`delegation` and `research`: a run is queued now (`latest_run`), for any worker. `scheduled`: a schedule
     (GET /v1/schedules/{schedule_id}). `triggered`: a trigger; send events to `webhook_url` with your API key,
     or have a sender sign them with `trigger_secret` (shown once) and post them to `ingest_url`. Each run's
     outcome goes to the `notification_config` channels (and to your webhook endpoints, /v1/webhooks)."""
+    body = await read_task_create(request)
     task, secret = await service.create(user, body, current_request_id())
     return TaskCreated(**(await _out(service, task)).model_dump(), trigger_secret=secret)
 

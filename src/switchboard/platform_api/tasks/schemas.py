@@ -58,6 +58,10 @@ class TriggerConfig(BaseModel):
 
 
 class TaskCreate(BaseModel):
+    """Which fields go with which task type: see `create_body` (the OpenAPI schema has one variant per type)."""
+
+    model_config = ConfigDict(extra="forbid")
+
     task_type: TaskType = Field(
         examples=["delegation"],
         description="`delegation`: one background run now; `research`: the same, by the `researcher` agent; "

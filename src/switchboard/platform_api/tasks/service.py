@@ -83,7 +83,7 @@ class TaskService:
                     raise _invalid(field, f"only scheduled tasks have one, not {kind} tasks")
         if kind != TaskType.TRIGGERED and "trigger_config" in given:
             raise _invalid("trigger_config", f"only triggered tasks have one, not {kind} tasks")
-        agent = agent_for(self.agents, kind, body.agent, field="task_type", pipelines=True)
+        agent = agent_for(self.agents, kind, body.agent, field="task_type")
         targets = await notify_targets(self.settings, body.notification_config)
         task = PlatformTask(
             id=uuid.uuid4(),
