@@ -62,7 +62,7 @@ def _app_schema() -> dict[str, Any]:
 
 schema = schemathesis.openapi.from_dict(_app_schema(), config=CONFIG)
 CASES: Counter[str] = Counter()
-WORLDLY_FIELDS = ("url", "notify", "cron", "timezone", "end_at")
+WORLDLY_FIELDS = ("url", "notify", "cron", "timezone", "end_at", "webhook_url")
 
 
 @pytest.fixture(scope="module")

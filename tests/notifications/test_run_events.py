@@ -32,8 +32,11 @@ def event(got: Received) -> dict[str, Any]:
 
 
 def as_shown(payload: dict[str, Any]) -> dict[str, Any]:
-    """The payload's run without what it adds to what GET shows: its `url`, and whether it cut anything."""
-    return {k: v for k, v in payload["data"].items() if k not in ("url", "output_truncated", "message_truncated")}
+    """The payload's run as GET shows it: without what it adds (its `url`, whether it cut anything), and with the
+    tree of child runs GET reads and a notification leaves out (none here)."""
+    added = ("url", "output_truncated", "message_truncated")
+    assert "children" not in payload["data"]
+    return {**{k: v for k, v in payload["data"].items() if k not in added}, "children": []}
 
 
 def test_a_pause_for_approval_then_the_outcome(notifying: Start, sink: WebhookSink) -> None:
@@ -141,7 +144,7 @@ def test_an_output_past_64_kib_is_cut_with_a_link_to_the_run(notifying: Start, s
     assert prompt.startswith(data["message"])
     assert len(data["message"].encode()) <= MAX_OUTPUT_BYTES
     assert len(got.body) < 2 * MAX_OUTPUT_BYTES + 8 * 1024
-    assert as_shown(event(got)) == {**run, "output": data["output"], "message": data["message"]}
+    assert as_shown(event(got)) == {**run, "output": data["output"], "message": data["message"], "children": []}
     # A short output is whole, and says nothing of truncation.
     small_data = event(small)["data"]
     assert small_data["output"] == short["output"] == "echo: hi"

@@ -28,7 +28,6 @@ def orchestrator(make_server: Callable[..., LiveServer]) -> Start:
             "allow_private_urls": True,
             "webhook_retry_seconds": FAST_RETRIES,
             "webhook_retry_jitter": 0,
-            "max_prompt_chars": 10_000,
         }
         server = make_server(**{**values, **overrides})
         return server, seed_demo(server.settings)

@@ -109,8 +109,8 @@ CHARS_PER_TOKEN = 4  # a rough estimate, without a tokenizer: what `HistoryWindo
 class AgentSpec:
     """A named agent: the Pydantic AI agent (built with `deps_type=AgentDeps` and no model of its own), a
     description, an optional model (a model string, or a Pydantic AI `Model` object such as a `FunctionModel`),
-    optional offline rules for the `offline` model, an optional concurrency limit, and how much of a thread's
-    history each run sends to the model (`history`)."""
+    optional offline rules for the `offline` model, an optional concurrency limit, how much of a thread's
+    history each run sends to the model (`history`), and the longest input it takes (`max_input_chars`)."""
 
     name: str
     description: str
@@ -119,6 +119,8 @@ class AgentSpec:
     offline: OfflineRules | None = None
     concurrency: ConcurrencyLimit | None = None
     history: HistoryWindow = field(default_factory=HistoryWindow)
+    # The longest input a run of it takes, in characters; None: SWITCHBOARD_MAX_PROMPT_CHARS.
+    max_input_chars: int | None = None
 
     def tool_names(self) -> list[str]:
         names: list[str] = []

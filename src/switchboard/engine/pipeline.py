@@ -79,7 +79,7 @@ class PipelineDriver:
                 await self.notices.record_runs(connection, cancelled)
                 return await self._settle(connection, run.id, owner, RunStatus.CANCELLED, usage=usage)
             by_step = {child.step: child for child in kids}
-            state = PipelineState(input=run.input)
+            state = PipelineState(input=run.input, run_id=run.id)
             for number, stage in enumerate(pipeline.stages, start=1):
                 missing = [step for step in stage if step.name not in by_step]
                 try:  # every input first: a plugin's function that fails starts none of the stage
@@ -101,6 +101,7 @@ class PipelineDriver:
                 results = {step.name: _result(step, by_step[step.name]) for step in stage}
                 state = PipelineState(
                     input=state.input,
+                    run_id=run.id,
                     outputs={
                         **state.outputs,
                         **{name: r.output for name, r in results.items() if r.status == RunStatus.SUCCEEDED},

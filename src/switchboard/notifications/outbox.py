@@ -99,10 +99,11 @@ class RunNotices:
                 await self.record(connection, dict(row))
 
     def body(self, event_type: str, run: RunOut) -> str:
-        """`{type, timestamp, data}`: the run as `GET /v1/runs/{id}` shows it, with its `url`; an output past
+        """`{type, timestamp, data}`: the run as `GET /v1/runs/{id}` shows it (but its child runs' tree), with its
+        `url`; an output past
         64 KiB is cut (`output_truncated`), the whole of it at the url. So is the message (`message_truncated`):
         a trigger's run carries its event in it, which may be larger."""
-        data = run.model_dump(mode="json")
+        data = run.model_dump(mode="json", exclude={"children"})  # a pipeline's steps are in its output
         data["url"] = f"{self.base_url}/v1/runs/{run.id}"
         for field in ("output", "message"):
             cut = _cut(data[field])

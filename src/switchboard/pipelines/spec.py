@@ -42,6 +42,7 @@ class PipelineState:
     """What a step's input and the pipeline's output are built from."""
 
     input: str  # the pipeline run's input
+    run_id: UUID | None = None  # the pipeline run's id
     outputs: Mapping[str, Any] = field(default_factory=dict)  # outputs of the steps that succeeded, by step name
     steps: Mapping[str, StepResult] = field(default_factory=dict)  # every finished step, optional failures too
 
@@ -69,6 +70,8 @@ class PipelineSpec:
     description: str
     stages: Sequence[Sequence[Step]]
     output: Callable[[PipelineState], Any] | None = None
+    # The longest input a run of it takes, in characters; None: SWITCHBOARD_MAX_PROMPT_CHARS.
+    max_input_chars: int | None = None
 
     def __post_init__(self) -> None:
         if not self.stages or any(not stage for stage in self.stages):
@@ -79,17 +82,27 @@ class PipelineSpec:
 
     @classmethod
     def sequential(
-        cls, name: str, description: str, steps: Sequence[Step], output: Callable[[PipelineState], Any] | None = None
+        cls,
+        name: str,
+        description: str,
+        steps: Sequence[Step],
+        output: Callable[[PipelineState], Any] | None = None,
+        **options: Any,
     ) -> PipelineSpec:
         """One step after another; a step's `input` may read the outputs of the steps before it."""
-        return cls(name=name, description=description, stages=[[step] for step in steps], output=output)
+        return cls(name=name, description=description, stages=[[step] for step in steps], output=output, **options)
 
     @classmethod
     def parallel(
-        cls, name: str, description: str, steps: Sequence[Step], output: Callable[[PipelineState], Any] | None = None
+        cls,
+        name: str,
+        description: str,
+        steps: Sequence[Step],
+        output: Callable[[PipelineState], Any] | None = None,
+        **options: Any,
     ) -> PipelineSpec:
         """Every step at once, then `output` over all of them (the join)."""
-        return cls(name=name, description=description, stages=[list(steps)], output=output)
+        return cls(name=name, description=description, stages=[list(steps)], output=output, **options)
 
     def steps(self) -> list[Step]:
         return [step for stage in self.stages for step in stage]

@@ -74,15 +74,15 @@ class RunService:
         when the requester waits for the whole answer (the model is asked for each response whole). `origin`: the
         schedule or trigger that creates the run."""
         origin = origin or RunOrigin()
-        if origin.trigger_id is None and len(body.message) > self.settings.max_prompt_chars:
-            # A trigger's run carries its event as data, bounded by SWITCHBOARD_TRIGGER_MAX_PAYLOAD_BYTES instead.
-            raise PayloadTooLarge(
-                f"message is {len(body.message)} characters; the limit is {self.settings.max_prompt_chars} "
-                "(SWITCHBOARD_MAX_PROMPT_CHARS)."
-            )
         runnable = self.agents.require_runnable(body.agent)
         # A pipeline has no model of its own (its steps' runs have theirs) and no concurrency limit.
         registered = None if isinstance(runnable, PipelineSpec) else runnable
+        spec_limit = runnable.max_input_chars if isinstance(runnable, PipelineSpec) else runnable.spec.max_input_chars
+        limit = spec_limit or self.settings.max_prompt_chars
+        if origin.trigger_id is None and len(body.message) > limit:
+            # A trigger's run carries its event as data, bounded by SWITCHBOARD_TRIGGER_MAX_PAYLOAD_BYTES instead.
+            setting = f"agent {body.agent}'s limit" if spec_limit else "SWITCHBOARD_MAX_PROMPT_CHARS"
+            raise PayloadTooLarge(f"message is {len(body.message)} characters; the limit is {limit} ({setting}).")
         notify = origin.notify if origin.notify is not None else await stored(self.settings, body.notify)
         thread, created = await self._thread(user, body, thread_key)
         free = created or await self._admit(thread, body, refuse_behind_approval, look=claim is not None)

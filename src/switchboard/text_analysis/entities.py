@@ -35,7 +35,7 @@ from switchboard.text_analysis.gazetteer import (
     ORG_SUFFIXES,
     PERSON_TITLES,
 )
-from switchboard.text_analysis.outputs import OFFLINE_METHOD, Entities, output_response
+from switchboard.text_analysis.outputs import MAX_TEXT_CHARS, OFFLINE_METHOD, Entities, output_response
 from switchboard.text_analysis.text import sentences
 
 NAME = "entities"
@@ -170,4 +170,5 @@ def entities_spec() -> AgentSpec:
         ),
         agent=Agent(deps_type=AgentDeps, name=NAME, instructions=INSTRUCTIONS, output_type=Entities),
         offline=entities_rules,
+        max_input_chars=MAX_TEXT_CHARS,
     )

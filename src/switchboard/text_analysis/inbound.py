@@ -38,7 +38,7 @@ from switchboard.text_analysis.endpoints import TAG
 from switchboard.text_analysis.pipelines import MODE_OF_PIPELINE
 from switchboard.text_analysis.schemas import ProcessRequest, ReceiveAccepted, RequestStatus
 from switchboard.text_analysis.service import SIGNATURE_HEADER, STATUS_OF_RUN, Callback, TextAnalysisService
-from switchboard.triggers.ingest import _record as record_event
+from switchboard.triggers.ingest import record_event
 from switchboard.triggers.signatures import verify_hex
 
 inbound_router = APIRouter(prefix="/webhook", tags=[TAG], responses=API_ERRORS)

@@ -15,6 +15,7 @@ from pydantic import BaseModel
 
 from switchboard.pipelines import PipelineSpec, PipelineState, Step, StepResult
 from switchboard.text_analysis.entities import NAME as ENTITIES
+from switchboard.text_analysis.outputs import MAX_TEXT_CHARS
 from switchboard.text_analysis.sentiment import NAME as SENTIMENT
 from switchboard.text_analysis.summarizer import NAME as SUMMARIZER
 
@@ -68,6 +69,8 @@ def result(state: PipelineState) -> dict[str, Any]:
         last = max(step.finished_at for step in finished if step.finished_at)
         total = (last - first).total_seconds()
     return {
+        # The request this is the result of: a callback's receiver matches it to its POST /api/v1/process.
+        "request_id": str(state.run_id) if state.run_id else None,
         "summary": summary.get("summary", ""),
         "sentiment": {"sentiment": sentiment.get("sentiment"), "confidence": sentiment.get("confidence")},
         "entities": {kind: list(entities.get(kind) or []) for kind in ENTITY_KINDS},
@@ -81,9 +84,17 @@ def pipelines() -> list[PipelineSpec]:
     what = "Summary, sentiment and entities of a text (seed 003)"
     return [
         PipelineSpec.parallel(
-            PARALLEL, f"{what}: the summarizer, sentiment and entities agents at once, then the join.", _steps(), result
+            PARALLEL,
+            f"{what}: the summarizer, sentiment and entities agents at once, then the join.",
+            _steps(),
+            result,
+            max_input_chars=MAX_TEXT_CHARS,
         ),
         PipelineSpec.sequential(
-            SEQUENTIAL, f"{what}: the summarizer, sentiment and entities agents one after another.", _steps(), result
+            SEQUENTIAL,
+            f"{what}: the summarizer, sentiment and entities agents one after another.",
+            _steps(),
+            result,
+            max_input_chars=MAX_TEXT_CHARS,
         ),
     ]

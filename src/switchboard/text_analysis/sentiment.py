@@ -26,6 +26,7 @@ from pydantic_ai.models.function import AgentInfo
 from switchboard.agents.offline import latest_user_prompt
 from switchboard.agents.spec import AgentDeps, AgentSpec
 from switchboard.text_analysis.outputs import (
+    MAX_TEXT_CHARS,
     OFFLINE_METHOD,
     Sentiment,
     SentimentLabel,
@@ -167,4 +168,5 @@ def sentiment_spec() -> AgentSpec:
         ),
         agent=Agent(deps_type=AgentDeps, name=NAME, instructions=INSTRUCTIONS, output_type=Sentiment),
         offline=sentiment_rules,
+        max_input_chars=MAX_TEXT_CHARS,
     )

@@ -21,7 +21,7 @@ from pydantic_ai.models.function import AgentInfo
 
 from switchboard.agents.offline import latest_user_prompt
 from switchboard.agents.spec import AgentDeps, AgentSpec
-from switchboard.text_analysis.outputs import OFFLINE_METHOD, Summary, output_response
+from switchboard.text_analysis.outputs import MAX_TEXT_CHARS, OFFLINE_METHOD, Summary, output_response
 from switchboard.text_analysis.text import Sentence, content_words, sentences
 
 NAME = "summarizer"
@@ -91,4 +91,5 @@ def summarizer_spec() -> AgentSpec:
         ),
         agent=Agent(deps_type=AgentDeps, name=NAME, instructions=INSTRUCTIONS, output_type=Summary),
         offline=summarizer_rules,
+        max_input_chars=MAX_TEXT_CHARS,
     )

@@ -76,7 +76,7 @@ async def receive(state: AppState, trigger_id: uuid.UUID, headers: Headers, body
         payload = read_payload(body)
         # GitHub signs no id and no time: its body is what a replay under a fresh delivery id would repeat.
         digest = hashlib.sha256(body).hexdigest() if trigger.signature == "github" else None
-        received = await _record(session, trigger.id, event_id, len(body), digest)
+        received = await record_event(session, trigger.id, event_id, len(body), digest)
         if received is not None:  # seen before: the first delivery's run
             return received
         run_service = RunService(session, state.agents, settings)
@@ -133,7 +133,7 @@ def _opened(trigger: Trigger, sealed: str, settings: Settings) -> str:
         raise NotFound(f"No trigger {trigger.id} accepts events.") from None
 
 
-async def _record(
+async def record_event(
     session: AsyncSession, trigger_id: uuid.UUID, event_id: str, size: int, digest: str | None
 ) -> Received | None:
     """Insert the event; None when this delivery is the first, else the earlier delivery's outcome. An insert
