@@ -83,9 +83,10 @@ def assistant_rules(messages: list[ModelMessage], info: AgentInfo) -> ModelRespo
 
 def help_text(prompt: str) -> str:
     return (
-        f'I am the assistant\'s offline model {LABEL}: I can compute arithmetic ("What is 12 * 7?"), summarise '
-        'a text you give me ("Summarise: …"), tell you what your application attached as context ("What am I '
-        'looking at?"), and describe the events that reach a triggered task. I cannot answer general questions: '
+        f'I am the assistant\'s offline model {LABEL}: I can compute arithmetic ("What is 12 * 7?"), quote the '
+        'passages of your knowledge base that match a question, summarise a text you give me ("Summarise: …"), '
+        'tell you what your application attached as context ("What am I looking at?"), and describe the events '
+        "that reach a triggered task. I cannot answer general questions: "
         f"I received {_shown(prompt)} and have no rule for it. Set SWITCHBOARD_MODEL to a real model for real answers."
     )
 
@@ -109,9 +110,8 @@ def answer_from_passages(content: Any) -> str:
     query = content.get("query", "") if isinstance(content, dict) else ""
     if not results:
         return (
-            f"I found nothing about {_shown(query)} in your knowledge base, and as rules {LABEL} I cannot answer "
-            "general questions. Add documents with POST /v1/knowledge/documents, or set SWITCHBOARD_MODEL to a "
-            "real model."
+            f"I found nothing about {_shown(query)} in your knowledge base, and I cannot answer general questions "
+            f"{LABEL}. Add documents with POST /v1/knowledge/documents, or set SWITCHBOARD_MODEL to a real model."
         )
     quoted = [
         f"[{hit.get('id')}] {hit.get('title')}: {' '.join(str(hit.get('snippet', '')).replace('**', '').split())}"
