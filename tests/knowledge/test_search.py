@@ -79,7 +79,14 @@ def test_the_tag_filter_and_the_limit(kb: Kb) -> None:
         assert len({r["document_id"] for r in only_b}) == 2
         assert {r["document_id"] for r in only_b} <= tagged
         assert len(search(client, "orders", tag="set-a", limit=1)["results"]) == 1
-        for params in ({"q": ""}, {"q": "   "}, {"q": "x" * 501}, {"q": "a", "limit": 0}, {"q": "a", "tag": "Bad"}):
+        bad: list[dict[str, str | int]] = [
+            {"q": ""},
+            {"q": "   "},
+            {"q": "x" * 501},
+            {"q": "a", "limit": 0},
+            {"q": "a", "tag": "Bad"},
+        ]
+        for params in bad:
             assert_error(client.get("/v1/knowledge/search", params=params), 422, "validation_error")
 
 

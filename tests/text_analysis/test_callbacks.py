@@ -53,8 +53,8 @@ def test_the_callback_is_the_result_signed_with_hmac_and_standard_webhooks(
         payload = Webhook(SEED_SECRET.encode()).verify(got.body, got.headers)
         assert payload == json.loads(got.body)
         result = wait_result(alice, accepted["request_id"])
-        shown = ("request_id", "summary", "sentiment", "entities", "agent_results", "total_execution_time")
-        analysis = {k: result[k] for k in shown}
+        keys = ("request_id", "summary", "sentiment", "entities", "agent_results", "total_execution_time")
+        analysis = {k: result[k] for k in keys}
         assert payload == analysis  # the result at the top level, as GET shows it
         assert payload["request_id"] == accepted["request_id"]  # the receiver can match it to its request
         assert payload["entities"]["persons"] == ["Ada Lovelace"]

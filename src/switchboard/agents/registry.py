@@ -26,6 +26,12 @@ class AgentRegistry:
             if spec.name in self._agents:
                 raise ValueError(f"two plugins register an agent named {spec.name!r}")
             self._agents[spec.name] = RegisteredAgent(spec=spec, model=resolve_model(spec, settings))
+        for registered in self._agents.values():  # at start-up, not at the first call: an agent tool must work
+            missing = sorted(set(registered.spec.delegates_to()) - set(self._agents))
+            if missing:
+                raise ValueError(
+                    f"agent {registered.spec.name!r} has agent tools for unknown agents: {', '.join(missing)}"
+                )
         self._pipelines: dict[str, PipelineSpec] = {}
         for pipeline in pipelines:
             if pipeline.name in self._agents or pipeline.name in self._pipelines:

@@ -122,6 +122,18 @@ class AgentSpec:
     # The longest input a run of it takes, in characters; None: SWITCHBOARD_MAX_PROMPT_CHARS.
     max_input_chars: int | None = None
 
+    def delegates_to(self) -> list[str]:
+        """The agents this one calls as tools (`agents.delegation.agent_tool`)."""
+        return [str(tool.metadata["delegate_to"]) for tool in self._tools() if (tool.metadata or {}).get("delegate_to")]
+
+    def _tools(self) -> list[Any]:
+        tools: list[Any] = []
+        for toolset in self.agent.toolsets:
+            found = getattr(toolset, "tools", None)
+            if isinstance(found, dict):
+                tools.extend(found.values())
+        return tools
+
     def tool_names(self) -> list[str]:
         names: list[str] = []
         for toolset in self.agent.toolsets:
