@@ -31,7 +31,7 @@ def build_assistant() -> Agent[AgentDeps, Any]:
 def assistant_spec() -> AgentSpec:
     return AgentSpec(
         name=AGENT_NAME,
-        description="A general assistant for seed 002's conversations and tasks; sees the conversation's "
+        description="A general assistant for the agent platform's conversations and tasks; sees the conversation's "
         "application context (sidekick) and searches the knowledge base. Offline: rules (arithmetic, extractive "
         "summaries, knowledge-base passages quoted with their sources, describing the context or an event), not "
         "an LLM.",

@@ -32,7 +32,7 @@ from switchboard.platform_api.conversations.schemas import (
 from switchboard.runs.waiting import interruptions
 from switchboard.state import app_state
 
-TAG = "platform (seed 002): conversations"
+TAG = "agent platform: conversations"
 router = APIRouter(prefix="/conversations", tags=[TAG], responses={**API_ERRORS, 404: {"model": ErrorResponse}})
 
 STREAM_DOC = (

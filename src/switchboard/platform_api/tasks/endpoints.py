@@ -28,7 +28,7 @@ from switchboard.platform_api.tasks.service import TaskService
 from switchboard.runs.schemas import RunOut
 from switchboard.state import app_state
 
-TAG = "platform (seed 002): tasks"
+TAG = "agent platform: tasks"
 router = APIRouter(prefix="/tasks", tags=[TAG], responses={**API_ERRORS, 404: {"model": ErrorResponse}})
 CONFLICT: dict[int | str, dict[str, Any]] = {
     409: {"model": ErrorResponse, "description": "`conflict`: the task is disabled, or its schedule or trigger was "
@@ -157,7 +157,7 @@ EVENT_BODY: dict[str, Any] = {
 async def receive_event(
     task_id: uuid.UUID, request: Request, user: PrincipalDep, session: SessionDep, event_id: EventIdHeader = None
 ) -> JSONResponse:
-    """With the task owner's API key (seed 002's webhook, authenticated as everything here). The payload
+    """With the task owner's API key (authenticated as every route here). The payload
     reaches the agent after the task's instructions as data, fenced and labelled as untrusted, never as
     instructions. A sender that should not hold your API key posts to the task's `ingest_url` instead, signed
     with its trigger's secret."""
