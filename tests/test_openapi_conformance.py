@@ -62,7 +62,16 @@ def _app_schema() -> dict[str, Any]:
 
 schema = schemathesis.openapi.from_dict(_app_schema(), config=CONFIG)
 CASES: Counter[str] = Counter()
-WORLDLY_FIELDS = ("url", "notify", "cron", "timezone", "end_at", "webhook_url")
+WORLDLY_FIELDS = (
+    "url",
+    "notify",
+    "cron",
+    "timezone",
+    "end_at",
+    "webhook_url",
+    "notification_config",
+    "schedule_expression",
+)
 
 
 @pytest.fixture(scope="module")

@@ -37,7 +37,7 @@ from switchboard.text_analysis.schemas import (
 from switchboard.text_analysis.service import STATUS_OF_RUN, Callback, ResultFilter, TextAnalysisService
 from switchboard.text_analysis.summarizer import NAME as SUMMARIZER
 
-TAG = "orchestrator (seed 003)"
+TAG = "text analysis (orchestrator API)"
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorResponse, "description": "No such request of yours."}}
 router = APIRouter(prefix="/api/v1", tags=[TAG], responses=API_ERRORS)
 

@@ -1,4 +1,4 @@
-"""`POST /webhook/receive`: seed 003's signed inbound request, `{text, orchestration_mode?, webhook_url?,
+"""`POST /webhook/receive`: the orchestrator API's signed inbound request, `{text, orchestration_mode?, webhook_url?,
 webhook_secret?}`, starting a pipeline through the trigger machinery.
 
 Who and which secret: the caller's API key says who it is (as on every route), and one of their triggers for a

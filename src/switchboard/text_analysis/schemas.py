@@ -20,7 +20,7 @@ STATUS_DOC = (
 CALLBACK_KEY_DOC = (
     "Signs the callback: `X-Webhook-Signature` is the hex HMAC-SHA256 of the exact body bytes keyed with this "
     "secret (UTF-8), and the Standard Webhooks headers are signed with it too. Any length from 1 to 200 characters "
-    "is taken, as seed 003 did; 16 or more is wise."
+    "is taken, as the orchestrator API always took; 16 or more is wise."
 )
 
 
@@ -76,7 +76,7 @@ class AgentResult(BaseModel):
 
 
 class ProcessingResult(BaseModel):
-    """A request as seed 003 showed it; the analysis fields are filled once it completed (and, for a failed
+    """A request as the orchestrator API shows it; the analysis fields are filled once it completed (and, for a failed
     request, with what its agents produced)."""
 
     request_id: uuid.UUID
