@@ -6,9 +6,12 @@
 - `load`         what a worker reads to execute or resume a run
 - `executor`     drives the Pydantic AI agent node by node; `outcome` maps how it stopped to a final status
 - `progress`     the run's messages as rows and events; `records` writes them, with steps and usage
-- `ledger`       the tool-call ledger and approvals (a Pydantic AI capability)
+- `ledger`       the tool-call ledger and approvals (a Pydantic AI capability); `delegation` an agent called as a
+                 tool, as a child run
+- `children`     child runs: spawn, a parent waiting for them holding no worker, woken by the last to finish
+- `pipeline`     a pipeline run: start its next stage's steps as child runs and wait, or settle
 - `event_buffer` text deltas batched into ~50 ms writes; `journal` numbers, stores and announces events
-- `settling`     the last transaction of an execution: settle, pause or release
+- `settling`     the last transaction of an execution: settle, pause, wait for child runs or release
 - `lease`        the fence every write of a worker checks
 - `channels`     the NOTIFY channels
 """
