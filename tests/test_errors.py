@@ -35,7 +35,7 @@ def test_unknown_route_is_404_in_the_error_shape(server: LiveServer, method: str
         ("PUT", "/v1/threads", {"GET", "POST"}),
         ("POST", "/health", {"GET"}),
         ("OPTIONS", "/v1/runs", {"GET", "POST"}),
-        ("PATCH", "/v1/threads/466ba6af-ad4e-430c-ba75-e13547c53e74", {"GET", "DELETE"}),  # any id: a fixed one
+        ("PUT", "/v1/threads/466ba6af-ad4e-430c-ba75-e13547c53e74", {"GET", "PATCH", "DELETE"}),  # any id: a fixed one
         # keeps the test ids the same in every process (pytest-xdist compares them)
         # A fixed path beside a path parameter is a resource of its own, not a malformed run id (was a 422).
         ("GET", "/v1/runs/wait", {"POST"}),

@@ -135,12 +135,13 @@ def test_prompt_over_the_limit_is_413_before_anything_happens(
         assert len(too_long) == 51
         new_thread = client.post("/v1/chat", json={"agent": "support", "message": too_long})
         existing = client.post("/v1/chat", json={"agent": "support", "message": too_long, "thread_id": thread_id})
-        # Over the limit is rejected even before the agent name is looked at.
+        # An unknown agent is that (its limit is the agent's to say): refused as well, changing nothing.
         unknown_agent = client.post("/v1/chat", json={"agent": "nope", "message": too_long})
         after = table_counts(db_url)
         status = order_status(client, 1)
         at_limit = client.post("/v1/chat", json={"agent": "support", "message": "Show me all my orders".ljust(50)})
-    for response in (new_thread, existing, unknown_agent):
+    assert_error(unknown_agent, 422, "validation_error")
+    for response in (new_thread, existing):
         error = assert_error(response, 413, "payload_too_large")
         assert "51" in error["message"]
         assert "50" in error["message"]

@@ -92,7 +92,19 @@ def test_what_each_route_raises_itself_is_documented_with_its_own_words(tmp_path
 
 def test_request_bodies_list_the_agents_this_server_runs(tmp_path: Path) -> None:
     components = openapi(tmp_path)["components"]["schemas"]
-    agents = ["document-extractor", "policy-checker", "support"]
+    agents = [  # every installed plugin's agents and pipelines (the offline model serves them all)
+        "assistant",
+        "document-extractor",
+        "entities",
+        "policy-checker",
+        "researcher",
+        "sentiment",
+        "shop-sidekick",
+        "summarizer",
+        "support",
+        "text-analysis",
+        "text-analysis-sequential",
+    ]
     for model in ("RunCreate", "ChatRequest", "ThreadCreate"):
         assert components[model]["properties"]["agent"]["enum"] == agents, model
     assert "x-switchboard-agent-name" not in json.dumps(components)

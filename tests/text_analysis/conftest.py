@@ -1,10 +1,10 @@
-"""A server for seed 003's API: notifications may reach loopback sinks and retry within milliseconds, texts of
-10,000 characters are taken, and the demo users have keys."""
+"""A server for seed 003's API: notifications may reach loopback sinks and retry within milliseconds, and the
+demo users have keys (the notification tests' fixtures, `notifying` and `sink`)."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -12,33 +12,20 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tests.fakes.webhook_sink import WebhookSink, webhook_sink
 from tests.fixtures.database import run_db
-from tests.fixtures.demo import DemoUser, seed_demo
+from tests.fixtures.demo import DemoUser
 from tests.fixtures.server import LiveServer
+from tests.notifications.conftest import notifying, sink
 
-FAST_RETRIES = "0.05,0.05,0.05,0.05"  # five attempts in all, 50 ms apart
+__all__ = ["notifying", "sink"]  # fixtures, shared with the notification tests
+
 Start = Callable[..., tuple[LiveServer, dict[str, DemoUser]]]
 
 
 @pytest.fixture
-def orchestrator(make_server: Callable[..., LiveServer]) -> Start:
-    def start(**overrides: Any) -> tuple[LiveServer, dict[str, DemoUser]]:
-        values: dict[str, Any] = {
-            "allow_private_urls": True,
-            "webhook_retry_seconds": FAST_RETRIES,
-            "webhook_retry_jitter": 0,
-        }
-        server = make_server(**{**values, **overrides})
-        return server, seed_demo(server.settings)
-
-    return start
-
-
-@pytest.fixture
-def sink() -> Iterator[WebhookSink]:
-    with webhook_sink() as receiver:
-        yield receiver
+def orchestrator(notifying: Start) -> Start:
+    """A server whose callbacks may go to loopback sinks and are retried fast (the notification tests' own)."""
+    return notifying
 
 
 def process(client: httpx.Client, text_: str, mode: str = "parallel", **fields: Any) -> dict[str, Any]:
