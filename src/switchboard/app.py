@@ -128,7 +128,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         RequestGuardMiddleware,
         max_body_bytes=settings.max_body_bytes,
         body_timeout_seconds=settings.body_timeout_seconds,
-        raw_body_paths=(HOOKS_PATH + "/",),  # verified on the raw bytes before anything parses them
+        # Verified on the raw bytes before anything parses them.
+        raw_body_paths=(HOOKS_PATH + "/", *(path for plugin in plugins for path in plugin.raw_body_paths)),
     )
     app.add_middleware(MethodCheckMiddleware)
     app.add_middleware(RequestContextMiddleware)

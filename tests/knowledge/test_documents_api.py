@@ -120,6 +120,7 @@ def test_a_file_upload_takes_its_title_and_format_from_the_file_name(kb: Kb) -> 
         ({"file": ("report.pdf", b"%PDF-1.4")}, {}, "file"),
         ({"file": ("latin1.txt", "café".encode("latin-1"))}, {}, "file"),
         ({"file": ("nul.txt", b"a\x00b")}, {}, "file"),
+        ({"file": (None, b"typed a\x00b")}, {}, "file"),  # the text as a plain form field
         ({"file": ("blank.md", b"  \n\n ")}, {}, "text"),
         ({"other": ("a.txt", b"text")}, {}, "file"),
         ({"file": ("a.txt", b"text")}, {"shared": "maybe"}, "shared"),

@@ -13,6 +13,7 @@ import httpx
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from switchboard.engine.delegation import MAX_DEPTH
 from switchboard.models.runs import FINAL, RunStatus
 from tests.fixtures.database import run_db
 from tests.fixtures.demo import seed_demo
@@ -227,3 +228,65 @@ def test_a_worker_killed_mid_parallel_pipeline_loses_nothing_and_repeats_no_tool
     assert len(children) == 3  # no step was started twice
     for child in children:
         assert get_run(client, child["id"])["attempts"] == 2  # claimed by A, swept back, claimed by B
+
+
+def test_an_agent_calling_itself_is_stopped_by_the_depth_limit(runs_server: Callable[..., LiveServer]) -> None:
+    _, client = _client(runs_server, worker_concurrency=2)
+    run = create_run(client, "looper", "go on")
+    done = wait_for_status(client, run["id"], *FINAL, timeout=30)
+    assert done["status"] == RunStatus.SUCCEEDED, done
+    depth, node = 0, done
+    while node["children"]:
+        [node] = node["children"]
+        depth += 1
+    assert depth == MAX_DEPTH - 1  # the run and four levels of children; the deepest was refused its call
+    assert done["output"].startswith("looper heard: " * MAX_DEPTH)
+    assert "Not asked: agents may call agents 4 levels deep at most" in done["output"]
+
+
+def test_a_pipeline_past_its_time_limit_times_out_with_its_steps(runs_server: Callable[..., LiveServer]) -> None:
+    _, client = _client(runs_server, worker_concurrency=3)
+    run = create_run(client, "trio", "words=100 delay=0.1", limits={"timeout_seconds": 1})
+    done = wait_for_status(client, run["id"], *FINAL, timeout=30)
+    assert done["status"] == RunStatus.TIMED_OUT, done
+    assert done["error"]["type"] == "timed_out"
+    # Each step had the pipeline's limits, so none ran on past it either.
+    assert {c["status"] for c in done["children"]} == {RunStatus.TIMED_OUT}
+    assert {get_run(client, c["id"])["limits"]["timeout_seconds"] for c in done["children"]} == {1.0}
+
+
+def test_a_pipeline_interrupted_by_a_new_run_on_its_thread_has_its_steps_cancelled_by_the_sweeper(
+    runs_server: Callable[..., LiveServer],
+) -> None:
+    # A short lease: the sweeper (every half lease) finds the orphaned steps within a second.
+    _, client = _client(runs_server, worker_concurrency=4, worker_lease_seconds=2)
+    run = create_run(client, "trio", "words=300 delay=0.1")
+    wait_for_status(client, run["id"], RunStatus.WAITING, timeout=15)
+    response = client.post(
+        "/v1/runs",
+        json={
+            "agent": "trio",
+            "message": "words=1 delay=0",
+            "thread_id": run["thread_id"],
+            "multitask_strategy": "interrupt",
+        },
+    )
+    assert response.status_code == 202, response.text
+    assert get_run(client, run["id"])["status"] == RunStatus.CANCELLED
+    steps = get_run(client, run["id"])["children"]
+    assert len(steps) == 3
+    for step in steps:
+        assert wait_for_status(client, step["id"], *FINAL, timeout=15)["status"] == RunStatus.CANCELLED
+    assert wait_for_status(client, response.json()["id"], *FINAL, timeout=15)["status"] == RunStatus.SUCCEEDED
+
+
+def test_a_step_s_thread_cannot_be_deleted_from_under_its_pipeline(runs_server: Callable[..., LiveServer]) -> None:
+    _, client = _client(runs_server)
+    run = create_run(client, "mixed", "hello")
+    done = wait_for_status(client, run["id"], *FINAL, timeout=30)
+    step_thread = get_run(client, done["children"][0]["id"])["thread_id"]
+    response = client.delete(f"/v1/threads/{step_thread}")
+    assert response.status_code == 409, response.text
+    assert f"part of run {run['id']}" in response.json()["error"]["message"]
+    assert client.delete(f"/v1/threads/{run['thread_id']}").status_code == 204  # the pipeline's own, with its steps
+    assert client.get(f"/v1/runs/{done['children'][0]['id']}").status_code == 404

@@ -134,9 +134,11 @@ def test_webhook_receive_signed_with_a_triggers_secret_starts_one_pipeline_per_b
         secret = made.json()["secret"]
         events_before = count(server, "trigger_events")
 
-        # A wrong signature, or none: 401, nothing stored.
+        # A wrong signature, or none: 401, nothing stored; the signature is checked before the body is read as
+        # JSON, so an unsigned body that is not JSON at all is a 401 too.
         for headers in ({}, {"X-Webhook-Signature": hex_hmac("not the secret", body)}, {"X-Webhook-Signature": "zz"}):
             assert_error(alice.post("/webhook/receive", content=body, headers=headers), 401, "authentication_error")
+        assert_error(alice.post("/webhook/receive", content=b"{not json"), 401, "authentication_error")
         # Bob signs with Alice's secret: he has no trigger of his own, so nothing is checked against hers.
         signed = {"X-Webhook-Signature": hex_hmac(secret, body), "Content-Type": "application/json"}
         assert_error(bob.post("/webhook/receive", content=body, headers=signed), 404, "not_found")
@@ -166,5 +168,9 @@ def test_webhook_receive_signed_with_a_triggers_secret_starts_one_pipeline_per_b
             422,
             "validation_error",
         )
+        assert error["details"][0]["field"] == "text"
+        nul = json.dumps({"text": "a long enough text\u0000 with a NUL"}).encode()
+        signed_nul = {"X-Webhook-Signature": hex_hmac(secret, nul)}
+        error = assert_error(alice.post("/webhook/receive", content=nul, headers=signed_nul), 422, "validation_error")
         assert error["details"][0]["field"] == "text"
         assert count(server, "runs") == 4

@@ -13,10 +13,7 @@ from __future__ import annotations
 
 from pydantic_ai import RunContext, Tool
 
-from switchboard.agents.spec import AgentDeps
-
-DELEGATE_TO = "delegate_to"
-"""The tool metadata key naming the agent a tool delegates to (read by the run engine's ledger)."""
+from switchboard.agents.spec import DELEGATE_TO, AgentDeps
 
 
 def agent_tool(agent: str, *, name: str | None = None, description: str | None = None) -> Tool[AgentDeps]:

@@ -18,6 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from switchboard.auth.principal import Principal
 from switchboard.kit.clock import utc_now
 
+DELEGATE_TO = "delegate_to"
+"""The tool metadata key naming the agent a tool delegates to (`agents.delegation.agent_tool`; read by the ledger)."""
+
 OfflineRules = Callable[[list[ModelMessage], AgentInfo], ModelResponse]
 """Deterministic rules that stand in for an LLM: they read the messages so far and answer with a response."""
 
@@ -124,7 +127,7 @@ class AgentSpec:
 
     def delegates_to(self) -> list[str]:
         """The agents this one calls as tools (`agents.delegation.agent_tool`)."""
-        return [str(tool.metadata["delegate_to"]) for tool in self._tools() if (tool.metadata or {}).get("delegate_to")]
+        return [str(tool.metadata[DELEGATE_TO]) for tool in self._tools() if (tool.metadata or {}).get(DELEGATE_TO)]
 
     def _tools(self) -> list[Any]:
         tools: list[Any] = []

@@ -63,7 +63,8 @@ FROM runs WHERE parent_id = :id ORDER BY queue_seq
 """)
 
 
-async def children(connection: AsyncConnection, parent_id: uuid.UUID) -> list[Child]:
+async def of(connection: AsyncConnection, parent_id: uuid.UUID) -> list[Child]:
+    """The run's child runs, oldest first."""
     rows = await connection.execute(_CHILDREN, {"id": parent_id})
     return [
         Child(
@@ -91,8 +92,9 @@ VALUES (:id, :user_id, :agent, :title, '{}', 1, :parent_run_id)
 async def spawn(
     connection: AsyncConnection, parent: Run, *, step: str, agent: str, input: str, model_name: str | None
 ) -> uuid.UUID:
-    """Queue a child run of `parent` for `step`, on a new thread of the parent's user, acting as the parent does.
-    The caller holds the parent's lease (see `lock`): a step is spawned once (unique per parent and step)."""
+    """Queue a child run of `parent` for `step`, on a new thread of the parent's user, acting as the parent does,
+    with the parent's limits (each child its own `max_model_requests`, `timeout_seconds`…). The caller holds the
+    parent's lease and lock (see `lock`) and has checked the step has no run yet (unique per parent and step)."""
     thread_id = uuid.uuid4()
     title = f"{step} (step of run {parent.id})"[:200]
     values = {"id": thread_id, "user_id": parent.user_id, "agent": agent, "title": title, "parent_run_id": parent.id}
@@ -106,7 +108,7 @@ async def spawn(
         input=input,
         multitask_strategy=MultitaskStrategy.ENQUEUE,
         metadata={},
-        limits={},
+        limits=dict(parent.limits or {}),  # limited as its parent is, each on its own
         model_name=model_name,
         request_id=parent.request_id,
         acting_user_id=parent.acting_user_id,

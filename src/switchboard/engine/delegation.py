@@ -15,11 +15,10 @@ from typing import Any
 from pydantic_ai.exceptions import CallDeferred
 from pydantic_ai.messages import ToolCallPart
 from pydantic_ai.usage import RunUsage
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from switchboard.engine import children
-from switchboard.engine.lease import fence
 from switchboard.models import Run
 from switchboard.models.runs import FINAL, RunStatus
 
@@ -50,6 +49,25 @@ def child_usage(child: Run) -> RunUsage:
     )
 
 
+MAX_DEPTH = 5
+"""How deep agents may call agents (a run, its child, the child's child…): an agent calling itself as a tool,
+or two calling each other, stops there instead of spawning runs without end."""
+
+
+class DelegationRefused(Exception):
+    """The call is answered without a child run (too deep): the message says why, to the model."""
+
+
+_DEPTH = text("""
+WITH RECURSIVE up(id, parent_id, depth) AS (
+    SELECT id, parent_id, 0 FROM runs WHERE id = :id
+    UNION ALL
+    SELECT r.id, r.parent_id, up.depth + 1 FROM runs r JOIN up ON r.id = up.parent_id
+)
+SELECT max(depth) FROM up
+""")
+
+
 async def child_for(
     session: AsyncSession,
     *,
@@ -59,17 +77,24 @@ async def child_for(
     agent: str,
     model_of: Callable[[str], str],
 ) -> Run:
-    """The call's finished child run; otherwise spawn it if it is new, and defer the call (`CallDeferred`)."""
+    """The call's finished child run; otherwise spawn it if it is new, and defer the call (`CallDeferred`). A run
+    flagged to stop spawns nothing (the run then ends `cancelled` instead of waiting: `settling`)."""
     child = await session.scalar(select(Run).where(Run.parent_id == run_id, Run.step == call.tool_call_id))
     if child is not None and child.status in FINAL:
         return child
     if child is None:
-        await fence(session, run_id, owner)  # the caller's row, under its lease, before its child's (lock order)
-        parent = await session.get_one(Run, run_id)
-        request = str(call.args_as_dict().get("request", ""))
         connection = await session.connection()
-        await children.spawn(
-            connection, parent, step=call.tool_call_id, agent=agent, input=request, model_name=model_of(agent)
-        )
-        await session.commit()
+        # The caller's row, under its lease, before its child's (lock order); a cancel flag set before it stands.
+        if not await children.lock(connection, run_id, owner):
+            if int(await session.scalar(_DEPTH, {"id": run_id}) or 0) + 1 >= MAX_DEPTH:
+                raise DelegationRefused(
+                    f"Not asked: agents may call agents {MAX_DEPTH - 1} levels deep at most, and this call would go "
+                    "deeper. Answer with what you have."
+                )
+            parent = await session.get_one(Run, run_id)
+            request = str(call.args_as_dict().get("request", ""))
+            await children.spawn(
+                connection, parent, step=call.tool_call_id, agent=agent, input=request, model_name=model_of(agent)
+            )
+            await session.commit()
     raise CallDeferred(metadata={"agent": agent})

@@ -18,6 +18,7 @@ from structlog.typing import FilteringBoundLogger
 from switchboard.agents.registry import AgentRegistry, RegisteredAgent
 from switchboard.agents.spec import AgentDeps
 from switchboard.engine import outcome as outcomes
+from switchboard.engine import transitions
 from switchboard.engine.delegation import WaitingForChildren
 from switchboard.engine.event_buffer import EventBuffer
 from switchboard.engine.lease import LeaseLost
@@ -122,11 +123,14 @@ class RunExecutor:
                     return RunStatus.QUEUED
                 outcome = outcomes.cancelled(progress.partial_text)
             except WaitingForChildren as waiting:
-                if not await wait_for_children(self.engine, progress, buffer, owner, waiting.calls):
+                waited = await wait_for_children(self.engine, progress, buffer, owner, waiting.calls)
+                if waited == "released":
                     return RunStatus.QUEUED  # its children finished meanwhile: resumed at once, by any worker
-                bound.info("run.waiting_for_children", calls=[call.tool_call_id for call in waiting.calls])
-                self.settled_here.publish(loaded.id, None)
-                return RunStatus.WAITING
+                if waited == "waiting":
+                    bound.info("run.waiting_for_children", calls=[call.tool_call_id for call in waiting.calls])
+                    self.settled_here.publish(loaded.id, None)
+                    return RunStatus.WAITING
+                outcome = outcomes.cancelled(progress.partial_text)  # flagged: it waits for nothing more
             except PausedForApproval as paused:
                 await pause(self.engine, progress, buffer, owner, paused.calls, self.notices)
                 bound.info("run.awaiting_approval", calls=[call.tool_call_id for call in paused.calls])
@@ -148,6 +152,8 @@ class RunExecutor:
         self.settled_here.publish(loaded.id, row)
         status = RunStatus(row["status"])
         bound.info("run.settled", status=status, requests=progress.usage.get("requests"))
+        if status != RunStatus.SUCCEEDED:
+            await self._end_children(loaded.id)
         return status
 
     async def _advance(self, loaded: LoadedRun, pipeline: PipelineSpec, owner: str) -> RunStatus | None:
@@ -162,7 +168,19 @@ class RunExecutor:
             return RunStatus.WAITING
         status = RunStatus(row["status"])
         log.info("run.settled", run_id=str(loaded.id), agent=pipeline.name, status=status)
+        if status != RunStatus.SUCCEEDED:
+            await self._end_children(loaded.id)
         return status
+
+    async def _end_children(self, run_id: uuid.UUID) -> None:
+        """A run that ended otherwise than by succeeding may leave child runs working: cancel them, now that its
+        end has committed (never in the same transaction: `engine.children`'s lock order). If this fails, the
+        sweeper's `cancel_orphans` does it."""
+        try:
+            async with self.engine.begin() as connection:
+                await transitions.cancel_descendants(connection, run_id, f"its parent run {run_id} ended")
+        except Exception as exc:
+            log.warning("run.children_not_cancelled", run_id=str(run_id), error=repr(exc)[:300])
 
     def _remaining(self, loaded: LoadedRun) -> float | None:
         limit = (loaded.run.limits or {}).get("timeout_seconds")

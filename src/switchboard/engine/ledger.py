@@ -31,14 +31,15 @@ from pydantic_ai.tools import (
     ToolDenied,
 )
 from pydantic_core import to_jsonable_python
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from switchboard.agents.delegation import DELEGATE_TO
-from switchboard.agents.spec import AgentDeps, current_tool_session
-from switchboard.engine.delegation import WaitingForChildren, answer, child_for, child_usage
+from switchboard.agents.spec import DELEGATE_TO, AgentDeps, current_tool_session
+from switchboard.engine.delegation import DelegationRefused, WaitingForChildren, answer, child_for, child_usage
 from switchboard.engine.lease import fence
 from switchboard.engine.records import record_tool_step, tool_step
 from switchboard.kit.clock import utc_now
+from switchboard.models import Run
 from switchboard.models.runs import StepStatus
 
 
@@ -109,9 +110,11 @@ class RunLedger(AbstractCapability[AgentDeps]):
         async with AsyncSession(self.engine, expire_on_commit=False) as session:
             unseen = self.fresh and call.tool_call_id not in self._seen
             step = None if unseen else await tool_step(session, self.run_id, call.tool_call_id)
-            if step is not None and step.status == StepStatus.SUCCEEDED:
-                return step.result
             delegate_to = (tool_def.metadata or {}).get(DELEGATE_TO)
+            if step is not None and step.status == StepStatus.SUCCEEDED:
+                if delegate_to is not None:  # its answer is not in the written history yet, nor is its usage
+                    await self._count_child(ctx, session, call)
+                return step.result
             if delegate_to is not None:
                 return await self._delegated(ctx, session, call, str(delegate_to))
             if step is not None and step.status in (StepStatus.RUNNING, StepStatus.UNKNOWN) and not idempotent:
@@ -150,16 +153,27 @@ class RunLedger(AbstractCapability[AgentDeps]):
     ) -> Any:
         """An agent called as a tool: its finished child run's answer, recorded; else the call is deferred."""
         started_at = utc_now()
-        child = await child_for(
-            session, run_id=self.run_id, owner=self.owner, call=call, agent=agent, model_of=self.model_of
-        )
-        result = answer(child)
-        ctx.usage.incr(child_usage(child))  # the child's model requests count as the caller's
+        try:
+            child = await child_for(
+                session, run_id=self.run_id, owner=self.owner, call=call, agent=agent, model_of=self.model_of
+            )
+        except DelegationRefused as refused:
+            result: Any = str(refused)
+        else:
+            result = answer(child)
+            ctx.usage.incr(child_usage(child))  # the child's model requests count as the caller's
         values = {"result": to_jsonable_python(result, fallback=str), "started_at": started_at}
         await self._record(session, call, True, status=StepStatus.SUCCEEDED, finished_at=utc_now(), **values)
         await fence(session, self.run_id, self.owner)
         await session.commit()
         return result
+
+    async def _count_child(self, ctx: RunContext[AgentDeps], session: AsyncSession, call: ToolCallPart) -> None:
+        """A delegated call answered from the ledger: the run's written usage was saved before its answer was part
+        of the history (a pause, a wait, a crash since), so its child's usage is counted again here, once."""
+        child = await session.scalar(select(Run).where(Run.parent_id == self.run_id, Run.step == call.tool_call_id))
+        if child is not None:
+            ctx.usage.incr(child_usage(child))
 
     async def handle_deferred_tool_calls(
         self, ctx: RunContext[AgentDeps], *, requests: DeferredToolRequests

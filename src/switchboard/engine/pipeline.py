@@ -19,11 +19,18 @@ from switchboard.engine import children, transitions
 from switchboard.engine.children import Child
 from switchboard.engine.journal import Event
 from switchboard.engine.load import LoadedRun
+from switchboard.kit.clock import utc_now
 from switchboard.models.runs import RunStatus
 from switchboard.notifications.outbox import RunNotices
 from switchboard.pipelines.spec import PipelineSpec, PipelineState, Step, StepResult
 
 log = structlog.get_logger(__name__)
+
+
+def _past_deadline(loaded: LoadedRun) -> bool:
+    limit = (loaded.run.limits or {}).get("timeout_seconds")
+    started = loaded.run.started_at
+    return limit is not None and started is not None and (utc_now() - started).total_seconds() > float(limit)
 
 
 def total_usage(of: list[Child]) -> dict[str, int]:
@@ -72,13 +79,15 @@ class PipelineDriver:
         run = loaded.run
         async with self.engine.begin() as connection:
             cancel_requested = await children.lock(connection, run.id, owner)
-            kids = await children.children(connection, run.id)
-            usage = total_usage(kids)
-            if cancel_requested:
-                cancelled = await transitions.cancel_descendants(connection, run.id, "its pipeline was cancelled")
-                await self.notices.record_runs(connection, cancelled)
+            started = await children.of(connection, run.id)
+            usage = total_usage(started)
+            if cancel_requested:  # its children are cancelled once this commits (the executor's `_end_children`)
                 return await self._settle(connection, run.id, owner, RunStatus.CANCELLED, usage=usage)
-            by_step = {child.step: child for child in kids}
+            if _past_deadline(loaded):  # woken late, or resumed after its deadline: it stops here
+                limit = (run.limits or {}).get("timeout_seconds")
+                error = {"type": "timed_out", "message": f"The run exceeded its wall-clock limit of {limit} s."}
+                return await self._settle(connection, run.id, owner, RunStatus.TIMED_OUT, usage=usage, error=error)
+            by_step = {child.step: child for child in started}
             state = PipelineState(input=run.input, run_id=run.id)
             for number, stage in enumerate(pipeline.stages, start=1):
                 missing = [step for step in stage if step.name not in by_step]
@@ -94,8 +103,8 @@ class PipelineDriver:
                 events = [await self._start(connection, loaded, step, inputs[step.name], number) for step in missing]
                 if events or any(not by_step[step.name].finished for step in stage if step.name in by_step):
                     # Children finish only after this lock is released (they lock it to wake it): some is unfinished.
-                    waiting = await children.wait(connection, run.id, owner, usage, events)
-                    assert waiting, "a child finished while its parent's row was locked"
+                    if not await children.wait(connection, run.id, owner, usage, events):
+                        raise RuntimeError("a child run finished while its parent's row was locked")
                     log.info("pipeline.waiting", run_id=str(run.id), pipeline=pipeline.name, stage=number)
                     return None
                 results = {step.name: _result(step, by_step[step.name]) for step in stage}

@@ -4,12 +4,12 @@ written yet — its pending events and any deferred messages — together with t
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic_ai.messages import ToolCallPart
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from switchboard.engine import children, transitions
+from switchboard.engine import children, journal, transitions
 from switchboard.engine.event_buffer import EventBuffer
 from switchboard.engine.journal import Event
 from switchboard.engine.outcome import Outcome, cancelled
@@ -72,17 +72,22 @@ async def pause(
 
 async def wait_for_children(
     engine: AsyncEngine, progress: Progress, buffer: EventBuffer, owner: str, calls: list[ToolCallPart]
-) -> bool:
-    """Wait, holding no worker, for the child runs of `calls` (agents called as tools). False when they have all
-    finished meanwhile: the run is then back in the queue at once, to carry on with their answers."""
+) -> Literal["waiting", "released", "cancelled"]:
+    """Wait, holding no worker, for the child runs of `calls` (agents called as tools): `waiting`. `released`
+    when they have all finished meanwhile: the run is back in the queue at once, to carry on with their answers.
+    `cancelled` when a cancel was requested: only its pending events written, the caller settles the run."""
     waiting = [{"tool_call_id": call.tool_call_id, "tool_name": call.tool_name} for call in calls]
-    events: list[Event] = [*await buffer.take(), ("waiting_for_children", {"calls": waiting})]
+    pending = await buffer.take()  # before the transaction: a flush in flight writes the same row
     async with engine.begin() as connection:
-        await children.lock(connection, progress.loaded.id, owner)
+        if await children.lock(connection, progress.loaded.id, owner):
+            if pending:
+                await journal.append(connection, progress.loaded.id, pending, owner=owner)
+            return "cancelled"
+        events: list[Event] = [*pending, ("waiting_for_children", {"calls": waiting})]
         if await children.wait(connection, progress.loaded.id, owner, progress.usage, events):
-            return True
+            return "waiting"
         await transitions.release(connection, run_id=progress.loaded.id, owner=owner, reason="children_finished")
-        return False
+        return "released"
 
 
 async def release(engine: AsyncEngine, progress: Progress, buffer: EventBuffer, owner: str) -> None:

@@ -160,17 +160,67 @@ async def cancel_now(connection: AsyncConnection, run_id: uuid.UUID, reason: str
     return True
 
 
-async def cancel_descendants(connection: AsyncConnection, run_id: uuid.UUID, reason: str) -> list[uuid.UUID]:
-    """Cancel a run's unfinished child runs and theirs, deepest first (`children`'s lock order): running ones are
-    flagged, the others cancelled at once — returned, for their notifications. Their parents are being cancelled
-    too, so none is woken."""
-    cancelled: list[uuid.UUID] = []
-    for child_id, status in await children.descendants(connection, run_id):
-        if status == S.RUNNING:
+_LOCK_STATUS = text("SELECT status FROM runs WHERE id = :id FOR NO KEY UPDATE")
+
+
+async def lock_status(connection: AsyncConnection, run_id: uuid.UUID) -> RunStatus | None:
+    """The run's status, locked until commit (so the change made next applies to it): `NO KEY UPDATE`, the
+    lock a status change takes anyway (see `children` on why not `FOR UPDATE`)."""
+    status = (await connection.execute(_LOCK_STATUS, {"id": run_id})).scalar()
+    return None if status is None else RunStatus(status)
+
+
+async def cancel_descendants(connection: AsyncConnection, run_id: uuid.UUID, reason: str) -> None:
+    """Cancel the unfinished child runs of a run that is finished or flagged to stop, and theirs, deepest first:
+    each at once if no worker holds it, else flagged (whichever its status is when the statement runs). Call it
+    in a transaction that does not hold the run itself (`children`'s lock order: child, then parent); none is
+    woken, since their parents are ending too."""
+    for child_id, _ in await children.descendants(connection, run_id):
+        if not await cancel_now(connection, child_id, reason, wake_parent=False):
             await request_cancel(connection, child_id, reason)
-        elif await cancel_now(connection, child_id, reason, wake_parent=False):
-            cancelled.append(child_id)
-    return cancelled
+
+
+_TIME_OUT_WAITING = text(f"""
+UPDATE runs SET status = '{S.TIMED_OUT}', finished_at = now(), updated_at = now(),
+    error = jsonb_build_object('type', 'timed_out', 'message', format(
+        'The run exceeded its wall-clock limit of %s s while it waited for its child runs.',
+        limits->>'timeout_seconds'))
+WHERE status = '{S.WAITING}' AND limits->>'timeout_seconds' IS NOT NULL
+  AND started_at + make_interval(secs => CAST(limits->>'timeout_seconds' AS double precision)) < now()
+RETURNING id, parent_id, step, agent, status, error
+""")
+
+
+async def time_out_waiting(connection: AsyncConnection) -> list[uuid.UUID]:
+    """Runs waiting for their children past their own `timeout_seconds` (no worker holds them to notice):
+    `timed_out`, with their `end`, and their own parents woken. Their children are then orphans
+    (`cancel_orphans`). Returns them, for their notifications."""
+    rows = (await connection.execute(_TIME_OUT_WAITING)).all()
+    for row in rows:
+        data = {"status": S.TIMED_OUT, "error": row.error}
+        await journal.append(connection, row.id, [("status", data), ("end", {**data, "output": None})])
+        await children.wake_parent(connection, dict(row._mapping))
+    return [row.id for row in rows]
+
+
+_ORPHANS = text(f"""
+SELECT c.id FROM runs c JOIN runs p ON p.id = c.parent_id
+WHERE c.status IN {sql_list([S.QUEUED, S.RUNNING, S.REQUIRES_ACTION, S.WAITING])} AND p.status IN {sql_list(FINAL)}
+  AND NOT (c.status = '{S.RUNNING}' AND c.cancel_requested)
+LIMIT 100
+""")
+
+
+async def cancel_orphans(connection: AsyncConnection) -> int:
+    """Cancel child runs whose parent has finished: what a cancelled parent's own clean-up (right after it
+    ended) did not reach, because its process stopped first or because it was cancelled by a thread's new run
+    (`interrupt`). Run by every worker's sweeper; safe to run anywhere at once. Returns how many it changed."""
+    reason = "its parent run has finished"
+    orphans = [row[0] for row in await connection.execute(_ORPHANS)]
+    for child_id in orphans:
+        if not await cancel_now(connection, child_id, reason, wake_parent=False):
+            await request_cancel(connection, child_id, reason)
+    return len(orphans)
 
 
 _SWEEP = text(f"""

@@ -26,6 +26,7 @@ from switchboard.engine.lease import LeaseLost
 from switchboard.engine.limits import limit_groups
 from switchboard.engine.local import SettledHere
 from switchboard.engine.queue import Claimed
+from switchboard.engine.tree_sweep import sweep_trees
 from switchboard.kit.db import database_unavailable
 from switchboard.kit.notify import Notifier
 from switchboard.models.runs import RunStatus
@@ -289,4 +290,11 @@ class Worker:
             else:
                 for run_id, status in swept:
                     self.log.warning("run.lease_expired", run_id=str(run_id), now=status)
+            await self._sweep_trees()
             await asyncio.sleep(interval)
+
+    async def _sweep_trees(self) -> None:
+        try:
+            await sweep_trees(self.engine, self.executor.notices, self.log)
+        except Exception as exc:
+            self._failed("worker.sweep_failed", exc)

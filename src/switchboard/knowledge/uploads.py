@@ -91,7 +91,7 @@ async def _from_form(request: Request) -> DocumentCreate:
             raise _invalid("file", f"{name!r} is not a .txt or .md file")
         text = _text_of(await upload.read())
     elif isinstance(upload, str):  # the text as a plain form field
-        name, extension, text = "", "", upload
+        name, extension, text = "", "", _text_of(upload.encode())
     else:
         raise _invalid("file", "a .txt or .md file (or the text) is required in the form field `file`")
     fields: dict[str, Any] = {}

@@ -98,7 +98,8 @@ class Run(CreatedAt, Base):
         ),
         Index("ix_runs_schedule", "schedule_id", "created_at", postgresql_where=text("schedule_id IS NOT NULL")),
         Index("ix_runs_trigger", "trigger_id", postgresql_where=text("trigger_id IS NOT NULL")),
-        # A parent's children, and one child per step: creating a step's run twice (a resumed parent) is a no-op.
+        # A parent's children, and one child per step: a step's run cannot be created twice (a resumed parent
+        # looks before it spawns, under its lock; this index is the guarantee).
         Index("uq_runs_parent_step", "parent_id", "step", unique=True, postgresql_where=text("parent_id IS NOT NULL")),
     )
 

@@ -32,6 +32,8 @@ class Plugin:
     - `routers`: extra HTTP routes (they may use `switchboard.auth.dependencies` for identity).
     - `migrations`: a folder of Alembic revisions on a branch of the plugin's own, applied with the core's.
       Tables are declared on `switchboard.models.Base` so they can refer to core tables such as `users`.
+    - `raw_body_paths`: path prefixes of its routes that verify a signature over the raw body: the request guard
+      passes their bodies through unparsed (size still limited), and the route checks them itself.
     - `seed`: example data for `switchboard demo`; must be idempotent; returns lines to print. With
       `context.reset` (`switchboard demo --reset`), it first undoes what was done to that data since.
     """
@@ -41,4 +43,5 @@ class Plugin:
     pipelines: Sequence[PipelineSpec] = ()
     routers: Sequence[APIRouter] = ()
     migrations: Path | None = None
+    raw_body_paths: Sequence[str] = ()
     seed: Callable[[SeedContext], Awaitable[list[str]]] | None = field(default=None)

@@ -19,6 +19,7 @@ from switchboard.runs.dependencies import RunServiceDep
 from switchboard.runs.idempotency import IdempotencyKeyHeader
 from switchboard.runs.repository import RunFilter
 from switchboard.runs.schemas import ApprovalDecision, RunCreate, RunOut, StepOut
+from switchboard.runs.service import RunService
 from switchboard.runs.starting import events_of, sse, start_run, wait_for
 from switchboard.runs.waiting import interruptions
 from switchboard.state import app_state
@@ -179,11 +180,18 @@ async def list_children(
     summary="Cancel a run",
     responses={409: {"model": ErrorResponse, "description": "The run has already finished."}},
 )
-async def cancel_run(run_id: uuid.UUID, user: PrincipalDep, service: RunServiceDep) -> RunOut:
+async def cancel_run(run_id: uuid.UUID, request: Request, user: PrincipalDep) -> RunOut:
     """A queued or paused run is cancelled at once. A running one is flagged: its worker, in whichever process,
     stops it between steps or in the middle of a streamed model response, keeping what it produced; the run
-    then ends `cancelled` (follow it with /events or poll it)."""
-    return await service.out(await service.cancel(user, run_id))
+    then ends `cancelled` (follow it with /events or poll it). Its child runs (a pipeline's steps, agents its
+    agent called) are cancelled with it."""
+    state = app_state(request)
+    async with state.db.unit_of_work() as session:
+        service = RunService(session, state.agents, state.settings)
+        cancelled = await service.out(await service.cancel(user, run_id))
+    async with state.db.unit_of_work() as session:  # once the run's own cancel has committed (lock order)
+        await RunService(session, state.agents, state.settings).cancel_children(run_id)
+    return cancelled
 
 
 @router.post(

@@ -65,9 +65,9 @@ class RunRepository:
         )
 
     async def active_on_thread(self, thread_id: uuid.UUID) -> list[Run]:
-        """The thread's unfinished runs in queue order, locked until commit."""
+        """The thread's unfinished runs in queue order, locked until commit (`NO KEY UPDATE`: see `engine.children`)."""
         query = select(Run).where(Run.thread_id == thread_id, Run.status.in_(ACTIVE)).order_by(Run.queue_seq)
-        return list(await self.session.scalars(query.with_for_update()))
+        return list(await self.session.scalars(query.with_for_update(key_share=True)))
 
     async def steps(self, run_id: uuid.UUID) -> list[RunStep]:
         query = select(RunStep).where(RunStep.run_id == run_id).order_by(RunStep.started_at, RunStep.id)

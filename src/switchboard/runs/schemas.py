@@ -113,7 +113,11 @@ class RunOut(FromRow):
     pending_approvals: list[PendingApproval] = Field(
         default_factory=list, description="Tool calls waiting for `POST /v1/runs/{id}/approvals` (`requires_action`)."
     )
-    usage: dict[str, int] = Field(default_factory=dict)
+    usage: dict[str, int] = Field(
+        default_factory=dict,
+        description="Model requests, tool calls and tokens; a parent's include its child runs' (to total a "
+        "user's usage, add up the runs without a `parent_id`).",
+    )
     model: str | None = Field(
         default=None, validation_alias="model_name", description="The model used. `offline` is rules, not an LLM."
     )

@@ -24,7 +24,7 @@ from switchboard.engine.queue import Claimed, ClaimNow, NewRun
 from switchboard.kit.clock import utc_now
 from switchboard.kit.errors import Conflict, NotFound, PayloadTooLarge
 from switchboard.models import Run, RunStep, Thread
-from switchboard.models.runs import FINAL, MultitaskStrategy, RunStatus, StepStatus
+from switchboard.models.runs import FINAL, PAUSED, MultitaskStrategy, RunStatus, StepStatus
 from switchboard.notifications.outbox import RunNotices
 from switchboard.notifications.targets import stored
 from switchboard.pipelines.spec import PipelineSpec
@@ -139,8 +139,8 @@ class RunService:
                 "create the run with multitask_strategy 'enqueue' (wait) or 'interrupt' (cancel it)."
             )
         if strategy == MultitaskStrategy.INTERRUPT:
-            for run in active:
-                await self._cancel(run, reason="interrupted")
+            for run in active:  # their children, if any: by the sweeper, once this has committed
+                await self._cancel(run.id, reason="interrupted")
         return False
 
     async def _thread(self, user: Principal, body: RunCreate, thread_key: str | None) -> tuple[Thread, bool]:
@@ -228,23 +228,30 @@ class RunService:
     # --- cancel ---
 
     async def cancel(self, user: Principal, run_id: uuid.UUID) -> Run:
-        # Not locked here: a tree is cancelled from its leaves up (see `engine.children` on the lock order); each
-        # statement changes only a run in a status it applies to.
+        """The run alone: its child runs are cancelled once this has committed (`cancel_children`), never in the
+        transaction that holds the run (`engine.children`: a child's row is locked before its parent's)."""
         run = await self.get(user, run_id)
-        if run.status in FINAL:
-            raise Conflict(f"Run {run_id} has already finished ({run.status}); there is nothing to cancel.")
-        await self._cancel(run, reason="cancelled by the user")
+        status = await self._cancel(run.id, reason="cancelled by the user")
+        if status in FINAL:
+            raise Conflict(f"Run {run_id} has already finished ({status}); there is nothing to cancel.")
         return await self.runs.by_id(run.id)
 
-    async def _cancel(self, run: Run, *, reason: str) -> None:
-        """Its child runs first (a pipeline's steps, agents it called). Then the run: queued or paused, cancelled
-        now; running, flagged, and its worker stops it between steps or mid-stream."""
+    async def _cancel(self, run_id: uuid.UUID, *, reason: str) -> RunStatus | None:
+        """Decided on the run's status as locked now: queued or paused, cancelled now; running, flagged, and its
+        worker stops it between steps or mid-stream (and spawns no more children). Returns that status."""
         connection = await self.session.connection()
-        await transitions.cancel_descendants(connection, run.id, f"its parent run {run.id} was cancelled")
-        if run.status == RunStatus.RUNNING:
-            await transitions.request_cancel(connection, run.id, reason)
-        elif await transitions.cancel_now(connection, run.id, reason):
-            await RunNotices(self.settings).record_runs(connection, [run.id])
+        status = await transitions.lock_status(connection, run_id)
+        if status == RunStatus.RUNNING:
+            await transitions.request_cancel(connection, run_id, reason)
+        elif status in (RunStatus.QUEUED, *PAUSED) and await transitions.cancel_now(connection, run_id, reason):
+            await RunNotices(self.settings).record_runs(connection, [run_id])
+        return status
+
+    async def cancel_children(self, run_id: uuid.UUID) -> None:
+        """After the run's own cancel has committed: its children, and theirs (deepest first). Should this process
+        stop first, the sweeper's `cancel_orphans` does it."""
+        connection = await self.session.connection()
+        await transitions.cancel_descendants(connection, run_id, f"its parent run {run_id} was cancelled")
 
     # --- approvals ---
 

@@ -19,4 +19,5 @@ def plugin() -> Plugin:
         agents=[summarizer_spec(), sentiment_spec(), entities_spec()],
         pipelines=pipelines(),
         routers=[router, inbound_router],
+        raw_body_paths=["/webhook/receive"],  # its signature is over the exact bytes sent
     )

@@ -53,7 +53,6 @@ def _service(request: Request, session: SessionDep) -> TextAnalysisService:
     summary="Submit a text for summary, sentiment and entities",
     response_model=ProcessAccepted,
     responses={
-        413: {"model": ErrorResponse, "description": "Longer than SWITCHBOARD_MAX_PROMPT_CHARS."},
         422: {"model": ErrorResponse, "description": "Invalid input (the text's length, a refused webhook_url…)."},
     },
 )

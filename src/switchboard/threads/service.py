@@ -10,7 +10,7 @@ from pydantic_ai.messages import ModelMessage, ModelRequest, TextPart, UserPromp
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from switchboard.auth.principal import Principal
-from switchboard.kit.errors import NotFound, PayloadTooLarge, ValidationFailed
+from switchboard.kit.errors import Conflict, NotFound, PayloadTooLarge, ValidationFailed
 from switchboard.models import Thread, ThreadMessage
 from switchboard.threads.context import user_text
 from switchboard.threads.repository import MessageRepository, ThreadRepository
@@ -110,7 +110,13 @@ class ThreadService:
         return await self.threads.page(user.user_id, limit, cursor, agent)
 
     async def delete(self, user: Principal, thread_id: uuid.UUID) -> None:
-        await self.threads.delete(await self.get(user, thread_id))
+        thread = await self.get(user, thread_id)
+        if thread.parent_run_id is not None:  # deleting it would delete a run its parent waits for
+            raise Conflict(
+                f"Thread {thread_id} is a child run's, part of run {thread.parent_run_id}: delete that run's thread "
+                "instead, which deletes its child runs with it."
+            )
+        await self.threads.delete(thread)
 
     async def message_page(
         self, user: Principal, thread_id: uuid.UUID, limit: int, cursor: str | None
