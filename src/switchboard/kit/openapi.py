@@ -84,7 +84,8 @@ def complete_openapi(app: FastAPI, values: dict[str, list[str]]) -> None:
 def statuses(route: RouteContext) -> set[int]:
     """The error statuses an operation can answer, from its definition."""
     errors = list(EVERY_OPERATION)
-    if route.body_field is not None:
+    # A route may read and document its body itself (`openapi_extra={"requestBody": …}`): it still has one.
+    if route.body_field is not None or "requestBody" in (route.openapi_extra or {}):
         errors += WITH_BODY
     if route.dependant.path_params:
         errors += WITH_PATH_PARAMETERS
