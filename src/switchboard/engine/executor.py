@@ -18,7 +18,6 @@ from structlog.typing import FilteringBoundLogger
 from switchboard.agents.registry import AgentRegistry, RegisteredAgent
 from switchboard.agents.spec import AgentDeps
 from switchboard.engine import outcome as outcomes
-from switchboard.engine import transitions
 from switchboard.engine.delegation import WaitingForChildren
 from switchboard.engine.event_buffer import EventBuffer
 from switchboard.engine.lease import LeaseLost
@@ -32,6 +31,7 @@ from switchboard.engine.progress import Progress, persist, usage_dict
 from switchboard.engine.queue import Claimed
 from switchboard.engine.run_events import on_model_event, on_tool_event, on_whole_response
 from switchboard.engine.settling import pause, release, settle, wait_for_children
+from switchboard.engine.trees import end_children
 from switchboard.kit.clock import utc_now
 from switchboard.kit.db import database_unavailable
 from switchboard.kit.logging import redactor
@@ -142,7 +142,7 @@ class RunExecutor:
                 if database_unavailable(exc):
                     raise  # not the run's failure either: the worker gives it back when the database answers
                 outcome = self._failure(exc, progress, loaded, deadline.expired())
-                self._log_failure(bound, outcome, progress.model_name, exc)
+                outcomes.log_failure(bound, outcome, progress.model_name, exc)
                 if progress.in_model_request and outcome.error is not None:
                     await record_failed_request(buffer, progress, outcome.error, None, 0)
             row = await settle(self.engine, progress, buffer, owner, outcome, self.notices)
@@ -153,7 +153,7 @@ class RunExecutor:
         status = RunStatus(row["status"])
         bound.info("run.settled", status=status, requests=progress.usage.get("requests"))
         if status != RunStatus.SUCCEEDED:
-            await self._end_children(loaded.id)
+            await end_children(self.engine, loaded.id)
         return status
 
     async def _advance(self, loaded: LoadedRun, pipeline: PipelineSpec, owner: str) -> RunStatus | None:
@@ -169,18 +169,8 @@ class RunExecutor:
         status = RunStatus(row["status"])
         log.info("run.settled", run_id=str(loaded.id), agent=pipeline.name, status=status)
         if status != RunStatus.SUCCEEDED:
-            await self._end_children(loaded.id)
+            await end_children(self.engine, loaded.id)
         return status
-
-    async def _end_children(self, run_id: uuid.UUID) -> None:
-        """A run that ended otherwise than by succeeding may leave child runs working: cancel them, now that its
-        end has committed (never in the same transaction: `engine.children`'s lock order). If this fails, the
-        sweeper's `cancel_orphans` does it."""
-        try:
-            async with self.engine.begin() as connection:
-                await transitions.cancel_descendants(connection, run_id, f"its parent run {run_id} ended")
-        except Exception as exc:
-            log.warning("run.children_not_cancelled", run_id=str(run_id), error=repr(exc)[:300])
 
     def _remaining(self, loaded: LoadedRun) -> float | None:
         limit = (loaded.run.limits or {}).get("timeout_seconds")
@@ -198,16 +188,6 @@ class RunExecutor:
             model_name=progress.model_name,
             redact=self.redact,
         )
-
-    @staticmethod
-    def _log_failure(bound: FilteringBoundLogger, outcome: Outcome, model_name: str, exc: Exception) -> None:
-        """Called while the exception is handled: `exception` logs its traceback. A model's failure is logged
-        with the provider's own words (the member sees only the status; the log's renderer redacts secrets)."""
-        if outcome.error_type == "internal_error":
-            bound.exception("run.crashed")
-        elif outcome.error_type == "model_error":
-            message = (outcome.error or {}).get("message")
-            bound.warning("run.model_failed", model=model_name, error=message, detail=outcomes.provider_detail(exc))
 
     async def _drive_with_retries(self, drive: _Drive) -> Any:
         """`_drive`, made again from the last written step while a model request fails transiently (see

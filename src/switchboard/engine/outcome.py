@@ -18,6 +18,7 @@ from pydantic_ai.exceptions import (
     UsageLimitExceeded,
     UserError,
 )
+from structlog.typing import FilteringBoundLogger
 
 from switchboard.models.runs import RunStatus
 
@@ -132,3 +133,13 @@ def failure(
     return Outcome(
         RunStatus.FAILED, None, {"type": "internal_error", "message": f"The run failed: {redact(described)}"}
     )
+
+
+def log_failure(bound: FilteringBoundLogger, outcome: Outcome, model_name: str, exc: Exception) -> None:
+    """Called while the exception is handled: `exception` logs its traceback. A model's failure is logged with
+    the provider's own words (the member sees only the status; the log's renderer redacts secrets)."""
+    if outcome.error_type == "internal_error":
+        bound.exception("run.crashed")
+    elif outcome.error_type == "model_error":
+        message = (outcome.error or {}).get("message")
+        bound.warning("run.model_failed", model=model_name, error=message, detail=provider_detail(exc))

@@ -26,7 +26,7 @@ from switchboard.engine.lease import LeaseLost
 from switchboard.engine.limits import limit_groups
 from switchboard.engine.local import SettledHere
 from switchboard.engine.queue import Claimed
-from switchboard.engine.tree_sweep import sweep_trees
+from switchboard.engine.trees import sweep_trees
 from switchboard.kit.db import database_unavailable
 from switchboard.kit.notify import Notifier
 from switchboard.models.runs import RunStatus
