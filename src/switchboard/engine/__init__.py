@@ -8,7 +8,8 @@
 - `progress`     the run's messages as rows and events; `records` writes them, with steps and usage
 - `ledger`       the tool-call ledger and approvals (a Pydantic AI capability); `delegation` an agent called as a
                  tool, as a child run
-- `children`     child runs: spawn, a parent waiting for them holding no worker, woken by the last to finish
+- `children`     child runs: spawn, a parent waiting for them holding no worker, woken by the last to finish;
+                 `trees` cancels a finished run's children, and what the sweeper finds (orphans, late waiters)
 - `pipeline`     a pipeline run: start its next stage's steps as child runs and wait, or settle
 - `event_buffer` text deltas batched into ~50 ms writes; `journal` numbers, stores and announces events
 - `settling`     the last transaction of an execution: settle, pause, wait for child runs or release
