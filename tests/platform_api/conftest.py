@@ -5,18 +5,20 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 import pytest
 
 from switchboard.kit.sse import parse_sse
-from tests.fakes.smtp_sink import SmtpSink, smtp_sink
-from tests.fakes.webhook_sink import WebhookSink, webhook_sink
+from tests.fakes.smtp_sink import SmtpSink
 from tests.fixtures.demo import DemoUser, seed_demo
 from tests.fixtures.processes import TEST_PLUGIN
 from tests.fixtures.server import LiveServer
+from tests.notifications.conftest import sink, smtp
+
+__all__ = ["sink", "smtp"]  # fixtures, shared with the notification tests
 
 ALICE = "alice@example.com"
 BOB = "bob@example.com"
@@ -29,18 +31,6 @@ class Platform:
 
     def client(self, email: str = ALICE) -> httpx.Client:
         return self.server.client(self.people[email].key)
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpSink]:
-    with smtp_sink() as server:
-        yield server
-
-
-@pytest.fixture
-def sink() -> Iterator[WebhookSink]:
-    with webhook_sink() as receiver:
-        yield receiver
 
 
 @pytest.fixture

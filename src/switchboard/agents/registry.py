@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from switchboard.agents.model_resolution import ResolvedModel, resolve_model
 from switchboard.agents.spec import AgentSpec, HistoryWindow
-from switchboard.kit.errors import ValidationFailed
+from switchboard.kit.errors import PayloadTooLarge, ValidationFailed
 from switchboard.pipelines.spec import PipelineSpec
 from switchboard.settings import Settings
 
@@ -40,6 +40,7 @@ class AgentRegistry:
             if unknown:  # at start-up, not at the first run: a pipeline over a missing agent cannot work
                 raise ValueError(f"pipeline {pipeline.name!r} has steps of unknown agents: {', '.join(unknown)}")
             self._pipelines[pipeline.name] = pipeline
+        self._max_prompt_chars = settings.max_prompt_chars
 
     def require(self, name: str) -> RegisteredAgent:
         """The agent a request body names in its `agent` field; unknown → 422 naming the field."""
@@ -60,6 +61,27 @@ class AgentRegistry:
             f"agent: unknown agent {name!r}; known agents and pipelines: {known} (GET /v1/agents)",
             details=[{"field": "agent", "message": "unknown agent"}],
         )
+
+    def input_limit(self, name: str) -> tuple[int, str]:
+        """The longest input a run of `name` takes, in characters, and what sets it (for an error to say): the
+        agent's or pipeline's own `max_input_chars`, else SWITCHBOARD_MAX_PROMPT_CHARS."""
+        pipeline = self._pipelines.get(name)
+        registered = self._agents.get(name)
+        declared = pipeline.max_input_chars if pipeline else registered.spec.max_input_chars if registered else None
+        if declared:
+            return declared, f"{name}'s own limit"
+        return self._max_prompt_chars, "SWITCHBOARD_MAX_PROMPT_CHARS"
+
+    def check_input(self, name: str, text: str, field: str) -> None:
+        """A run's input longer than `input_limit` is a 413 naming `field`."""
+        limit, why = self.input_limit(name)
+        if len(text) > limit:
+            raise PayloadTooLarge(f"{field} is {len(text)} characters; the limit is {limit} ({why}).")
+
+    def may_have_children(self, name: str) -> bool:
+        """Whether a run of `name` can have child runs: a pipeline, or an agent with agent tools."""
+        registered = self._agents.get(name)
+        return name in self._pipelines or (registered is not None and bool(registered.spec.delegates_to()))
 
     def pipeline(self, name: str) -> PipelineSpec | None:
         return self._pipelines.get(name)

@@ -138,9 +138,4 @@ class AgentSpec:
         return tools
 
     def tool_names(self) -> list[str]:
-        names: list[str] = []
-        for toolset in self.agent.toolsets:
-            tools = getattr(toolset, "tools", None)
-            if isinstance(tools, dict):
-                names.extend(str(name) for name in tools)
-        return sorted(names)
+        return sorted(str(tool.name) for tool in self._tools())

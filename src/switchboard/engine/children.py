@@ -150,7 +150,16 @@ async def wait(
     return True
 
 
-_LOCK_PARENT = text("SELECT status FROM runs WHERE id = :id FOR NO KEY UPDATE")
+_LOCK_STATUS = text("SELECT status FROM runs WHERE id = :id FOR NO KEY UPDATE")
+
+
+async def lock_status(connection: AsyncConnection, run_id: uuid.UUID) -> RunStatus | None:
+    """The run's status, locked until commit (so the change made next applies to it): `NO KEY UPDATE`, the lock
+    a status change takes anyway (see the module's description on why not `FOR UPDATE`)."""
+    status = (await connection.execute(_LOCK_STATUS, {"id": run_id})).scalar()
+    return None if status is None else RunStatus(status)
+
+
 # Back to the queue like a run whose approvals are decided: the waiting claim is not counted as an attempt.
 _WAKE = text(f"""
 UPDATE runs SET status = '{S.QUEUED}', attempts = attempts - 1, updated_at = now()
@@ -165,7 +174,7 @@ async def wake_parent(connection: AsyncConnection, child: dict[str, Any]) -> Non
     parent_id = child.get("parent_id")
     if parent_id is None:
         return
-    status = (await connection.execute(_LOCK_PARENT, {"id": parent_id})).scalar()
+    status = await lock_status(connection, parent_id)
     if status is None or status in FINAL:
         return  # a finished parent (cancelled with its tree, say) hears no more
     event = {"step": child["step"], "run_id": child["id"], "agent": child["agent"], "status": child["status"]}

@@ -101,7 +101,7 @@ class RunExecutor:
         bound = log.bind(run_id=str(loaded.id), agent=loaded.run.agent, attempt=claimed.attempt)
         if loaded.run.cancel_requested:
             control.stop("cancel")
-        timeout = self._remaining(loaded)
+        timeout = loaded.remaining()
         deadline = asyncio.timeout(timeout if timeout is None or timeout > 0 else 0)
         try:
             try:
@@ -171,13 +171,6 @@ class RunExecutor:
         if status != RunStatus.SUCCEEDED:
             await end_children(self.engine, loaded.id)
         return status
-
-    def _remaining(self, loaded: LoadedRun) -> float | None:
-        limit = (loaded.run.limits or {}).get("timeout_seconds")
-        if limit is None:
-            return None
-        started = loaded.started_at or utc_now()
-        return float(limit) - (utc_now() - started).total_seconds()
 
     def _failure(self, exc: Exception, progress: Progress, loaded: LoadedRun, deadline_expired: bool) -> Outcome:
         return outcomes.failure(

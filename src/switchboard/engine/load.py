@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from switchboard.agents.spec import HistoryWindow
 from switchboard.auth.principal import Principal, principal_of
 from switchboard.engine.history import read_history
+from switchboard.kit.clock import utc_now
 from switchboard.models import Run, Thread, ThreadMessage, User
 from switchboard.threads.context import turn_prompt
 
@@ -46,6 +47,13 @@ class LoadedRun:
     @property
     def started_at(self) -> datetime | None:
         return self.run.started_at
+
+    def remaining(self) -> float | None:
+        """Seconds left of the run's `timeout_seconds` from its start (negative once past); None without one."""
+        limit = (self.run.limits or {}).get("timeout_seconds")
+        if limit is None:
+            return None
+        return float(limit) - (utc_now() - (self.started_at or utc_now())).total_seconds()
 
 
 # The run, who it acts for, the thread's last message number and its context, in one statement.

@@ -19,18 +19,11 @@ from switchboard.engine import children, transitions
 from switchboard.engine.children import Child
 from switchboard.engine.journal import Event
 from switchboard.engine.load import LoadedRun
-from switchboard.kit.clock import utc_now
 from switchboard.models.runs import RunStatus
 from switchboard.notifications.outbox import RunNotices
 from switchboard.pipelines.spec import PipelineSpec, PipelineState, Step, StepResult
 
 log = structlog.get_logger(__name__)
-
-
-def _past_deadline(loaded: LoadedRun) -> bool:
-    limit = (loaded.run.limits or {}).get("timeout_seconds")
-    started = loaded.run.started_at
-    return limit is not None and started is not None and (utc_now() - started).total_seconds() > float(limit)
 
 
 def total_usage(of: list[Child]) -> dict[str, int]:
@@ -83,7 +76,7 @@ class PipelineDriver:
             usage = total_usage(started)
             if cancel_requested:  # its children are cancelled once this commits (the executor's `_end_children`)
                 return await self._settle(connection, run.id, owner, RunStatus.CANCELLED, usage=usage)
-            if _past_deadline(loaded):  # woken late, or resumed after its deadline: it stops here
+            if (remaining := loaded.remaining()) is not None and remaining < 0:  # woken late: it stops here
                 limit = (run.limits or {}).get("timeout_seconds")
                 error = {"type": "timed_out", "message": f"The run exceeded its wall-clock limit of {limit} s."}
                 return await self._settle(connection, run.id, owner, RunStatus.TIMED_OUT, usage=usage, error=error)

@@ -35,7 +35,7 @@ from switchboard.engine.channels import RUN_CANCEL, RUNS_READY
 from switchboard.engine.journal import Event, dumps
 from switchboard.engine.lease import LEASED, fenced
 from switchboard.models.base import EnumText, sql_list
-from switchboard.models.runs import FINAL, RunStatus
+from switchboard.models.runs import ACTIVE, FINAL, RunStatus
 
 S = RunStatus  # the statements below read better with short names
 
@@ -160,24 +160,20 @@ async def cancel_now(connection: AsyncConnection, run_id: uuid.UUID, reason: str
     return True
 
 
-_LOCK_STATUS = text("SELECT status FROM runs WHERE id = :id FOR NO KEY UPDATE")
-
-
-async def lock_status(connection: AsyncConnection, run_id: uuid.UUID) -> RunStatus | None:
-    """The run's status, locked until commit (so the change made next applies to it): `NO KEY UPDATE`, the
-    lock a status change takes anyway (see `children` on why not `FOR UPDATE`)."""
-    status = (await connection.execute(_LOCK_STATUS, {"id": run_id})).scalar()
-    return None if status is None else RunStatus(status)
-
-
 async def cancel_descendants(connection: AsyncConnection, run_id: uuid.UUID, reason: str) -> None:
     """Cancel the unfinished child runs of a run that is finished or flagged to stop, and theirs, deepest first:
     each at once if no worker holds it, else flagged (whichever its status is when the statement runs). Call it
     in a transaction that does not hold the run itself (`children`'s lock order: child, then parent); none is
     woken, since their parents are ending too."""
-    for child_id, _ in await children.descendants(connection, run_id):
-        if not await cancel_now(connection, child_id, reason, wake_parent=False):
-            await request_cancel(connection, child_id, reason)
+    await _cancel_each(connection, [child_id for child_id, _ in await children.descendants(connection, run_id)], reason)
+
+
+async def _cancel_each(connection: AsyncConnection, run_ids: Sequence[uuid.UUID], reason: str) -> None:
+    """Cancel each run whose parent is ending: at once if no worker holds it, else flagged (whichever its status
+    is when the statement runs, not when it was read); its parent is not woken."""
+    for run_id in run_ids:
+        if not await cancel_now(connection, run_id, reason, wake_parent=False):
+            await request_cancel(connection, run_id, reason)
 
 
 _TIME_OUT_WAITING = text(f"""
@@ -205,7 +201,7 @@ async def time_out_waiting(connection: AsyncConnection) -> list[uuid.UUID]:
 
 _ORPHANS = text(f"""
 SELECT c.id FROM runs c JOIN runs p ON p.id = c.parent_id
-WHERE c.status IN {sql_list([S.QUEUED, S.RUNNING, S.REQUIRES_ACTION, S.WAITING])} AND p.status IN {sql_list(FINAL)}
+WHERE c.status IN {sql_list(ACTIVE)} AND p.status IN {sql_list(FINAL)}
   AND NOT (c.status = '{S.RUNNING}' AND c.cancel_requested)
 LIMIT 100
 """)
@@ -215,11 +211,8 @@ async def cancel_orphans(connection: AsyncConnection) -> int:
     """Cancel child runs whose parent has finished: what a cancelled parent's own clean-up (right after it
     ended) did not reach, because its process stopped first or because it was cancelled by a thread's new run
     (`interrupt`). Run by every worker's sweeper; safe to run anywhere at once. Returns how many it changed."""
-    reason = "its parent run has finished"
     orphans = [row[0] for row in await connection.execute(_ORPHANS)]
-    for child_id in orphans:
-        if not await cancel_now(connection, child_id, reason, wake_parent=False):
-            await request_cancel(connection, child_id, reason)
+    await _cancel_each(connection, orphans, "its parent run has finished")
     return len(orphans)
 
 

@@ -66,7 +66,7 @@ class RequestGuardMiddleware:
                 return
             body = await self._read_body(headers, receive)
             if _is_json(headers.get("content-type")) and not scope["path"].startswith(self.raw_body_paths):
-                _check_json(body)
+                check_json(body)
         except AppError as rejected:
             await app_error_response(rejected)(scope, receive, send)
             return
@@ -147,8 +147,9 @@ def _finite_float(text: str) -> float | _NonFinite:
     return _NonFinite(text) if math.isinf(value) else value
 
 
-def _check_json(body: bytes) -> None:
-    """400 for a body that is not JSON; 422 for NaN, Infinity, NUL characters and nesting deeper than MAX_DEPTH."""
+def check_json(body: bytes) -> None:
+    """400 for a body that is not JSON; 422 for NaN, Infinity, NUL characters and nesting deeper than MAX_DEPTH.
+    A route whose body the guard passes through raw (it verifies a signature first) calls it itself after that."""
     try:
         parsed = json.loads(body, parse_constant=_NonFinite, parse_float=_finite_float)
     except UnicodeDecodeError:

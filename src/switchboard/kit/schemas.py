@@ -48,8 +48,13 @@ RowId = Annotated[int, Field(ge=1, le=2**53 - 1)]
 METADATA_MAX_BYTES = 16 * 1024
 
 
+def json_bytes(value: Any) -> int:
+    """How large `value` is as compact JSON, in bytes: what the size limits on free-form JSON count."""
+    return len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode())
+
+
 def _bounded_json(value: dict[str, Any]) -> dict[str, Any]:
-    size = len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode())
+    size = json_bytes(value)
     if size > METADATA_MAX_BYTES:
         raise ValueError(f"is {size} bytes as JSON; the limit is {METADATA_MAX_BYTES}")
     return value

@@ -26,6 +26,8 @@ from pydantic_ai.messages import (
 )
 from pydantic_ai.models.function import AgentInfo
 
+from switchboard.threads.context import user_text
+
 RRF_K = 60
 READ = 4
 PER_PASSAGE = 2
@@ -153,8 +155,8 @@ def _this_turn(messages: list[ModelMessage]) -> tuple[str, list[ToolReturnPart]]
         if not isinstance(message, ModelRequest):
             continue
         for part in reversed(message.parts):
-            if isinstance(part, UserPromptPart) and isinstance(part.content, str):
-                return part.content, list(reversed(returns))
+            if isinstance(part, UserPromptPart) and (question := user_text(part.content)) is not None:
+                return question, list(reversed(returns))
             if isinstance(part, ToolReturnPart):
                 returns.append(part)
     return "", list(reversed(returns))

@@ -18,11 +18,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from switchboard.agents.registry import AgentRegistry
 from switchboard.agents.spec import ConcurrencyLimit
 from switchboard.auth.principal import Principal
-from switchboard.engine import journal, queue, transitions
+from switchboard.engine import children, journal, queue, transitions
 from switchboard.engine.limits import busy_in_group, group_of, lock_group
 from switchboard.engine.queue import Claimed, ClaimNow, NewRun
 from switchboard.kit.clock import utc_now
-from switchboard.kit.errors import Conflict, NotFound, PayloadTooLarge
+from switchboard.kit.errors import Conflict, NotFound
 from switchboard.models import Run, RunStep, Thread
 from switchboard.models.runs import FINAL, PAUSED, MultitaskStrategy, RunStatus, StepStatus
 from switchboard.notifications.outbox import RunNotices
@@ -77,12 +77,9 @@ class RunService:
         runnable = self.agents.require_runnable(body.agent)
         # A pipeline has no model of its own (its steps' runs have theirs) and no concurrency limit.
         registered = None if isinstance(runnable, PipelineSpec) else runnable
-        spec_limit = runnable.max_input_chars if isinstance(runnable, PipelineSpec) else runnable.spec.max_input_chars
-        limit = spec_limit or self.settings.max_prompt_chars
-        if origin.trigger_id is None and len(body.message) > limit:
+        if origin.trigger_id is None:
             # A trigger's run carries its event as data, bounded by SWITCHBOARD_TRIGGER_MAX_PAYLOAD_BYTES instead.
-            setting = f"agent {body.agent}'s limit" if spec_limit else "SWITCHBOARD_MAX_PROMPT_CHARS"
-            raise PayloadTooLarge(f"message is {len(body.message)} characters; the limit is {limit} ({setting}).")
+            self.agents.check_input(body.agent, body.message, "message")
         notify = origin.notify if origin.notify is not None else await stored(self.settings, body.notify)
         thread, created = await self._thread(user, body, thread_key)
         free = created or await self._admit(thread, body, refuse_behind_approval, look=claim is not None)
@@ -208,6 +205,9 @@ class RunService:
     async def tree(self, run: Run) -> RunOut:
         """The run with its child runs as a tree (`children`), read in one query."""
         out = await self.out(run)
+        out.children = []
+        if not self.agents.may_have_children(run.agent):
+            return out  # the run clients poll most: no tree query for an agent that never has children
         nodes: dict[uuid.UUID, ChildRunOut] = {}
         top: list[ChildRunOut] = []
         for child in await self.runs.descendants(run.id):  # parents come before their children (creation order)
@@ -240,7 +240,7 @@ class RunService:
         """Decided on the run's status as locked now: queued or paused, cancelled now; running, flagged, and its
         worker stops it between steps or mid-stream (and spawns no more children). Returns that status."""
         connection = await self.session.connection()
-        status = await transitions.lock_status(connection, run_id)
+        status = await children.lock_status(connection, run_id)
         if status == RunStatus.RUNNING:
             await transitions.request_cancel(connection, run_id, reason)
         elif status in (RunStatus.QUEUED, *PAUSED) and await transitions.cancel_now(connection, run_id, reason):

@@ -20,7 +20,7 @@ from switchboard.auth.principal import Principal
 from switchboard.engine import journal
 from switchboard.engine.channels import SCHEDULES_CHANGED
 from switchboard.kit.clock import utc_now
-from switchboard.kit.errors import Conflict, NotFound, PayloadTooLarge, ValidationFailed
+from switchboard.kit.errors import Conflict, NotFound, ValidationFailed
 from switchboard.kit.pagination import keyset_page
 from switchboard.models import Run
 from switchboard.models.automation import Schedule
@@ -129,11 +129,7 @@ class ScheduleService:
         """Everything a request can get wrong, each naming its field; then the next tick, from now."""
         now = utc_now()
         self.agents.require_runnable(schedule.agent)
-        if len(schedule.message) > self.settings.max_prompt_chars:
-            raise PayloadTooLarge(
-                f"message is {len(schedule.message)} characters; the limit is {self.settings.max_prompt_chars} "
-                "(SWITCHBOARD_MAX_PROMPT_CHARS)."
-            )
+        self.agents.check_input(schedule.agent, schedule.message, "message")
         cron.checked(schedule.cron, schedule.timezone, now)
         if schedule.end_at is not None and schedule.end_at <= now:
             raise _invalid("end_at", "is in the past")

@@ -13,7 +13,6 @@ event log, unique per body digest): sent again, it answers 200 with the first re
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import uuid
 from typing import Annotated, Any
@@ -27,18 +26,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from switchboard.auth.dependencies import PrincipalDep
 from switchboard.auth.principal import Principal
-from switchboard.kit.clock import utc_now
 from switchboard.kit.errors import API_ERRORS, ErrorResponse, NotFound, PayloadTooLarge
 from switchboard.kit.request_context import current_request_id
-from switchboard.kit.secret_box import SecretUnreadable, secret_box
+from switchboard.kit.request_guard import check_json
 from switchboard.models import Run, Trigger, TriggerEvent
-from switchboard.settings import Settings
 from switchboard.state import app_state
 from switchboard.text_analysis.endpoints import TAG
 from switchboard.text_analysis.pipelines import MODE_OF_PIPELINE
 from switchboard.text_analysis.schemas import ProcessRequest, ReceiveAccepted, RequestStatus
 from switchboard.text_analysis.service import SIGNATURE_HEADER, STATUS_OF_RUN, Callback, TextAnalysisService
-from switchboard.triggers.ingest import record_event
+from switchboard.triggers.ingest import record_event, trigger_secrets
 from switchboard.triggers.signatures import verify_hex
 
 inbound_router = APIRouter(prefix="/webhook", tags=[TAG], responses=API_ERRORS)
@@ -82,7 +79,8 @@ async def receive(
         )
     async with state.db.unit_of_work() as session:
         trigger = await _trigger(session, user, trigger_id)
-        verify_hex(request.headers, body, _secrets(trigger, state.settings), SIGNATURE_HEADER)
+        verify_hex(request.headers, body, trigger_secrets(trigger, state.settings), SIGNATURE_HEADER)
+        check_json(body)  # what the request guard checks of every other body, now that it is known to be signed
         try:
             parsed = ProcessRequest.model_validate_json(body)
         except ValidationError as exc:
@@ -131,20 +129,6 @@ async def _trigger(session: AsyncSession, user: Principal, trigger_id: uuid.UUID
             '{"agent": "text-analysis", "name": "…", "instructions": "…"}; sign with the secret it shows.'
         )
     return trigger
-
-
-def _secrets(trigger: Trigger, settings: Settings) -> list[str]:
-    """The trigger's secret, and its previous one within the rotation grace."""
-    box = secret_box(settings)
-    secrets: list[str] = []
-    candidates = [trigger.secret]
-    expires = trigger.previous_secret_expires_at
-    if trigger.previous_secret is not None and expires is not None and expires > utc_now():
-        candidates.append(trigger.previous_secret)
-    for sealed in candidates:
-        with contextlib.suppress(SecretUnreadable):  # sealed under another server key: it cannot match
-            secrets.append(box.open(sealed))
-    return secrets
 
 
 async def _status(session: AsyncSession, run_id: uuid.UUID) -> RequestStatus:

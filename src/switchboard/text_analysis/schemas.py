@@ -30,7 +30,6 @@ class ProcessRequest(BaseModel):
     text: str = Field(
         min_length=MIN_TEXT_CHARS,
         max_length=MAX_TEXT_CHARS,
-        pattern=r"^[^\x00]*$",  # PostgreSQL stores no NUL; /webhook/receive's raw body bypasses the request guard
         examples=["Apple Inc. reported record profits on Monday. CEO Tim Cook said he was very happy."],
         description="The text to analyse, 10 to 10,000 characters.",
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from typing import Any
 
@@ -11,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from switchboard.auth.principal import Principal
 from switchboard.kit.errors import Conflict, NotFound, PayloadTooLarge, ValidationFailed
+from switchboard.kit.schemas import json_bytes
 from switchboard.models import Thread, ThreadMessage
 from switchboard.threads.context import user_text
 from switchboard.threads.repository import MessageRepository, ThreadRepository
@@ -32,7 +32,7 @@ def check_context_size(context: dict[str, Any] | None, max_bytes: int, *, field:
     the model on every turn."""
     if context is None:
         return
-    size = len(json.dumps(context, separators=(",", ":"), ensure_ascii=False).encode())
+    size = json_bytes(context)
     if size > max_bytes:
         why = f"is {size} bytes as JSON; the limit is {max_bytes} (SWITCHBOARD_THREAD_CONTEXT_MAX_BYTES)"
         raise PayloadTooLarge(f"{field}: the context {why}.", details=[{"field": field, "message": why}])

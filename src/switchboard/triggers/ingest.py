@@ -100,13 +100,20 @@ async def receive(state: AppState, trigger_id: uuid.UUID, headers: Headers, body
     return Received(run_id=run.id, event_id=event_id, duplicate=False)
 
 
-def _verified_event_id(trigger: Trigger, headers: Headers, body: bytes, settings: Settings) -> str:
-    """The event's id once its signature matches the trigger's secret, or the previous one within its grace."""
+def trigger_secrets(trigger: Trigger, settings: Settings) -> list[str]:
+    """What may sign the trigger's events: its secret, and its previous one within the rotation grace. A current
+    secret this server can no longer open is a 404, as for a trigger that takes no events."""
     secrets = [_opened(trigger, trigger.secret, settings)]
     expires = trigger.previous_secret_expires_at
     if trigger.previous_secret is not None and expires is not None and expires > utc_now():
         with contextlib.suppress(NotFound):  # the current one is readable: events signed with it go through
             secrets.append(_opened(trigger, trigger.previous_secret, settings))
+    return secrets
+
+
+def _verified_event_id(trigger: Trigger, headers: Headers, body: bytes, settings: Settings) -> str:
+    """The event's id once its signature matches the trigger's secret, or the previous one within its grace."""
+    secrets = trigger_secrets(trigger, settings)
     if trigger.signature == "github":
         verify_github(headers, body, secrets)
         event_id = headers.get("x-github-delivery")

@@ -58,7 +58,7 @@ class TriggerService:
         """The new trigger and its secret in plain text (for this response only). Nothing is stored unless every
         field is valid."""
         self.agents.require_runnable(body.agent)
-        self._check_instructions(body.instructions)
+        self._check_instructions(body.agent, body.instructions)
         thread_id = await self._thread_id(user, body.agent, body.thread)
         secret = new_signing_secret()
         trigger = Trigger(
@@ -86,7 +86,7 @@ class TriggerService:
         if body.agent is not None:
             self.agents.require_runnable(body.agent)
         if body.instructions is not None:
-            self._check_instructions(body.instructions)
+            self._check_instructions(agent, body.instructions)
         if body.thread is not None:
             trigger.thread_id = await self._thread_id(user, agent, body.thread)
         elif body.agent is not None and trigger.thread_id is not None:
@@ -220,8 +220,9 @@ class TriggerService:
         assert isinstance(choice, uuid.UUID)
         return (await ThreadService(self.session).of_agent(user, choice, agent, field="thread")).id
 
-    def _check_instructions(self, instructions: str) -> None:
-        limit = self.settings.max_prompt_chars
+    def _check_instructions(self, agent: str, instructions: str) -> None:
+        """A 422 (the instructions are a setting of the trigger, not a request's message), at the agent's limit."""
+        limit, why = self.agents.input_limit(agent)
         if len(instructions) > limit:
-            message = f"is {len(instructions)} characters; the limit is {limit} (SWITCHBOARD_MAX_PROMPT_CHARS)"
+            message = f"is {len(instructions)} characters; the limit is {limit} ({why})"
             raise ValidationFailed(f"instructions: {message}.", details=[{"field": "instructions", "message": message}])

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from switchboard.agents.registry import AgentRegistry
@@ -23,6 +22,7 @@ from switchboard.platform_api.tasks.service import TaskService
 from switchboard.runs.schemas import RunCreate
 from switchboard.runs.service import RunOrigin
 from switchboard.settings import Settings
+from switchboard.triggers.ingest import record_event
 from switchboard.triggers.message import event_message, read_payload
 
 
@@ -51,17 +51,9 @@ async def receive(
         raise Conflict(f'Task {task_id} is disabled: enable it first (PATCH /tasks/{task_id} {{"enabled": true}}).')
     payload = read_payload(body)
     event_id = event_id or f"evt_{uuid.uuid4().hex}"
-    inserted = await session.scalar(
-        pg_insert(TriggerEvent)
-        .values(trigger_id=trigger.id, event_id=event_id, size_bytes=len(body))
-        .on_conflict_do_nothing()
-        .returning(TriggerEvent.id)
-    )
-    if inserted is None:  # this event id was received before (a retried delivery): its first run
-        earlier = await session.scalar(
-            select(TriggerEvent.run_id).where(TriggerEvent.trigger_id == trigger.id, TriggerEvent.event_id == event_id)
-        )
-        return EventAccepted(task_id=task.id, run_id=earlier, event_id=event_id, duplicate=True)
+    earlier = await record_event(session, trigger.id, event_id, len(body), None)
+    if earlier is not None:  # this event id was received before (a retried delivery): its first run
+        return EventAccepted(task_id=task.id, run_id=earlier.run_id, event_id=event_id, duplicate=True)
     run, _ = await tasks.runs.create(
         user,
         RunCreate(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from datetime import datetime
 from enum import StrEnum
@@ -12,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 
 from switchboard.agents.schemas import AgentName
 from switchboard.kit.pagination import Page
-from switchboard.kit.schemas import METADATA_MAX_BYTES, Patch
+from switchboard.kit.schemas import METADATA_MAX_BYTES, Patch, json_bytes
 from switchboard.models.runs import RunStatus
 from switchboard.platform_api.models import TaskType
 from switchboard.platform_api.tasks.notification_config import NotificationConfig
@@ -51,7 +50,7 @@ class TriggerConfig(BaseModel):
 
     @model_validator(mode="after")
     def _bounded(self) -> TriggerConfig:
-        size = len(json.dumps(self.model_dump(mode="json"), separators=(",", ":"), ensure_ascii=False).encode())
+        size = json_bytes(self.model_dump(mode="json"))
         if size > METADATA_MAX_BYTES:
             raise ValueError(f"is {size} bytes as JSON; the limit is {METADATA_MAX_BYTES}")
         return self

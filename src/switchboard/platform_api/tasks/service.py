@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from switchboard.agents.registry import AgentRegistry
 from switchboard.auth.principal import Principal
 from switchboard.kit.clock import utc_now
-from switchboard.kit.errors import Conflict, NotFound, PayloadTooLarge, ValidationFailed
+from switchboard.kit.errors import Conflict, NotFound, ValidationFailed
 from switchboard.kit.pagination import keyset_page
 from switchboard.models import Run, Schedule, Trigger
 from switchboard.platform_api.models import RUN_TASKS, PlatformTask, TaskType
@@ -177,11 +177,8 @@ class TaskService:
                     raise _invalid(field, f"only scheduled tasks have one, not {task.task_type} tasks")
         if patch.agent is not None:
             self.agents.require_runnable(patch.agent)
-        limit = self.settings.max_prompt_chars
-        if patch.prompt is not None and len(patch.prompt) > limit:
-            raise PayloadTooLarge(
-                f"prompt is {len(patch.prompt)} characters; the limit is {limit} (SWITCHBOARD_MAX_PROMPT_CHARS)."
-            )
+        if patch.prompt is not None:
+            self.agents.check_input(patch.agent or task.agent, patch.prompt, "prompt")
         if "notification_config" in given:
             task.notify = await notify_targets(self.settings, patch.notification_config) or None
         changes: dict[str, Any] = {}
