@@ -71,6 +71,20 @@ def test_the_demo_corpus_answers_the_refund_question_with_valid_citations(
     assert max(e.id for e in events if e.type == "progress") < events[-1].id
 
 
+def test_a_question_asked_with_an_application_context_is_researched_as_asked(
+    shop: tuple[LiveServer, dict[str, DemoUser]],
+) -> None:
+    """The turn's prompt is then the context block and the question: the rules research the question."""
+    server, people = shop
+    with server.client(people[ALICE].key) as client:
+        thread = client.post("/v1/threads", json={"agent": "researcher", "context": {"page": "help"}}).json()
+        run = create_run(client, "researcher", QUESTION, thread_id=thread["id"])
+        done = wait_for_status(client, run["id"], timeout=30)
+    assert done["status"] == RunStatus.SUCCEEDED, done
+    assert done["output"]["report"].startswith(f"# {QUESTION}\n")
+    assert "Shipped and delivered orders can be refunded." in done["output"]["report"]
+
+
 def test_a_users_private_document_is_researched_for_them_only(
     shop: tuple[LiveServer, dict[str, DemoUser]],
 ) -> None:

@@ -137,6 +137,20 @@ def test_a_long_message_is_413(api: Api) -> None:
         assert count_schedules(api) == 0
 
 
+def test_a_message_is_limited_as_its_agent_limits_its_input(api: Api) -> None:
+    """The text-analysis pipeline takes 10,000 characters (its own `max_input_chars`), whatever the server-wide
+    SWITCHBOARD_MAX_PROMPT_CHARS: so does a schedule of it."""
+    with api.client() as client:
+        text = "A calm sentence about the weather. " * (api.settings.max_prompt_chars // 30)
+        assert api.settings.max_prompt_chars < len(text) < 10_000
+        made = client.post("/v1/schedules", json={"agent": "text-analysis", "message": text, "cron": "0 9 * * *"})
+        assert made.status_code == 201, made.text
+        longer = {"agent": "text-analysis", "message": "x" * 10_001, "cron": "0 9 * * *"}
+        error = assert_error(client.post("/v1/schedules", json=longer), 413, "payload_too_large")
+        assert "text-analysis's own limit" in error["message"]
+        assert count_schedules(api) == 1
+
+
 def test_a_thread_must_be_yours_and_of_the_same_agent(api: Api) -> None:
     with api.client() as alice, api.client(BOB) as bob:
         bobs = bob.post("/v1/threads", json={"agent": "echo"}).json()["id"]
