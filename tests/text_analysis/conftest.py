@@ -36,14 +36,23 @@ def process(client: httpx.Client, text_: str, mode: str = "parallel", **fields: 
     return accepted
 
 
-def wait_result(client: httpx.Client, request_id: str, timeout: float = 20) -> dict[str, Any]:
-    """GET /api/v1/results/{id} until 200 (202 meanwhile, with a not-final status)."""
+def wait_result(
+    client: httpx.Client,
+    request_id: str,
+    timeout: float = 20,
+    until: Callable[[dict[str, Any]], bool] = lambda result: True,
+) -> dict[str, Any]:
+    """GET /api/v1/results/{id} until 200 (202 meanwhile, with a not-final status) and `until` the result."""
     deadline = time.monotonic() + timeout
     while True:
         response = client.get(f"/api/v1/results/{request_id}")
         if response.status_code == 200:
             result: dict[str, Any] = response.json()
-            return result
+            if until(result):
+                return result
+            assert time.monotonic() < deadline, result
+            time.sleep(0.05)
+            continue
         assert response.status_code == 202, response.text
         assert response.json()["status"] in ("pending", "processing"), response.text
         assert time.monotonic() < deadline, response.text

@@ -58,6 +58,8 @@ def test_the_callback_is_the_result_signed_with_hmac_and_standard_webhooks(
         assert payload == analysis  # the result at the top level, as GET shows it
         assert payload["request_id"] == accepted["request_id"]  # the receiver can match it to its request
         assert payload["entities"]["persons"] == ["Ada Lovelace"]
+        # The sink answered; the dispatcher records the attempt just after (its writes are batched).
+        result = wait_result(alice, accepted["request_id"], until=lambda r: r["webhook_status"] != "pending")
         assert result["webhook_status"] == "succeeded"
         assert result["webhook_attempts"] == 1
         logs = alice.get(f"/api/v1/webhook-logs/{accepted['request_id']}").json()
