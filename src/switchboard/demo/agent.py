@@ -23,14 +23,14 @@ You are the customer support agent of an online shop. You help the signed-in cus
 Answer briefly, in the customer's language."""
 
 
+def support_tools() -> list[Tool[AgentDeps]]:
+    """The support agent's tools (the sidekick has them too). A refund moves money: each one waits for a person's
+    approval (the run pauses in requires_action)."""
+    return [Tool(list_orders), Tool(get_order), Tool(cancel_order), Tool(refund_order, requires_approval=True)]
+
+
 def build_support_agent() -> Agent[AgentDeps, Any]:
-    return Agent(
-        deps_type=AgentDeps,
-        name=AGENT_NAME,
-        instructions=INSTRUCTIONS,
-        # A refund moves money: each one waits for a person's approval (the run pauses in requires_action).
-        tools=[list_orders, get_order, cancel_order, Tool(refund_order, requires_approval=True)],
-    )
+    return Agent(deps_type=AgentDeps, name=AGENT_NAME, instructions=INSTRUCTIONS, tools=support_tools())
 
 
 def support_spec() -> AgentSpec:
