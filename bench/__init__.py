@@ -1,5 +1,6 @@
 """Benchmarks kept with the code (`make bench`), and the few helpers every one of them uses."""
 
+import os
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -18,6 +19,12 @@ def percentile(values: Sequence[float], pct: float) -> float:
 def comma_ints(value: str) -> list[int]:
     """An option's `16,32,64`."""
     return [int(part) for part in value.split(",") if part.strip()]
+
+
+def load_average(before: tuple[float, float, float]) -> str:
+    """The 1-minute load average when the bench started (`before`, from `os.getloadavg()`) and now, for its
+    report: a busy machine skews every figure."""
+    return f"{before[0]:.2f} before, {os.getloadavg()[0]:.2f} after (1 min)"
 
 
 def fresh_workdir(prefix: str = "switchboard-bench-") -> Path:

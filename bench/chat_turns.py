@@ -36,7 +36,7 @@ from typing import Any
 
 import httpx
 
-from bench import fresh_workdir
+from bench import fresh_workdir, load_average
 from bench.chat_figures import Window, one_client, overhead, targets, thread_length, under_load
 from bench.chat_load import PROMPT, Scenario, TurnCost, alternating, direct_scenario, http_scenario, load, one_by_one
 from bench.chat_meter import STATS_SETTLE_SECONDS, Meter, Monitor, asyncpg_dsn, database_name
@@ -190,8 +190,7 @@ async def main_async(args: argparse.Namespace) -> int:
             report = await measure(args, url, reference_url, workdir, kind)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    load_after = os.getloadavg()
-    report["load_average"] = f"{load_before[0]:.2f} before, {load_after[0]:.2f} after (1 min)"
+    report["load_average"] = load_average(load_before)
     report["targets_met"] = all(met for _, _, met in targets(report))
     print_table(report)
     print(json.dumps(report, separators=(",", ":")))

@@ -36,7 +36,7 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any
 
-from bench import comma_ints, fresh_workdir
+from bench import comma_ints, fresh_workdir, load_average
 from bench.database import Context, bench_database, prepare
 from bench.delivery_latency import Latency, latency
 from bench.delivery_load import BENCH_SECRET_KEY, add_endpoint, body_sizes, finished_runs
@@ -80,8 +80,7 @@ async def main_async(args: argparse.Namespace) -> int:
                 await ctx.engine.dispose()
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    load_after = os.getloadavg()
-    report["load_average"] = f"{load_before[0]:.2f} before, {load_after[0]:.2f} after (1 min)"
+    report["load_average"] = load_average(load_before)
     print_table(report)
     print(json.dumps(report, separators=(",", ":")))
     return 1 if args.check and not report["targets_met"] else 0

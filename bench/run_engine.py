@@ -36,7 +36,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from bench import comma_ints, fresh_workdir
+from bench import comma_ints, fresh_workdir, load_average
 from bench.agent_alone import agent_alone
 from bench.database import Context, bench_database, prepare
 from bench.latency import Latency, latency
@@ -80,8 +80,7 @@ async def main_async(args: argparse.Namespace) -> int:
                 await ctx.engine.dispose()
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    load_after = os.getloadavg()
-    report["load_average"] = f"{load_before[0]:.2f} before, {load_after[0]:.2f} after (1 min)"
+    report["load_average"] = load_average(load_before)
     print_table(report)
     print(json.dumps(report, separators=(",", ":")))
     if args.profile is not None:
