@@ -8,12 +8,18 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from switchboard.limits.settings import LimitSettings
+from switchboard.observability.settings import TelemetrySettings
+from switchboard.tools.settings import ToolSettings
+from switchboard.usage.settings import UsageSettings
+
 HTTP_POOL = 10  # connections the HTTP API keeps, and as many again for bursts
 HTTP_OVERFLOW = 10
 
 
-class Settings(BaseSettings):
-    """Every setting has an environment variable `SWITCHBOARD_<NAME>`; `.env` is read when present."""
+class Settings(LimitSettings, UsageSettings, TelemetrySettings, ToolSettings, BaseSettings):
+    """Every setting has an environment variable `SWITCHBOARD_<NAME>`; `.env` is read when present. The limits',
+    usage's, telemetry's and tools' settings are declared beside their code and gathered here."""
 
     model_config = SettingsConfigDict(
         env_prefix="SWITCHBOARD_",

@@ -1,8 +1,11 @@
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
-from switchboard.models import User
+from switchboard.auth.scopes import Scope
+from switchboard.models import ApiKey, User
 
 
 @dataclass(frozen=True)
@@ -17,18 +20,34 @@ class Principal:
     acted_by_user_id: int | None = None
     # The API key a request came with (None for a run, which acts for its user without one).
     api_key_id: int | None = None
+    # The user's tier and per-user overrides of its numbers (`limits.tiers`).
+    tier: str = "free"
+    limits: Mapping[str, Any] = field(default_factory=dict)
+    # The key's scopes (`auth.scopes`); None: the key may do everything its user may (and a run's principal).
+    scopes: frozenset[Scope] | None = None
+
+    def may(self, scope: Scope) -> bool:
+        """The key allows this (a principal without a key, a run's, is its user's)."""
+        return self.scopes is None or scope in self.scopes
 
     @property
     def is_admin(self) -> bool:
-        return self.role == "admin" and self.acted_by_user_id is None
+        return self.role == "admin" and self.acted_by_user_id is None and self.may(Scope.ADMIN)
 
 
-def principal_of(user: User, *, acted_by_user_id: int | None = None, api_key_id: int | None = None) -> Principal:
+def principal_of(
+    user: User, *, acted_by_user_id: int | None = None, api_key_id: int | None = None, api_key: ApiKey | None = None
+) -> Principal:
+    """`api_key`: the key the request came with (its id and scopes)."""
+    scopes = None if api_key is None or api_key.scopes is None else frozenset(Scope(s) for s in api_key.scopes)
     return Principal(
         user_id=user.id,
         email=user.email,
         name=user.name,
         role=user.role,
         acted_by_user_id=acted_by_user_id,
-        api_key_id=api_key_id,
+        api_key_id=api_key.id if api_key is not None else api_key_id,
+        tier=user.tier,
+        limits=dict(user.limits or {}),
+        scopes=scopes,
     )

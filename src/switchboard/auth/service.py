@@ -36,7 +36,7 @@ async def authenticate(
     now = now or utc_now()
     if api_key.last_used_at is None or now - api_key.last_used_at >= LAST_USED_RESOLUTION:
         api_key.last_used_at = now
-    principal = principal_of(user, api_key_id=api_key.id)
+    principal = principal_of(user, api_key=api_key)
     if cache is not None:
         cache.put(key, principal, generation)
     return principal

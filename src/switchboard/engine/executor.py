@@ -20,6 +20,7 @@ from switchboard.agents.spec import AgentDeps
 from switchboard.engine import outcome as outcomes
 from switchboard.engine.delegation import WaitingForChildren
 from switchboard.engine.event_buffer import EventBuffer
+from switchboard.engine.gates import run_gates
 from switchboard.engine.lease import LeaseLost
 from switchboard.engine.ledger import PausedForApproval, RunLedger
 from switchboard.engine.load import LoadedRun, load_run
@@ -242,7 +243,7 @@ class RunExecutor:
                 request_limit=limits.get("max_model_requests", 50), tool_calls_limit=limits.get("max_tool_calls")
             ),
             usage=RunUsage(**loaded.usage) if loaded.usage else None,
-            capabilities=[ledger],
+            capabilities=[ledger, *run_gates(self.engine, self.settings, loaded)],
         ) as agent_run:
             asked_whole = False
             async for node in agent_run:

@@ -46,6 +46,8 @@ class NewRun:
     trigger_id: uuid.UUID | None = None
     parent_id: uuid.UUID | None = None  # a child run (`engine.children`): its parent and its step there
     step: str | None = None
+    api_key_id: int | None = None  # the creating request's key (per-key budgets)
+    trace_context: dict[str, str] | None = None  # the creating request's trace (`observability.tracing`)
 
 
 @dataclass(frozen=True)
@@ -62,10 +64,11 @@ class Claimed:
 
 
 _COLUMNS = """id, user_id, thread_id, turn, agent, input, multitask_strategy, metadata, limits, model_name, request_id,
-acting_user_id, stream_tokens, notify, schedule_id, scheduled_for, trigger_id, parent_id, step"""
+acting_user_id, stream_tokens, notify, schedule_id, scheduled_for, trigger_id, parent_id, step, api_key_id,
+trace_context"""
 _VALUES = """:id, :user_id, :thread_id, :turn, :agent, :input, :multitask_strategy, CAST(:metadata AS jsonb),
 CAST(:limits AS jsonb), :model_name, :request_id, :acting_user_id, :stream_tokens, CAST(:notify AS jsonb),
-:schedule_id, :scheduled_for, :trigger_id, :parent_id, :step"""
+:schedule_id, :scheduled_for, :trigger_id, :parent_id, :step, :api_key_id, CAST(:trace_context AS jsonb)"""
 _ENQUEUE = text(f"INSERT INTO runs ({_COLUMNS}, status) VALUES ({_VALUES}, '{S.QUEUED}')")
 # The same run, claimed in the same statement by a worker of the creating process (`ClaimNow`): what `_CLAIM`
 # would write, without the queue's round trip.
@@ -93,7 +96,14 @@ async def enqueue(connection: AsyncConnection, run: NewRun, claim: ClaimNow | No
     a claim writes. Committed, it is the worker's to execute (`Claimed`); if the process dies first, its lease
     lapses and the sweeper puts it back in the queue, as for any claim."""
     notify = dumps(run.notify) if run.notify else None
-    params = {**vars(run), "metadata": dumps(run.metadata), "limits": dumps(run.limits), "notify": notify}
+    trace = dumps(run.trace_context) if run.trace_context else None
+    params = {
+        **vars(run),
+        "metadata": dumps(run.metadata),
+        "limits": dumps(run.limits),
+        "notify": notify,
+        "trace_context": trace,
+    }
     status = {"status": S.QUEUED, "run_id": str(run.id), "thread_id": str(run.thread_id), "agent": run.agent}
     if claim is not None:
         await connection.execute(_ENQUEUE_CLAIMED, {**params, "owner": claim.owner, "lease": claim.lease_seconds})

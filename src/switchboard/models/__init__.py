@@ -7,7 +7,7 @@ from switchboard.models.notifications import Delivery, DeliveryAttempt, OutboxMe
 from switchboard.models.request_logs import RequestLog
 from switchboard.models.runs import IdempotencyKey, Run, RunEvent, RunStep
 from switchboard.models.threads import Thread, ThreadMessage
-from switchboard.models.users import ApiKey, User
+from switchboard.models.users import ApiKey, RateLimitBucket, User
 
 __all__ = [
     "ApiKey",
@@ -19,6 +19,7 @@ __all__ = [
     "KnowledgeDocument",
     "KnowledgeEmbedding",
     "OutboxMessage",
+    "RateLimitBucket",
     "RequestLog",
     "Run",
     "RunEvent",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
@@ -16,6 +17,7 @@ from sqlalchemy import (
     Identity,
     Index,
     Integer,
+    Numeric,
     String,
     Text,
     UniqueConstraint,
@@ -119,6 +121,13 @@ class Run(CreatedAt, Base):
     output: Mapped[Any | None] = mapped_column(JSONB, default=None)
     error: Mapped[dict[str, Any] | None] = mapped_column(JSONB, default=None)  # {"type", "message"}
     usage: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict, server_default="{}")
+    # What its model requests cost in USD (its children's included, like `usage`); None: unknown (an offline
+    # model, a model without a price), never 0 for unknown.
+    cost_usd: Mapped[Decimal | None] = mapped_column(Numeric(18, 9), default=None)
+    # The API key of the request that created it (per-key budgets); None for schedules, triggers, children.
+    api_key_id: Mapped[int | None] = mapped_column(ForeignKey("api_keys.id", ondelete="SET NULL"), default=None)
+    # The creating request's W3C trace context (`traceparent`…): the worker's spans join the request's trace.
+    trace_context: Mapped[dict[str, str] | None] = mapped_column(JSONB(none_as_null=True), default=None)
     model_name: Mapped[str | None] = mapped_column(String(200), default=None)
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # The number of the run's last event; events are numbered 1, 2, 3… per run.
@@ -167,6 +176,8 @@ class RunStep(Base):
         UniqueConstraint("run_id", "tool_call_id"),
         CheckConstraint(f"status IN {sql_list(StepStatus)}", name="status"),
         Index("ix_run_steps_run_id", "run_id", "id"),
+        # Model requests by when they were made: usage over a period, and a day's spend for budgets.
+        Index("ix_run_steps_model_requests", "started_at", postgresql_where=text(f"kind = '{StepKind.MODEL_REQUEST}'")),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
@@ -181,6 +192,8 @@ class RunStep(Base):
     idempotent: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
     model_name: Mapped[str | None] = mapped_column(String(200), default=None)
     usage: Mapped[dict[str, Any] | None] = mapped_column(JSONB, default=None)
+    # A model request's cost in USD; None: unknown.
+    cost_usd: Mapped[Decimal | None] = mapped_column(Numeric(18, 9), default=None)
     # Approval of a tool that requires it: None while pending.
     approved: Mapped[bool | None] = mapped_column(Boolean, default=None)
     decision_reason: Mapped[str | None] = mapped_column(Text, default=None)

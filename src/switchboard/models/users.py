@@ -1,8 +1,11 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Identity, String
+from sqlalchemy import BigInteger, CheckConstraint, DateTime, ForeignKey, Identity, Numeric, String, Text
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from switchboard.models.base import Base, CreatedAt
@@ -16,6 +19,9 @@ class User(CreatedAt, Base):
     email: Mapped[str] = mapped_column(String(320), unique=True)  # stored lower-cased by the service
     name: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(16), server_default="member")
+    # The user's tier (SWITCHBOARD_TIERS names them) and per-user overrides of its numbers (`limits.tiers`).
+    tier: Mapped[str] = mapped_column(String(32), server_default="free")
+    limits: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict, server_default="{}")
 
 
 class ApiKey(CreatedAt, Base):
@@ -30,3 +36,18 @@ class ApiKey(CreatedAt, Base):
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     last_used_at: Mapped[datetime | None] = mapped_column(default=None)
     revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+    # What the key may do (`auth.scopes`); None: everything its user may.
+    scopes: Mapped[list[str] | None] = mapped_column(ARRAY(String(32)), default=None)
+    # A daily cost cap in USD for runs made with this key, on top of its user's.
+    daily_cost_usd: Mapped[Decimal | None] = mapped_column(Numeric(14, 6), default=None)
+
+
+class RateLimitBucket(Base):
+    """The rate limiter's state in PostgreSQL (`limits.postgres`): each key's GCRA theoretical arrival time.
+    UNLOGGED: no WAL, so a check is cheap; a crash empties it, which only resets the limits."""
+
+    __tablename__ = "rate_limit_buckets"
+    __table_args__ = {"prefixes": ["UNLOGGED"]}  # noqa: RUF012
+
+    key: Mapped[str] = mapped_column(Text, primary_key=True)
+    tat: Mapped[datetime] = mapped_column(DateTime(timezone=True))

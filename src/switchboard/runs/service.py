@@ -23,15 +23,18 @@ from switchboard.engine.limits import busy_in_group, group_of, lock_group
 from switchboard.engine.queue import Claimed, ClaimNow, NewRun
 from switchboard.kit.clock import utc_now
 from switchboard.kit.errors import Conflict, NotFound
+from switchboard.limits.admission import admit_run
 from switchboard.models import Run, RunStep, Thread
 from switchboard.models.runs import FINAL, PAUSED, MultitaskStrategy, RunStatus, StepStatus
 from switchboard.notifications.outbox import RunNotices
 from switchboard.notifications.targets import stored
+from switchboard.observability.tracing import current_carrier
 from switchboard.pipelines.spec import PipelineSpec
 from switchboard.runs.repository import RunFilter, RunRepository
 from switchboard.runs.schemas import ApprovalDecision, ChildRunOut, PendingApproval, RunCreate, RunOut
 from switchboard.settings import Settings
 from switchboard.threads.service import ThreadService
+from switchboard.usage.budgets import check_budget
 
 
 @dataclass(frozen=True)
@@ -81,6 +84,9 @@ class RunService:
             # A trigger's run carries its event as data, bounded by SWITCHBOARD_TRIGGER_MAX_PAYLOAD_BYTES instead.
             self.agents.check_input(body.agent, body.message, "message")
         notify = origin.notify if origin.notify is not None else await stored(self.settings, body.notify)
+        connection = await self.session.connection()
+        await check_budget(connection, self.settings, user, body.agent)
+        await admit_run(connection, self.settings, user)
         thread, created = await self._thread(user, body, thread_key)
         free = created or await self._admit(thread, body, refuse_behind_approval, look=claim is not None)
         if registered is not None:
@@ -107,8 +113,9 @@ class RunService:
             schedule_id=origin.schedule_id,
             scheduled_for=origin.scheduled_for,
             trigger_id=origin.trigger_id,
+            api_key_id=user.api_key_id,
+            trace_context=current_carrier(),
         )
-        connection = await self.session.connection()
         claimed = await queue.enqueue(connection, run, claim if free else None)
         if claimed is not None:  # executed at once in this process: its thread's context goes with it
             claimed = replace(claimed, context=thread.context)
