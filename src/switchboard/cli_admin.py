@@ -82,9 +82,19 @@ def users_create(
 def keys_create(
     email: Annotated[str, typer.Option(help="The user the key belongs to.")],
     name: Annotated[str, typer.Option(help="A label for the key.")] = "default",
+    scope: Annotated[
+        list[str] | None,
+        typer.Option(help="Narrow the key to this scope (repeatable): runs:write, tools:call, admin. Default: all."),
+    ] = None,
 ) -> None:
     """Create an API key; prints only the key on stdout (it is shown once)."""
+    from switchboard.auth.scopes import Scope
     from switchboard.users.service import UserService
+
+    try:
+        scopes = None if scope is None else [Scope(value) for value in scope]
+    except ValueError:
+        raise typer.BadParameter(f"--scope must be one of {', '.join(Scope)}", param_hint="--scope") from None
 
     settings = _settings()
 
@@ -92,7 +102,7 @@ def keys_create(
         await _require_migrated(db, settings)
         async with db.unit_of_work() as session:
             service = UserService(session)
-            issued = await service.issue_key(await service.get_by_email(email), name)
+            issued = await service.issue_key(await service.get_by_email(email), name, scopes=scopes)
             return issued.key
 
     typer.echo(_with_db(settings, work))

@@ -81,6 +81,27 @@ class ValidationFailed(AppError):
     type = "validation_error"
 
 
+class RateLimited(AppError):
+    """Over a rate limit (`type` names it: `rate_limited`); `Retry-After` says when a request would succeed."""
+
+    status_code = 429
+    type = "rate_limited"
+
+
+class BudgetExceeded(AppError):
+    """A cost budget is spent; the message says which and when it resets."""
+
+    status_code = 429
+    type = "budget_exceeded"
+
+
+class ToolTimedOut(AppError):
+    """A tool called directly (`POST /v1/tools/{name}`) ran past its time limit."""
+
+    status_code = 504
+    type = "tool_timeout"
+
+
 class ModelFailed(AppError):
     """The model (LLM) failed or misbehaved; the run is recorded as failed."""
 

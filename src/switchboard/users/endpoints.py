@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Query, Request, Response
 
 from switchboard.auth.dependencies import AdminDep, PrincipalDep, SessionDep
 from switchboard.auth.principal import Principal
-from switchboard.kit.errors import API_ERRORS, ErrorResponse
+from switchboard.kit.errors import API_ERRORS, ErrorResponse, PermissionDenied, raises
 from switchboard.kit.pagination import CursorParam, LimitParam
 from switchboard.models import ApiKey
 from switchboard.state import app_state
@@ -59,9 +59,19 @@ async def me(caller: PrincipalDep, session: SessionDep) -> MeOut:
     summary="Create an API key for yourself; the response shows it once",
     responses={201: {"model": NewKeyOut, "description": "The new key, in `key`: store it now."}},
 )
+@raises(PermissionDenied)
 async def create_key(body: KeyCreate, response: Response, caller: PrincipalDep, session: SessionDep) -> NewKeyOut:
+    scopes = body.scopes
+    if caller.scopes is not None:  # a narrowed key makes keys at most as wide as itself
+        if scopes is None:
+            scopes = sorted(caller.scopes)
+        elif wider := sorted(set(scopes) - caller.scopes):
+            raise PermissionDenied(
+                f"This key may not create a key with scopes it lacks: {', '.join(wider)}. Use a key that has them."
+            )
     service = UserService(session)
-    issued = await service.issue_key(await service.get(caller.user_id), body.name)
+    user = await service.get(caller.user_id)
+    issued = await service.issue_key(user, body.name, scopes=scopes, daily_cost_usd=body.daily_cost_usd)
     response.headers.update(SECRET_HEADERS)
     return _new_key_out(issued)
 

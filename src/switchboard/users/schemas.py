@@ -4,10 +4,12 @@ the answer to its creation."""
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Annotated
 
 from pydantic import BaseModel, Field, StrictBool, StringConstraints, computed_field
 
+from switchboard.auth.scopes import Scope
 from switchboard.kit.pagination import Page
 from switchboard.kit.schemas import FromRow
 
@@ -36,6 +38,10 @@ class KeyOut(FromRow):
     created_at: datetime
     last_used_at: datetime | None = Field(description="Updated at most once a minute.")
     revoked_at: datetime | None
+    scopes: list[Scope] | None = Field(
+        description="What the key may do (runs:write, tools:call, admin); null: everything its user may."
+    )
+    daily_cost_usd: Decimal | None = Field(description="The key's own daily cost cap in USD; null: none.")
     current: bool = Field(default=False, description="The key this request was made with.")
 
     @computed_field  # type: ignore[prop-decorator]
@@ -54,6 +60,20 @@ class MeOut(UserOut):
 
 class KeyCreate(BaseModel):
     name: Label = Field(default="default", description="A label, to tell your keys apart.")
+    scopes: list[Scope] | None = Field(
+        default=None,
+        max_length=len(Scope),
+        description="Narrow the key to these: `runs:write` (create runs, chat), `tools:call` (POST /v1/tools/{name}), "
+        "`admin` (the admin routes, for an admin's key). Omitted or null: everything you may do. `[]`: read only.",
+    )
+    daily_cost_usd: Decimal | None = Field(
+        default=None,
+        ge=0,
+        le=Decimal("1000000"),
+        max_digits=14,
+        decimal_places=6,
+        description="A daily cost cap in USD for runs made with this key, on top of your own; null: none.",
+    )
 
 
 class UserCreate(BaseModel):

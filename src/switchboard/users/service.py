@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from switchboard.auth.keys import generate_key, hash_key, visible_prefix
+from switchboard.auth.scopes import Scope
 from switchboard.kit.clock import utc_now
 from switchboard.kit.errors import Conflict, NotFound, ValidationFailed
 from switchboard.models import ApiKey, User
@@ -60,10 +62,26 @@ class UserService:
         """A user's keys, or everyone's (`user_id` None), revoked ones included."""
         return await self.keys.page(user_id, limit, cursor)
 
-    async def issue_key(self, user: User, name: str = "default") -> IssuedKey:
+    async def issue_key(
+        self,
+        user: User,
+        name: str = "default",
+        *,
+        scopes: list[Scope] | None = None,
+        daily_cost_usd: Decimal | None = None,
+    ) -> IssuedKey:
+        """`scopes`: what the key may do (None: everything its user may; see `auth.scopes`)."""
         key = generate_key()
+        stored = None if scopes is None else sorted({scope.value for scope in scopes})
         api_key = await self.keys.add(
-            ApiKey(user_id=user.id, name=name, prefix=visible_prefix(key), key_hash=hash_key(key))
+            ApiKey(
+                user_id=user.id,
+                name=name,
+                prefix=visible_prefix(key),
+                key_hash=hash_key(key),
+                scopes=stored,
+                daily_cost_usd=daily_cost_usd,
+            )
         )
         return IssuedKey(key=key, api_key=api_key)
 
