@@ -27,6 +27,16 @@ class RunCancelled(Exception):  # a control-flow signal, not an error
     """Raised between steps when a cancel was requested."""
 
 
+class RunStopped(Exception):
+    """Raised by a gate between model requests (`engine.gates`: tokens per minute, a cost budget) to end the run
+    as failed with `error_type` (`rate_limited`, `budget_exceeded`) and `message`; what it wrote so far is kept."""
+
+    def __init__(self, error_type: str, message: str) -> None:
+        super().__init__(message)
+        self.error_type = error_type
+        self.message = message
+
+
 class IncompleteModelResponse(AgentRunError):
     """A streamed response that ended without a finish reason: cut short, not finished (OpenAI's protocol ends
     every complete choice with one)."""
@@ -124,6 +134,8 @@ def failure(
     if isinstance(exc, TimeoutError) and deadline_expired:
         message = f"The run exceeded its wall-clock limit of {timeout_seconds} s."
         return Outcome(RunStatus.TIMED_OUT, partial_text or None, {"type": "timed_out", "message": message})
+    if isinstance(exc, RunStopped):
+        return Outcome(RunStatus.FAILED, partial_text or None, {"type": exc.error_type, "message": exc.message})
     if isinstance(exc, UsageLimitExceeded):
         return Outcome(RunStatus.FAILED, None, {"type": "usage_limit_exceeded", "message": str(exc)})
     if isinstance(exc, AgentRunError | UserError):
