@@ -136,3 +136,22 @@ def test_demo_reset_puts_the_shop_back_as_seeded(db_url: str, tmp_path: Path, se
         return int(await session.scalar(text(query)) or 0)
 
     assert run_db(db_url, others_threads) == 1  # only the demo users' data is reset
+
+
+def test_keys_create_with_scopes_stores_them_and_refuses_unknown_ones(db_url: str, tmp_path: Path) -> None:
+    async def setup(session: AsyncSession) -> None:
+        await UserService(session).create_user("ada@example.com", "Ada Lovelace")
+
+    run_db(db_url, setup)
+    created = switchboard(db_url, tmp_path, "keys", "create", "--email", "ada@example.com", "--scope", "tools:call")
+    key = _ok(created).strip()
+    assert key.startswith("sb_")
+
+    async def scopes(session: AsyncSession) -> list[Any]:
+        rows = await session.execute(text("SELECT scopes FROM api_keys WHERE prefix = :p"), {"p": key[:12]})
+        return list(rows.scalars())
+
+    assert run_db(db_url, scopes) == [["tools:call"]]
+    refused = switchboard(db_url, tmp_path, "keys", "create", "--email", "ada@example.com", "--scope", "root")
+    assert refused.returncode != 0
+    assert "--scope" in refused.stderr
