@@ -55,6 +55,11 @@ TOOL_CALLS = Counter(
 TOOL_SECONDS = Histogram(
     "switchboard_tool_call_duration_seconds", "Tool call duration, by tool.", ["tool"], buckets=_SECONDS
 )
+INPUT_SCREENED = Counter(
+    "switchboard_input_screened_total",
+    "Run inputs the input screen matched, by agent and outcome (flagged, blocked).",
+    ["agent", "outcome"],
+)
 RATE_LIMITED = Counter(
     "switchboard_rate_limited_total",
     "Requests and model calls refused or held by a rate limit, by limit (rpm, tpm, concurrent_runs, auth_failures, "
