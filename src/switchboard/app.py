@@ -41,6 +41,7 @@ from switchboard.schedules.endpoints import router as schedules_router
 from switchboard.settings import Settings
 from switchboard.state import AppState
 from switchboard.threads.endpoints import router as threads_router
+from switchboard.tools.endpoints import router as tools_router
 from switchboard.triggers.endpoints import hooks_router
 from switchboard.triggers.endpoints import router as triggers_router
 from switchboard.triggers.service import HOOKS_PATH
@@ -158,6 +159,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         triggers_router,
         hooks_router,
         knowledge_router,
+        tools_router,
     )
     for router in (*routers, admin_router, users_admin_router):
         app.include_router(router)

@@ -5,12 +5,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING
 
 from switchboard.agents.model_resolution import ResolvedModel, resolve_model
 from switchboard.agents.spec import AgentSpec, HistoryWindow
 from switchboard.kit.errors import PayloadTooLarge, ValidationFailed
 from switchboard.pipelines.spec import PipelineSpec
+from switchboard.safety.screen import InputScreen
 from switchboard.settings import Settings
+
+if TYPE_CHECKING:
+    from switchboard.tools.catalogue import ToolCatalogue
 
 
 @dataclass(frozen=True)
@@ -41,6 +47,8 @@ class AgentRegistry:
                 raise ValueError(f"pipeline {pipeline.name!r} has steps of unknown agents: {', '.join(unknown)}")
             self._pipelines[pipeline.name] = pipeline
         self._max_prompt_chars = settings.max_prompt_chars
+        self._screen = InputScreen.build(settings.input_screen, settings.input_screen_patterns)
+        self.tool_timeout_seconds = settings.tool_timeout_seconds
 
     def require(self, name: str) -> RegisteredAgent:
         """The agent a request body names in its `agent` field; unknown → 422 naming the field."""
@@ -73,10 +81,20 @@ class AgentRegistry:
         return self._max_prompt_chars, "SWITCHBOARD_MAX_PROMPT_CHARS"
 
     def check_input(self, name: str, text: str, field: str) -> None:
-        """A run's input longer than `input_limit` is a 413 naming `field`."""
+        """A run's input longer than `input_limit` is a 413 naming `field`; then the input screen (`safety.screen`:
+        the agent's mode, else SWITCHBOARD_INPUT_SCREEN) flags it, or refuses it with 422 input_rejected."""
         limit, why = self.input_limit(name)
         if len(text) > limit:
             raise PayloadTooLarge(f"{field} is {len(text)} characters; the limit is {limit} ({why}).")
+        registered = self._agents.get(name)
+        self._screen.check(name, text, field, registered.spec.input_screen if registered else None)
+
+    @cached_property
+    def tools(self) -> ToolCatalogue:
+        """Every agent's tools by the name the tool door calls them (`tools.catalogue`)."""
+        from switchboard.tools.catalogue import ToolCatalogue  # the catalogue reads registered agents
+
+        return ToolCatalogue.of(self.all())
 
     def may_have_children(self, name: str) -> bool:
         """Whether a run of `name` can have child runs: a pipeline, or an agent with agent tools."""

@@ -18,8 +18,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from switchboard.auth.principal import Principal
 from switchboard.kit.clock import utc_now
 
-DELEGATE_TO = "delegate_to"
-"""The tool metadata key naming the agent a tool delegates to (`agents.delegation.agent_tool`; read by the ledger)."""
+# Tools declare who may call them, and their time limit, with `tool_access` (re-exported here, beside AgentDeps).
+from switchboard.tools.access import DELEGATE_TO as DELEGATE_TO
+from switchboard.tools.access import ToolAccess as ToolAccess
+from switchboard.tools.access import tool_access as tool_access
+from switchboard.tools.settings import ScreenMode
 
 OfflineRules = Callable[[list[ModelMessage], AgentInfo], ModelResponse]
 """Deterministic rules that stand in for an LLM: they read the messages so far and answer with a response."""
@@ -124,10 +127,17 @@ class AgentSpec:
     history: HistoryWindow = field(default_factory=HistoryWindow)
     # The longest input a run of it takes, in characters; None: SWITCHBOARD_MAX_PROMPT_CHARS.
     max_input_chars: int | None = None
+    # The input screen for a run's input (`safety.screen`): "off", "flag" (log and count), "block" (422
+    # input_rejected); None: SWITCHBOARD_INPUT_SCREEN. A tripwire, never the defence: see `safety.screen`.
+    input_screen: ScreenMode | None = None
 
     def delegates_to(self) -> list[str]:
         """The agents this one calls as tools (`agents.delegation.agent_tool`)."""
         return [str(tool.metadata[DELEGATE_TO]) for tool in self._tools() if (tool.metadata or {}).get(DELEGATE_TO)]
+
+    def tools(self) -> list[Any]:
+        """The agent's function tools (Pydantic AI `Tool`s), as its toolsets hold them."""
+        return self._tools()
 
     def _tools(self) -> list[Any]:
         tools: list[Any] = []

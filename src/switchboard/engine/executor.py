@@ -232,6 +232,7 @@ class RunExecutor:
             attempt=attempt,
             fresh=not loaded.own,
             model_of=lambda name: self.agents.require(name).model.name,
+            tool_timeout_seconds=self.settings.tool_timeout_seconds,
         )
         async with registered.spec.agent.iter(
             None if loaded.own else loaded.prompt,

@@ -10,10 +10,17 @@
   denies the call; a denied call never runs and the model is told why.
 - An agent called as a tool (`agents.delegation.agent_tool`) runs as a child run; the run waits for it
   (`waiting`) and the call's result is the child's output (see `engine.delegation`).
+- A tool's rights come only from the run's user: a tool declared for other roles (`tools.access.tool_access`) is
+  not offered to the model at all (`prepare_tools`), so a call to it is an unknown tool and never runs.
+- Each call has a time limit (declared, else SWITCHBOARD_TOOL_TIMEOUT_SECONDS). Past it the call's unit of work is
+  rolled back, the step recorded `failed` with what the model is told ("timed out"), and the run goes on: the
+  model decides what next. A resumed run answers that call from the record; it never runs it again.
 """
 
 from __future__ import annotations
 
+import asyncio
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -41,6 +48,8 @@ from switchboard.engine.records import record_tool_step, tool_step
 from switchboard.kit.clock import utc_now
 from switchboard.models import Run
 from switchboard.models.runs import StepStatus
+from switchboard.observability.metrics import TOOL_CALLS, TOOL_SECONDS
+from switchboard.tools.access import ToolAccess
 
 
 class PausedForApproval(Exception):  # a control-flow signal, not an error
@@ -63,6 +72,14 @@ def unknown_outcome(call: ToolCallPart) -> str:
     )
 
 
+def timeout_message(call: ToolCallPart, limit: float) -> str:
+    return (
+        f"Timed out: the tool {call.tool_name} did not finish within its time limit of {limit:g} seconds and was "
+        "stopped; its database changes were rolled back. It will not be retried automatically: tell the user, or "
+        "try once more if that is reasonable."
+    )
+
+
 def denial_message(reason: str | None) -> str:
     return f"The user denied this tool call: {reason}" if reason else "The user denied this tool call."
 
@@ -78,6 +95,8 @@ class RunLedger(AbstractCapability[AgentDeps]):
     fresh: bool = False
     # The model of an agent, by name: a child run of an agent called as a tool is created with it.
     model_of: Callable[[str], str] = field(default=lambda name: name)
+    # A tool's time limit when it declares none (SWITCHBOARD_TOOL_TIMEOUT_SECONDS).
+    tool_timeout_seconds: float = 30.0
     _seen: set[str] = field(default_factory=set)
 
     @classmethod
@@ -97,6 +116,10 @@ class RunLedger(AbstractCapability[AgentDeps]):
         }
         await record_tool_step(session, row)
 
+    async def prepare_tools(self, ctx: RunContext[AgentDeps], tool_defs: list[ToolDefinition]) -> list[ToolDefinition]:
+        """Only the tools the run's user may call are offered; Pydantic AI refuses a call to any other as unknown."""
+        return [t for t in tool_defs if ToolAccess.of(t.metadata, t.timeout).allows(ctx.deps.user)]
+
     async def wrap_tool_execute(
         self,
         ctx: RunContext[AgentDeps],
@@ -111,6 +134,8 @@ class RunLedger(AbstractCapability[AgentDeps]):
             unseen = self.fresh and call.tool_call_id not in self._seen
             step = None if unseen else await tool_step(session, self.run_id, call.tool_call_id)
             delegate_to = (tool_def.metadata or {}).get(DELEGATE_TO)
+            if step is not None and step.status == StepStatus.FAILED:  # it timed out: the model was told so
+                return step.result
             if step is not None and step.status == StepStatus.SUCCEEDED:
                 if delegate_to is not None:  # its answer is not in the written history yet, nor is its usage
                     await self._count_child(ctx, session, call)
@@ -127,14 +152,27 @@ class RunLedger(AbstractCapability[AgentDeps]):
                 await self._record(session, call, idempotent, status=StepStatus.RUNNING, started_at=started_at)
                 await fence(session, self.run_id, self.owner)
                 await session.commit()
+            limit = ToolAccess.of(tool_def.metadata, tool_def.timeout).limit(self.tool_timeout_seconds)
             token = current_tool_session.set(session)
+            clock = time.perf_counter()
             try:
-                result = await handler(args)
-            except BaseException:
+                async with asyncio.timeout(limit) as deadline:
+                    result = await handler(args)
+            except TimeoutError:
                 await session.rollback()
+                if not deadline.expired():  # the tool's own TimeoutError: a failure like any other
+                    _count(call, "error", clock)
+                    raise
+                _count(call, "timeout", clock)
+                return await self._timed_out(session, call, idempotent, started_at, limit)
+            except BaseException as failure:
+                await session.rollback()
+                if isinstance(failure, Exception):
+                    _count(call, "error", clock)
                 raise
             finally:
                 current_tool_session.reset(token)
+            _count(call, "ok", clock)
             await self._record(
                 session,
                 call,
@@ -147,6 +185,17 @@ class RunLedger(AbstractCapability[AgentDeps]):
             await fence(session, self.run_id, self.owner)
             await session.commit()
             return result
+
+    async def _timed_out(
+        self, session: AsyncSession, call: ToolCallPart, idempotent: bool, started_at: Any, limit: float
+    ) -> str:
+        """A call past its time limit: recorded `failed` with what the model is told, which is its result."""
+        message = timeout_message(call, limit)
+        values = {"result": message, "started_at": started_at, "finished_at": utc_now()}
+        await self._record(session, call, idempotent, status=StepStatus.FAILED, **values)
+        await fence(session, self.run_id, self.owner)
+        await session.commit()
+        return message
 
     async def _delegated(
         self, ctx: RunContext[AgentDeps], session: AsyncSession, call: ToolCallPart, agent: str
@@ -194,6 +243,7 @@ class RunLedger(AbstractCapability[AgentDeps]):
                 elif step.approved:
                     decided[call.tool_call_id] = ToolApproved()
                 else:
+                    TOOL_CALLS.labels(tool=call.tool_name, outcome="denied").inc()
                     decided[call.tool_call_id] = ToolDenied(denial_message(step.decision_reason))
                     await self._record(session, call, True, status=StepStatus.DENIED, finished_at=utc_now())
             await fence(session, self.run_id, self.owner)
@@ -203,3 +253,8 @@ class RunLedger(AbstractCapability[AgentDeps]):
         if requests.calls:
             raise WaitingForChildren(list(requests.calls))
         return DeferredToolResults(approvals=dict(decided))
+
+
+def _count(call: ToolCallPart, outcome: str, clock: float) -> None:
+    TOOL_CALLS.labels(tool=call.tool_name, outcome=outcome).inc()
+    TOOL_SECONDS.labels(tool=call.tool_name).observe(time.perf_counter() - clock)
