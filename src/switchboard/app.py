@@ -45,6 +45,7 @@ from switchboard.tools.endpoints import router as tools_router
 from switchboard.triggers.endpoints import hooks_router
 from switchboard.triggers.endpoints import router as triggers_router
 from switchboard.triggers.service import HOOKS_PATH
+from switchboard.usage.endpoints import router as usage_router
 from switchboard.users.endpoints import admin_router as users_admin_router
 from switchboard.users.endpoints import router as users_router
 
@@ -160,6 +161,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         hooks_router,
         knowledge_router,
         tools_router,
+        usage_router,
     )
     for router in (*routers, admin_router, users_admin_router):
         app.include_router(router)

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from switchboard.auth.scopes import Scope
@@ -25,6 +26,8 @@ class Principal:
     limits: Mapping[str, Any] = field(default_factory=dict)
     # The key's scopes (`auth.scopes`); None: the key may do everything its user may (and a run's principal).
     scopes: frozenset[Scope] | None = None
+    # The key's own daily cost cap in USD (`usage.budgets`); None: none, or no key.
+    key_daily_cost_usd: Decimal | None = None
 
     def may(self, scope: Scope) -> bool:
         """The key allows this (a principal without a key, a run's, is its user's)."""
@@ -50,4 +53,5 @@ def principal_of(
         tier=user.tier,
         limits=dict(user.limits or {}),
         scopes=scopes,
+        key_daily_cost_usd=api_key.daily_cost_usd if api_key is not None else None,
     )

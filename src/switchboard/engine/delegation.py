@@ -40,13 +40,12 @@ def answer(child: Run) -> Any:
 
 
 def child_usage(child: Run) -> RunUsage:
+    """What the child run used and cost, to add to its caller's: its counts (`engine.progress.usage_dict`; the
+    count of its unpriced responses too, which Pydantic AI adds up like any count) and its cost."""
     usage = child.usage or {}
-    return RunUsage(
-        requests=int(usage.get("requests", 0)),
-        tool_calls=int(usage.get("tool_calls", 0)),
-        input_tokens=int(usage.get("input_tokens", 0)),
-        output_tokens=int(usage.get("output_tokens", 0)),
-    )
+    names = ("requests", "tool_calls", "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
+    counts: dict[str, Any] = {name: int(usage.get(name, 0)) for name in names}
+    return RunUsage(**counts, unpriced_requests=int(usage.get("unpriced_requests", 0)), cost=child.cost_usd)
 
 
 MAX_DEPTH = 5

@@ -40,6 +40,7 @@ from switchboard.models.runs import RunStatus
 from switchboard.notifications.outbox import RunNotices
 from switchboard.pipelines.spec import PipelineSpec
 from switchboard.settings import Settings
+from switchboard.usage.run_gate import run_cost_limit
 
 log = structlog.get_logger(__name__)
 
@@ -241,7 +242,9 @@ class RunExecutor:
             model=registered.model.model,
             model_settings=registered.model.settings,
             usage_limits=UsageLimits(
-                request_limit=limits.get("max_model_requests", 50), tool_calls_limit=limits.get("max_tool_calls")
+                request_limit=limits.get("max_model_requests", 50),
+                tool_calls_limit=limits.get("max_tool_calls"),
+                cost_limit=run_cost_limit(loaded),
             ),
             usage=RunUsage(**loaded.usage) if loaded.usage else None,
             capabilities=[ledger, *run_gates(self.engine, self.settings, loaded)],

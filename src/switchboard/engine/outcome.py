@@ -21,6 +21,7 @@ from pydantic_ai.exceptions import (
 from structlog.typing import FilteringBoundLogger
 
 from switchboard.models.runs import RunStatus
+from switchboard.observability.metrics import BUDGET_REJECTIONS
 
 
 class RunCancelled(Exception):  # a control-flow signal, not an error
@@ -136,6 +137,10 @@ def failure(
         return Outcome(RunStatus.TIMED_OUT, partial_text or None, {"type": "timed_out", "message": message})
     if isinstance(exc, RunStopped):
         return Outcome(RunStatus.FAILED, partial_text or None, {"type": exc.error_type, "message": exc.message})
+    if isinstance(exc, UsageLimitExceeded) and "cost_limit" in str(exc):  # the run's own limits.max_cost_usd
+        BUDGET_REJECTIONS.labels("run", "mid_run").inc()
+        message = f"Budget exceeded: the run passed its max_cost_usd ({exc})."
+        return Outcome(RunStatus.FAILED, partial_text or None, {"type": "budget_exceeded", "message": message})
     if isinstance(exc, UsageLimitExceeded):
         return Outcome(RunStatus.FAILED, None, {"type": "usage_limit_exceeded", "message": str(exc)})
     if isinstance(exc, AgentRunError | UserError):

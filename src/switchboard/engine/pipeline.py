@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 import structlog
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from switchboard.agents.registry import AgentRegistry
@@ -24,6 +25,12 @@ from switchboard.notifications.outbox import RunNotices
 from switchboard.pipelines.spec import PipelineSpec, PipelineState, Step, StepResult
 
 log = structlog.get_logger(__name__)
+
+
+# A pipeline's cost is its steps' (it makes no model request itself): NULL while none of theirs is known.
+_STEPS_COST = text(
+    "UPDATE runs SET cost_usd = (SELECT sum(c.cost_usd) FROM runs c WHERE c.parent_id = :id) WHERE id = :id"
+)
 
 
 def total_usage(of: list[Child]) -> dict[str, int]:
@@ -144,6 +151,7 @@ class PipelineDriver:
         output: Any = None,
         error: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
+        await connection.execute(_STEPS_COST, {"id": run_id})
         row = await transitions.settle(
             connection, run_id=run_id, owner=owner, status=status, output=output, error=error, usage=usage
         )

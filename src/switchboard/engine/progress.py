@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from pydantic_ai.messages import ModelMessage, ModelMessagesTypeAdapter, ModelResponse
@@ -22,13 +23,33 @@ from switchboard.models.runs import StepKind, StepStatus
 from switchboard.threads.service import text_of
 
 
-def usage_dict(usage: RunUsage) -> dict[str, int]:
-    return {
-        "requests": usage.requests,
-        "tool_calls": usage.tool_calls,
-        "input_tokens": usage.input_tokens,
-        "output_tokens": usage.output_tokens,
-    }
+class UsageCounts(dict[str, int]):
+    """A run's usage as `runs.usage` stores it, with what this execution's model responses cost beside it
+    (`cost`, not part of the JSON: the run's cost is `runs.cost_usd`, see `Progress.cost`)."""
+
+    cost: Decimal | None = None
+
+
+def usage_dict(usage: RunUsage) -> UsageCounts:
+    """`usage` as stored: a run restored from it (`RunUsage(**usage)`) counts on from these numbers, the count of
+    responses without a known price (`unpriced_requests`, kept by `usage.run_gate`) included."""
+    counts = UsageCounts(
+        requests=usage.requests,
+        tool_calls=usage.tool_calls,
+        input_tokens=usage.input_tokens,
+        output_tokens=usage.output_tokens,
+        cache_read_tokens=usage.cache_read_tokens,
+        cache_write_tokens=usage.cache_write_tokens,
+        unpriced_requests=int(getattr(usage, "unpriced_requests", 0)),
+    )
+    counts.cost = usage.cost  # this execution's: a restored RunUsage starts without the run's earlier cost
+    return counts
+
+
+def add_costs(*costs: Decimal | None) -> Decimal | None:
+    """The sum of the known costs; None when none is known (unknown is never 0)."""
+    known = [cost for cost in costs if cost is not None]
+    return sum(known, Decimal(0)) if known else None
 
 
 def dump_messages(messages: list[ModelMessage]) -> list[Any]:
@@ -64,6 +85,12 @@ class Progress:
         self.usage = dict(loaded.usage)
         self.persisted = 0
         self.in_model_request = False
+
+    @property
+    def cost(self) -> Decimal | None:
+        """The run's cost so far: what it had cost when this execution loaded it, and what this execution's
+        responses (and the child runs it heard from) cost since; None while no cost is known."""
+        return add_costs(self.loaded.run.cost_usd, getattr(self.usage, "cost", None))
 
     @property
     def unwritten_text(self) -> str:
@@ -110,17 +137,26 @@ async def write_messages(
                     "status": StepStatus.SUCCEEDED,
                     "attempt": run.attempts,
                     "model_name": progress.model_name,
-                    "usage": {
-                        "input_tokens": message.usage.input_tokens,
-                        "output_tokens": message.usage.output_tokens,
-                    },
+                    "usage": step_usage(message),
+                    "cost_usd": message.usage.cost,
                     "started_at": progress.request_started_at or message.timestamp,
                     "finished_at": utc_now(),
                 }
             )
     return await records.add_messages(
-        connection, run.id, rows, steps, usage=progress.usage, model_name=progress.model_name
+        connection, run.id, rows, steps, usage=progress.usage, cost=progress.cost, model_name=progress.model_name
     )
+
+
+def step_usage(response: ModelResponse) -> dict[str, int]:
+    """A model response's usage as its step stores it (its cost beside it, in `cost_usd`)."""
+    usage = response.usage
+    return {
+        "input_tokens": usage.input_tokens,
+        "output_tokens": usage.output_tokens,
+        "cache_read_tokens": usage.cache_read_tokens,
+        "cache_write_tokens": usage.cache_write_tokens,
+    }
 
 
 async def persist(progress: Progress, agent_run: AgentRun[AgentDeps, Any], buffer: EventBuffer) -> None:

@@ -5,6 +5,7 @@ the status changes are in `transitions`, the events in `journal`."""
 from __future__ import annotations
 
 import uuid
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import insert, select, text
@@ -16,7 +17,8 @@ from switchboard.models import RunStep, ThreadMessage
 from switchboard.models.runs import StepKind
 
 _UPDATE_USAGE = text(
-    "UPDATE runs SET usage = CAST(:usage AS jsonb), model_name = :model WHERE id = :id RETURNING cancel_requested"
+    "UPDATE runs SET usage = CAST(:usage AS jsonb), cost_usd = :cost, model_name = :model WHERE id = :id "
+    "RETURNING cancel_requested"
 )
 
 
@@ -27,14 +29,16 @@ async def add_messages(
     steps: list[dict[str, Any]],
     *,
     usage: dict[str, Any],
+    cost: Decimal | None,
     model_name: str,
 ) -> bool:
-    """Insert thread messages and model-request steps, and record the run's usage; returns whether a cancel
-    has been requested meanwhile (read in the same statement, so no extra round trip)."""
+    """Insert thread messages and model-request steps (each with its cost), and record the run's usage and cost;
+    returns whether a cancel has been requested meanwhile (read in the same statement, so no extra round trip)."""
     await connection.execute(insert(ThreadMessage), messages)
     if steps:
         await connection.execute(insert(RunStep), steps)
-    updated = await connection.execute(_UPDATE_USAGE, {"usage": dumps(usage), "model": model_name, "id": run_id})
+    values = {"usage": dumps(usage), "cost": cost, "model": model_name, "id": run_id}
+    updated = await connection.execute(_UPDATE_USAGE, values)
     return bool(updated.scalar())
 
 

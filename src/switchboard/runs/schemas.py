@@ -34,6 +34,12 @@ class RunLimits(BaseModel):
     timeout_seconds: Annotated[float, Field(gt=0, le=86400), ExactNumber] | None = Field(
         default=None, description="Wall-clock limit from the run's start; past it → `timed_out`."
     )
+    max_cost_usd: Annotated[float, Field(gt=0, le=1_000_000), ExactNumber] | None = Field(
+        default=None,
+        description="Most the run's model requests may cost, in USD (its child runs' included): it stops between "
+        "model requests, `failed` with `budget_exceeded`, keeping what it wrote. Models without a known price "
+        "(such as `offline`) cost nothing here.",
+    )
 
 
 class RunCreate(BaseModel):
@@ -54,7 +60,8 @@ class RunCreate(BaseModel):
 
 class RunError(BaseModel):
     type: str = Field(
-        description="`model_error`, `usage_limit_exceeded`, `timed_out`, `max_attempts_exceeded`, `internal_error`; "
+        description="`model_error`, `usage_limit_exceeded`, `budget_exceeded`, `rate_limited`, `timed_out`, "
+        "`max_attempts_exceeded`, `internal_error`; "
         "for a pipeline `step_failed` (with `step` and its `run_id`), `step_input_failed` or `pipeline_output_failed`."
     )
     message: str
@@ -78,6 +85,7 @@ class ChildRunOut(FromRow):
     output: Any = None
     error: RunError | None = None
     usage: dict[str, int] = Field(default_factory=dict)
+    cost_usd: float | None = Field(default=None, description="Its cost in USD (its own children's included).")
     model: str | None = Field(default=None, validation_alias="model_name")
     created_at: datetime
     started_at: datetime | None
@@ -115,8 +123,15 @@ class RunOut(FromRow):
     )
     usage: dict[str, int] = Field(
         default_factory=dict,
-        description="Model requests, tool calls and tokens; a parent's include its child runs' (to total a "
-        "user's usage, add up the runs without a `parent_id`).",
+        description="Model requests, tool calls and tokens (`input_tokens` include `cache_read_tokens` and "
+        "`cache_write_tokens`), and `unpriced_requests`: responses whose cost is unknown. A parent's include its "
+        "child runs' (to total a user's usage, add up the runs without a `parent_id`).",
+    )
+    cost_usd: float | None = Field(
+        default=None,
+        description="What its model requests cost in USD (its child runs' included), from genai-prices or the "
+        "operator's prices. null: no response had a known price (the `offline` model, an unpriced model); with "
+        "`usage.unpriced_requests` > 0 the known part only.",
     )
     model: str | None = Field(
         default=None, validation_alias="model_name", description="The model used. `offline` is rules, not an LLM."
@@ -173,6 +188,7 @@ class StepOut(FromRow):
     result: Any = None
     model: str | None = Field(default=None, validation_alias="model_name")
     usage: dict[str, int] | None = None
+    cost_usd: float | None = Field(default=None, description="A model request's cost in USD; null: unknown.")
     approved: bool | None = None
     decision_reason: str | None = None
     decided_by: int | None = Field(default=None, description="The user who approved or denied the call.")

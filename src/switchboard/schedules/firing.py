@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from switchboard.agents.registry import AgentRegistry
 from switchboard.auth.principal import principal_of
 from switchboard.kit.db import database_unavailable
-from switchboard.kit.errors import AppError, Conflict
+from switchboard.kit.errors import AppError, BudgetExceeded, Conflict
 from switchboard.models import ApiKey, User
 from switchboard.models.automation import Schedule
 from switchboard.runs.service import RunOrigin, RunService
@@ -110,6 +110,10 @@ async def _fire_one(
             return None
         # This tick has its run already: only a clock set back (or a next_fire_at set back by hand) gets here.
         log.warning("schedule.tick_exists", schedule_id=str(schedule.id), scheduled_for=tick.isoformat())
+        return None
+    except BudgetExceeded as spent:
+        # A cost budget of today is spent: this tick is lost, not the schedule (the next fires once it resets).
+        _missed(schedule, tick, tick, spent.message)
         return None
     except Conflict as busy:
         # The agent's concurrency limit refuses new runs while it is full: this tick is lost, not the schedule.
