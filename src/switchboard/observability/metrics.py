@@ -8,6 +8,8 @@ run's age) is read at scrape time instead, so it is right whatever process answe
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from prometheus_client import Counter, Histogram
 
 _SECONDS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
@@ -75,4 +77,24 @@ WEBHOOK_DELIVERIES = Counter(
     "switchboard_webhook_deliveries_total",
     "Delivery attempts of notifications, by channel (webhook, email, slack) and outcome (delivered, failed, dead).",
     ["channel", "outcome"],
+)
+
+
+@dataclass(frozen=True)
+class ScrapeGauge:
+    """A gauge no process keeps: read from the database at each scrape (`observability.scrape`), so it is right
+    whichever process answers and whatever processes are running."""
+
+    name: str
+    documentation: str
+    labels: tuple[str, ...]
+
+
+QUEUE_DEPTH = ScrapeGauge(
+    "switchboard_queue_depth", "Queued runs, by agent (read from the database at scrape time).", ("agent",)
+)
+QUEUE_OLDEST_SECONDS = ScrapeGauge(
+    "switchboard_queue_oldest_age_seconds",
+    "Seconds the oldest queued run of each agent has waited in the queue (0: none queued; read at scrape time).",
+    ("agent",),
 )
