@@ -6,6 +6,7 @@ import asyncio
 import functools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 
 import structlog
 from fastapi import FastAPI
@@ -34,6 +35,7 @@ from switchboard.notifications.endpoints import router as webhooks_router
 from switchboard.observability.endpoints import admin_router, health_router
 from switchboard.observability.middleware import RequestContextMiddleware
 from switchboard.observability.request_logs import RequestLogWriter
+from switchboard.observability.scrape import router as metrics_router
 from switchboard.plugins.loader import load_plugins
 from switchboard.runs.approvals import router as approvals_router
 from switchboard.runs.endpoints import router as runs_router
@@ -49,6 +51,9 @@ from switchboard.usage.endpoints import router as usage_router
 from switchboard.users.endpoints import admin_router as users_admin_router
 from switchboard.users.endpoints import router as users_router
 
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace import SpanProcessor
+
 log = structlog.get_logger(__name__)
 
 DESCRIPTION = """
@@ -61,15 +66,27 @@ Switchboard runs Pydantic AI agents behind an authenticated HTTP API, on Postgre
 
 **Tracing**: send `X-Request-ID` to choose the request id (up to 128 of `A-Z a-z 0-9 . _ : -`); it is
 returned in the `X-Request-ID` header and in JSON bodies, and bound to every log line of the request.
+With `SWITCHBOARD_OTEL_ENDPOINT` set, requests and the runs they create are traced (OpenTelemetry, W3C
+`traceparent` accepted).
+
+**Metrics**: `GET /metrics` answers in Prometheus' text format, to the scrape token
+(`SWITCHBOARD_METRICS_TOKEN`, as a bearer token) or an admin's key.
 
 **The `offline` model** is deterministic rules, not an LLM: it lets the server and its tests run with no model
 provider. Set `SWITCHBOARD_MODEL` to use a real model.
 """
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, span_processor: SpanProcessor | None = None) -> FastAPI:
+    """`span_processor`: where the spans go (tracing on, whatever `SWITCHBOARD_OTEL_ENDPOINT` says), e.g. to
+    export them otherwise than by OTLP; by default they go to the OTLP endpoint, if one is set."""
     settings = settings or Settings()
-    configure_logging(settings.log_level, settings.log_format, settings.secrets())
+    tracing = None
+    if span_processor is not None or settings.otel_endpoint is not None:
+        from switchboard.observability.otel import Tracing
+
+        tracing = Tracing(settings, span_processor)
+    configure_logging(settings.log_level, settings.log_format, settings.secrets(), trace_ids=tracing is not None)
     plugins = load_plugins(settings)
 
     @asynccontextmanager
@@ -85,6 +102,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         notifier: Notifier | None = None
         workers = EmbeddedWorkers(settings.workers)
         try:
+            if tracing is not None:
+                tracing.start()
+                tracing.instrument_engine(db.engine)
             if settings.migrate_on_start:
                 await migrations.upgrade(db.engine, plugins)
             if settings.request_log_enabled:
@@ -112,6 +132,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if writer is not None:
                 await writer.stop()
             await db.close()
+            if tracing is not None:
+                tracing.shutdown()
             log.info("server.stopped")
 
     app = FastAPI(
@@ -146,8 +168,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             expose_headers=["X-Request-ID", "Location", "Retry-After"],
         )
     install_api_docs(app, app.title)
+    if tracing is not None:
+        tracing.instrument_app(app)
     routers = (
         health_router,
+        metrics_router,
         agents_router,
         runs_router,
         approvals_router,

@@ -31,8 +31,18 @@ def _settings() -> Settings:
     from switchboard.settings import Settings
 
     settings = Settings()
-    configure_logging(settings.log_level, settings.log_format, settings.secrets())
+    configure_logging(
+        settings.log_level, settings.log_format, settings.secrets(), trace_ids=settings.otel_endpoint is not None
+    )
     return settings
+
+
+def _metrics_directory(settings: Settings) -> None:
+    """Multiprocess metrics (`SWITCHBOARD_METRICS_DIR`): chosen before anything imports prometheus-client."""
+    if settings.metrics_dir is not None:
+        from switchboard.observability.multiprocess import use_directory
+
+        use_directory(settings.metrics_dir)
 
 
 def _with_db(settings: Settings, work: Callable[[Database], Awaitable[T]]) -> T:
@@ -141,6 +151,7 @@ def serve(
 ) -> None:
     """Migrate, then serve the HTTP API, with embedded workers executing runs (see `switchboard worker`)."""
     settings = _with_worker_options(_settings(), workers, concurrency)
+    _metrics_directory(settings)
     from switchboard.http_server import (
         SHUTDOWN_CONNECTIONS_SECONDS,
         DrainingServer,
@@ -212,14 +223,25 @@ def worker(
     """Execute runs from the queue, without the HTTP API. Start as many as you like, on any machine that reaches
     the database; SIGTERM lets in-flight runs finish (SWITCHBOARD_WORKER_GRACE_SECONDS) and re-queues the rest."""
     settings = _with_worker_options(_settings(), None, concurrency)
+    _metrics_directory(settings)
     from switchboard.engine.standalone import run_worker
+    from switchboard.observability.otel import tracing_for
     from switchboard.plugins.loader import load_plugins
+
+    tracing = tracing_for(settings)
 
     async def work(db: Database) -> None:
         await _require_migrated(db, settings)
+        if tracing is not None:
+            tracing.start()
+            tracing.instrument_engine(db.engine)
         await run_worker(db, settings, load_plugins(settings), drain=drain)
 
-    _with_db(settings, work)
+    try:
+        _with_db(settings, work)
+    finally:
+        if tracing is not None:
+            tracing.shutdown()  # what is still buffered is sent
 
 
 @app.command()

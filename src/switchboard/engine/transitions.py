@@ -14,6 +14,9 @@ way out of it, `enqueue` and `claim`, are in `queue`.
     sweep                running, lease lapsed → queued | failed | cancelled
 
 A child run that reaches a final status (settle, cancel_now, sweep) wakes its parent in the same transaction.
+Each run that reaches one is counted there too (`switchboard_runs_settled_total`, `…_run_duration_seconds`): these
+statements are every way into a final status. Counted as the statement succeeds: a transaction that then rolls
+back (rare: its commit failed) is counted all the same.
 
 Each function runs in the caller's transaction and says what it guarantees. A worker's writes are fenced by its
 lease, which it renews (`lease`): once the sweeper has handed a run to another worker, the stale worker's writes
@@ -24,6 +27,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Integer, Uuid, column, text
@@ -36,8 +40,15 @@ from switchboard.engine.journal import Event, dumps
 from switchboard.engine.lease import LEASED, fenced
 from switchboard.models.base import EnumText, sql_list
 from switchboard.models.runs import ACTIVE, FINAL, RunStatus
+from switchboard.observability.metrics import RUN_SECONDS, RUNS_SETTLED
 
 S = RunStatus  # the statements below read better with short names
+
+
+def _count_settled(agent: str, status: str, created_at: datetime | None, finished_at: datetime | None) -> None:
+    RUNS_SETTLED.labels(agent, status).inc()
+    if created_at is not None and finished_at is not None:
+        RUN_SECONDS.labels(agent, status).observe(max(0.0, (finished_at - created_at).total_seconds()))
 
 
 _PAUSE = text(f"""
@@ -89,6 +100,7 @@ async def settle(
     values = {"status": status, "output": dumps(output), "error": dumps(error), "usage": dumps(usage)}
     row = dict((await fenced(connection, _SETTLE, run_id, owner=owner, **values))._mapping)
     await children.wake_parent(connection, row)
+    _count_settled(row["agent"], status, row["created_at"], row["finished_at"])
     return row
 
 
@@ -142,7 +154,7 @@ async def request_cancel(connection: AsyncConnection, run_id: uuid.UUID, reason:
 _CANCEL_NOW = text(f"""
 UPDATE runs SET status = '{S.CANCELLED}', cancel_requested = true, finished_at = now(), updated_at = now()
 WHERE id = :id AND status IN {sql_list([S.QUEUED, S.REQUIRES_ACTION, S.WAITING])}
-RETURNING id, parent_id, step, agent, status, error, pg_notify('{RUNS_READY}', '')
+RETURNING id, parent_id, step, agent, status, error, created_at, finished_at, pg_notify('{RUNS_READY}', '')
 """)
 
 
@@ -157,6 +169,7 @@ async def cancel_now(connection: AsyncConnection, run_id: uuid.UUID, reason: str
     await journal.append(connection, run_id, [("status", data), ("end", {**data, "output": None, "error": None})])
     if wake_parent:
         await children.wake_parent(connection, dict(row._mapping))
+    _count_settled(row.agent, S.CANCELLED, row.created_at, row.finished_at)
     return True
 
 
@@ -183,7 +196,7 @@ UPDATE runs SET status = '{S.TIMED_OUT}', finished_at = now(), updated_at = now(
         limits->>'timeout_seconds'))
 WHERE status = '{S.WAITING}' AND limits->>'timeout_seconds' IS NOT NULL
   AND started_at + make_interval(secs => CAST(limits->>'timeout_seconds' AS double precision)) < now()
-RETURNING id, parent_id, step, agent, status, error
+RETURNING id, parent_id, step, agent, status, error, created_at, finished_at
 """)
 
 
@@ -196,6 +209,7 @@ async def time_out_waiting(connection: AsyncConnection) -> list[uuid.UUID]:
         data = {"status": S.TIMED_OUT, "error": row.error}
         await journal.append(connection, row.id, [("status", data), ("end", {**data, "output": None})])
         await children.wake_parent(connection, dict(row._mapping))
+        _count_settled(row.agent, S.TIMED_OUT, row.created_at, row.finished_at)
     return [row.id for row in rows]
 
 
@@ -233,7 +247,8 @@ UPDATE runs SET
     ) END,
     lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
 FROM expired WHERE runs.id = expired.id
-RETURNING runs.id, runs.status, runs.attempts, runs.error, runs.parent_id, runs.step, runs.agent
+RETURNING runs.id, runs.status, runs.attempts, runs.error, runs.parent_id, runs.step, runs.agent, runs.created_at,
+    runs.finished_at
 """).columns(
     column("id", Uuid), column("status", EnumText(RunStatus, 20)), column("attempts", Integer), column("error", JSONB)
 )
@@ -255,6 +270,7 @@ async def sweep(connection: AsyncConnection, *, max_attempts: int) -> list[tuple
         await journal.append(connection, run_id, requeued if status == S.QUEUED else ended)
         if status != S.QUEUED:
             await children.wake_parent(connection, dict(row._mapping))
+            _count_settled(row.agent, status, row.created_at, row.finished_at)
         swept.append((run_id, status))
     if rows:
         await journal.notify(connection, RUNS_READY)

@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Sequence
 
 import structlog
+from opentelemetry.trace import Span
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from switchboard.agents.registry import AgentRegistry
@@ -30,6 +31,7 @@ from switchboard.engine.trees import sweep_trees
 from switchboard.kit.db import database_unavailable
 from switchboard.kit.notify import Notifier
 from switchboard.models.runs import RunStatus
+from switchboard.observability.tracing import run_span
 from switchboard.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -191,8 +193,15 @@ class Worker:
         # Every line logged while the run executes (in this task's context, libraries' lines included) names the run
         # and the request that created it, so one request id finds the whole story across processes.
         structlog.contextvars.bind_contextvars(run_id=str(claimed.run_id), request_id=claimed.request_id)
+        # With tracing on, the execution is a span in the trace of the request that created the run.
+        with run_span(claimed) as span:
+            await self._execute_in_span(claimed, control, span)
+
+    async def _execute_in_span(self, claimed: Claimed, control: RunControl, span: Span | None) -> None:
         try:
-            await self.executor.execute(claimed, self.id, control)
+            status = await self.executor.execute(claimed, self.id, control)
+            if span is not None:
+                span.set_attribute("switchboard.run.status", str(status) if status is not None else "lease_lost")
         except asyncio.CancelledError:
             if control.stop_reason is None:
                 raise

@@ -1,5 +1,6 @@
-"""Structured logs (structlog): dotted event names, the request id bound, secrets redacted after formatting
-(tracebacks included). JSON lines, or lines for humans (coloured only on a terminal)."""
+"""Structured logs (structlog): dotted event names, the request id bound (and the trace and span ids while tracing
+is on), secrets redacted after formatting (tracebacks included). JSON lines, or lines for humans (coloured only on
+a terminal)."""
 
 from __future__ import annotations
 
@@ -76,10 +77,13 @@ def console_renderer(colors: bool) -> Any:
     return structlog.dev.ConsoleRenderer(colors=colors, exception_formatter=structlog.dev.plain_traceback)
 
 
-def configure_logging(level: str = "INFO", fmt: str = "auto", secrets: Iterable[str] = ()) -> None:
+def configure_logging(
+    level: str = "INFO", fmt: str = "auto", secrets: Iterable[str] = (), *, trace_ids: bool = False
+) -> None:
     """Logs to stderr, redacted after formatting: our key format, bearer credentials and `secrets` (the LLM
     key) in any case or base64, wherever they appear. `fmt`: "json", "console", or "auto": console when stderr
-    is a terminal, JSON otherwise (a file, a pipe, a log collector). Colours only ever go to a terminal."""
+    is a terminal, JSON otherwise (a file, a pipe, a log collector). Colours only ever go to a terminal.
+    `trace_ids`: each line made inside a span names it (`trace_id`, `span_id`); only while tracing is on."""
     terminal = sys.stderr.isatty()
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
@@ -87,6 +91,10 @@ def configure_logging(level: str = "INFO", fmt: str = "auto", secrets: Iterable[
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         redact_secrets,
     ]
+    if trace_ids:
+        from switchboard.observability.tracing import add_trace_ids
+
+        shared.insert(1, add_trace_ids)
     console = fmt == "console" or (fmt == "auto" and terminal)
     inner: Any = console_renderer(colors=terminal) if console else structlog.processors.JSONRenderer()
     renderer = RedactingRenderer(inner, secrets)

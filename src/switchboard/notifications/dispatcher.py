@@ -30,6 +30,7 @@ from switchboard.models.notifications import Channel, DeliveryStatus
 from switchboard.notifications import delivery_queue
 from switchboard.notifications.delivery_queue import Due, Result
 from switchboard.notifications.senders import Outcome, send_email, send_slack, send_webhook
+from switchboard.observability.metrics import WEBHOOK_DELIVERIES
 from switchboard.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -44,6 +45,8 @@ RETRY_AFTER_CAP = 24 * 3600.0
 # (`make bench-deliveries`).
 SENDS_PER_CLIENT = 8
 D = DeliveryStatus
+# An attempt's outcome as `switchboard_webhook_deliveries_total` names it: failed will be retried, dead will not.
+OUTCOMES = {D.SUCCEEDED: "delivered", D.FAILED: "failed", D.DEAD: "dead"}
 
 
 def next_step(settings: Settings, delivery: Due, outcome: Outcome) -> tuple[DeliveryStatus, float | None]:
@@ -161,6 +164,7 @@ class Dispatcher:
             self.log.exception("delivery.send_crashed", delivery_id=str(delivery.id))
             outcome = Outcome(None, error=f"internal error: {type(exc).__name__}")
         status, wait = next_step(self.settings, delivery, outcome)
+        WEBHOOK_DELIVERIES.labels(str(delivery.channel), OUTCOMES.get(status, str(status))).inc()
         result = Result(
             delivery=delivery,
             status=status,

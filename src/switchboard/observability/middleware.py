@@ -1,10 +1,11 @@
-"""Request id, the `http.request` log line and the request-log row, for every HTTP request.
+"""Request id, the `http.request` log line, the request-log row and the HTTP metrics, for every HTTP request.
 
 Pure ASGI (not BaseHTTPMiddleware) so streamed responses pass through untouched."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import structlog
@@ -14,17 +15,42 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from switchboard.kit.db import DatabaseUnavailable, database_unavailable
 from switchboard.kit.errors import app_error_response, internal_error_response
 from switchboard.kit.request_context import accept_request_id, set_request_id
+from switchboard.observability.metrics import HTTP_REQUESTS, HTTP_SECONDS
 from switchboard.observability.request_logs import RequestLogEntry
 
 log = structlog.get_logger(__name__)
 
 REQUEST_ID_HEADER = "X-Request-ID"
 PROBES = frozenset({"/health", "/ready"})
+UNMATCHED = "unmatched"  # the route label of every request no route took: raw paths would be unbounded
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+class _HttpMetrics:
+    """The metric children by label values, looked up once each: `labels()` validates and locks on every call,
+    and this is on every request's path."""
+
+    def __init__(self) -> None:
+        self.counted: dict[tuple[str, str, int], Callable[[], None]] = {}
+        self.timed: dict[tuple[str, str], Callable[[float], None]] = {}
+
+    def record(self, scope: Scope, status: int, seconds: float) -> None:
+        method = scope["method"] if scope["method"] in _METHODS else "OTHER"
+        route = getattr(scope.get("route"), "path", None) or UNMATCHED  # set by the router: the path's template
+        count = self.counted.get((method, route, status))
+        if count is None:
+            count = self.counted[(method, route, status)] = HTTP_REQUESTS.labels(method, route, str(status)).inc
+        count()
+        observe = self.timed.get((method, route))
+        if observe is None:
+            observe = self.timed[(method, route)] = HTTP_SECONDS.labels(method, route).observe
+        observe(seconds)
 
 
 class RequestContextMiddleware:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+        self.metrics = _HttpMetrics()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -39,12 +65,14 @@ class RequestContextMiddleware:
         started = time.perf_counter()
         status_code = 500
         response_started = False
+        first_byte = 0.0
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status_code, response_started
+            nonlocal status_code, response_started, first_byte
             if message["type"] == "http.response.start":
                 response_started = True
                 status_code = message["status"]
+                first_byte = time.perf_counter()
                 MutableHeaders(scope=message)[REQUEST_ID_HEADER] = request_id
             await send(message)
 
@@ -61,7 +89,10 @@ class RequestContextMiddleware:
                 if not response_started:
                     await internal_error_response()(scope, receive, send_with_id)
         finally:
-            duration_ms = round((time.perf_counter() - started) * 1000, 3)
+            ended = time.perf_counter()
+            duration_ms = round((ended - started) * 1000, 3)
+            # Until the response starts: a stream's length is its client's, not the server's latency.
+            self.metrics.record(scope, status_code, (first_byte or ended) - started)
             user_id = scope.get("state", {}).get("user_id")
             client = scope.get("client")
             # Health probes that succeed come every few seconds from a load balancer: not worth an INFO line each.
