@@ -181,6 +181,13 @@ class FakeOpenAI:
         with self._lock:
             self._script.extend(steps)
 
+    def replay(self, script: Iterable[Step], *, default: Step | None = None) -> None:
+        """Play `script` from now on (what was left of the last one is dropped), then `default` (the script-is-
+        exhausted 500 unless given): for a test that plays many short scripts against one server."""
+        with self._lock:
+            self._script = list(script)
+            self._default = default if default is not None else fail(500, "The fake's script is exhausted.")
+
     @property
     def remaining(self) -> int:
         with self._lock:
