@@ -59,7 +59,10 @@ def run_span(claimed: Claimed) -> Iterator[trace.Span | None]:
         return
     carrier = _carrier(claimed.trace_context)
     parent = _PROPAGATOR.extract(carrier) if carrier else None
-    attributes: dict[str, str | int] = {"switchboard.run.id": str(claimed.run_id), "switchboard.run.attempt": claimed.attempt}
+    attributes: dict[str, str | int] = {
+        "switchboard.run.id": str(claimed.run_id),
+        "switchboard.run.attempt": claimed.attempt,
+    }
     if claimed.agent is not None:
         attributes["switchboard.agent"] = claimed.agent
     name = f"run {claimed.agent}" if claimed.agent else "run"
