@@ -89,7 +89,7 @@ def test_one_trace_from_the_request_through_the_workers_execution(traced: Any) -
 
     def under_execution(span: ReadableSpan) -> bool:
         while span.parent is not None and span.parent.span_id in by_id:
-            if span.parent.span_id == execution.context.span_id:  # type: ignore[union-attr]
+            if span.parent.span_id == execution.context.span_id:
                 return True
             span = by_id[span.parent.span_id]
         return False
