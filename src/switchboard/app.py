@@ -29,6 +29,9 @@ from switchboard.kit.openapi import complete_openapi
 from switchboard.kit.request_guard import RequestGuardMiddleware
 from switchboard.kit.routing import MethodCheckMiddleware
 from switchboard.knowledge.endpoints import router as knowledge_router
+from switchboard.limits.endpoints import router as limits_router
+from switchboard.limits.guard import RateLimitHeaders
+from switchboard.limits.runtime import close_limits, open_limits
 from switchboard.migrations import runner as migrations
 from switchboard.notifications.endpoints import deliveries_router
 from switchboard.notifications.endpoints import router as webhooks_router
@@ -121,12 +124,14 @@ def create_app(settings: Settings | None = None, *, span_processor: SpanProcesso
                 notifier=notifier,
                 keys=KeyCache(ttl=settings.auth_cache_seconds),
                 workers=workers,
+                limits=await open_limits(db.engine, settings),
             )
             await workers.start(db, agents, settings, notifier)
             _log_start(settings, db, agents)
             yield
         finally:
             await workers.stop()
+            await close_limits(db.engine)
             if notifier is not None:
                 await notifier.close()
             if writer is not None:
@@ -156,6 +161,7 @@ def create_app(settings: Settings | None = None, *, span_processor: SpanProcesso
         raw_body_paths=(HOOKS_PATH + "/", *(path for plugin in plugins for path in plugin.raw_body_paths)),
     )
     app.add_middleware(MethodCheckMiddleware)
+    app.add_middleware(RateLimitHeaders)  # X-RateLimit-* on every response of a rate-limited route
     app.add_middleware(RequestContextMiddleware)
     if settings.cors_origins:
         # Outermost: preflights are answered before auth, and every answer (errors too) carries the CORS headers,
@@ -165,7 +171,13 @@ def create_app(settings: Settings | None = None, *, span_processor: SpanProcesso
             allow_origins=settings.cors_origins,
             allow_methods=["*"],
             allow_headers=["*"],
-            expose_headers=["X-Request-ID", "Location", "Retry-After"],
+            expose_headers=[
+                "X-Request-ID",
+                "Location",
+                "Retry-After",
+                "retry-after-ms",
+                *("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset"),
+            ],
         )
     install_api_docs(app, app.title)
     if tracing is not None:
@@ -179,6 +191,7 @@ def create_app(settings: Settings | None = None, *, span_processor: SpanProcesso
         chat_router,
         threads_router,
         users_router,
+        limits_router,
         webhooks_router,
         deliveries_router,
         schedules_router,

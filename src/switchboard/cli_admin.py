@@ -72,7 +72,7 @@ def users_create(
     async def work(db: Database) -> int:
         await _require_migrated(db, settings)
         async with db.unit_of_work() as session:
-            user = await UserService(session).create_user(email, name, admin=admin)
+            user = await UserService(session).create_user(email, name, admin=admin, tier=settings.default_tier)
             return user.id
 
     typer.echo(_with_db(settings, work))

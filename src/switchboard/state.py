@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from switchboard.engine.embedded import EmbeddedWorkers
     from switchboard.kit.db import Database
     from switchboard.kit.notify import Notifier
+    from switchboard.limits.runtime import Limits
     from switchboard.observability.request_logs import RequestLogWriter
     from switchboard.plugins.spec import Plugin
     from switchboard.settings import Settings
@@ -29,6 +30,7 @@ class AppState:
     notifier: Notifier
     keys: KeyCache  # API keys authenticated moments ago
     workers: EmbeddedWorkers  # the worker loops in this process (none with `serve --workers 0`)
+    limits: Limits  # the rate limiter and the per-address limits
     migrations_at_head: bool = False  # once /ready has seen it: migrations only move forward while we run
     # Set when the server begins to shut down (SIGTERM): requests waiting for a run answer at once.
     draining: asyncio.Event = field(default_factory=asyncio.Event)

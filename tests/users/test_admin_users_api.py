@@ -135,7 +135,9 @@ def test_users_are_listed_oldest_first_in_pages(server: LiveServer, demo: dict[s
     assert [u["email"] for u in first["items"] + rest["items"]] == DEMO_EMAILS
     assert [u["id"] for u in first["items"] + rest["items"]] == [demo[e].user_id for e in DEMO_EMAILS]
     assert rest["next_cursor"] is None
-    assert {"id", "email", "name", "role", "is_admin", "created_at"} == set(first["items"][0])
+    assert {"id", "email", "name", "role", "is_admin", "created_at", "tier", "limits", "effective_limits"} == set(
+        first["items"][0]
+    )
 
 
 def test_admin_revokes_any_key_even_a_users_last(server: LiveServer, demo: dict[str, DemoUser]) -> None:

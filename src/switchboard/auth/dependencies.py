@@ -12,7 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from switchboard.auth.principal import Principal
 from switchboard.auth.service import authenticate
 from switchboard.kit.db import DatabaseUnavailable
-from switchboard.kit.errors import PermissionDenied, Unauthenticated, raises
+from switchboard.kit.errors import PermissionDenied, RateLimited, Unauthenticated, raises
+from switchboard.limits.address import client_address
 from switchboard.state import app_state
 
 _bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer sb_…`")
@@ -29,7 +30,7 @@ async def _session(request: Request) -> AsyncIterator[AsyncSession]:
 SessionDep = Annotated[AsyncSession, Depends(_session, scope="function")]
 
 
-@raises(Unauthenticated, DatabaseUnavailable)
+@raises(Unauthenticated, DatabaseUnavailable, RateLimited)
 async def _principal(
     request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> Principal:
@@ -41,9 +42,18 @@ async def _principal(
     state = app_state(request)
     principal = state.keys.get(credentials.credentials)
     if principal is None:
-        # Its own unit of work, and only when the key is not remembered: most requests need no session for it.
-        async with state.db.unit_of_work() as session:
-            principal = await authenticate(session, credentials.credentials, cache=state.keys)
+        # An address sending bad keys past SWITCHBOARD_AUTH_FAILURES_PER_MINUTE is refused before any lookup.
+        failures = state.limits.auth_failures
+        if failures is not None:
+            failures.refuse_if_known(client_address(request))
+        try:
+            # Its own unit of work, and only when the key is not remembered: most requests need no session for it.
+            async with state.db.unit_of_work() as session:
+                principal = await authenticate(session, credentials.credentials, cache=state.keys)
+        except Unauthenticated:
+            if failures is not None:
+                await failures.count(client_address(request))  # 429 instead, past the limit
+            raise
     request.state.user_id = principal.user_id  # for the request log
     return principal
 

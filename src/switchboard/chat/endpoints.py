@@ -7,11 +7,11 @@ from fastapi import APIRouter, Request
 from pydantic_core import to_jsonable_python
 from sse_starlette import EventSourceResponse
 
-from switchboard.auth.dependencies import PrincipalDep
 from switchboard.chat.schemas import ChatRequest, ChatResponse
 from switchboard.chat.service import ChatEvent, NewContext, chat_stream, chat_turn, start_turn
 from switchboard.kit.errors import API_ERRORS
 from switchboard.kit.request_context import current_request_id
+from switchboard.limits.guard import RunCreatorDep
 from switchboard.runs.schemas import RunCreate
 from switchboard.runs.waiting import interruptions
 from switchboard.state import app_state
@@ -43,7 +43,7 @@ TURN_ERRORS: dict[int | str, dict[str, object]] = {
 
 
 @router.post("/chat", summary="Send a message and get the agent's reply", responses=TURN_ERRORS)
-async def chat(body: ChatRequest, request: Request, user: PrincipalDep) -> ChatResponse:
+async def chat(body: ChatRequest, request: Request, user: RunCreatorDep) -> ChatResponse:
     """One turn, as a run (see /v1/runs): creates a thread when `thread_id` is omitted, runs the agent with the
     thread's history, answers with its reply. A failed model call is a 502; the run stays recorded as failed
     and its prompt is left out of the thread's later history."""
@@ -86,7 +86,7 @@ def _sse(event: ChatEvent) -> dict[str, str]:
         **START_ERRORS,
     },
 )
-async def chat_stream_endpoint(body: ChatRequest, request: Request, user: PrincipalDep) -> EventSourceResponse:
+async def chat_stream_endpoint(body: ChatRequest, request: Request, user: RunCreatorDep) -> EventSourceResponse:
     """The same turn as POST /v1/chat, streamed. Validation errors are ordinary 4xx responses."""
     state = app_state(request)
     request_id = current_request_id()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import structlog
 from fastapi import APIRouter, Request
 
-from switchboard.auth.dependencies import PrincipalDep, SessionDep
+from switchboard.auth.dependencies import SessionDep
 from switchboard.auth.principal import Principal, principal_of
 from switchboard.chat.endpoints import TURN_ERRORS
 from switchboard.chat.service import chat_turn
@@ -18,6 +18,7 @@ from switchboard.demo.agent import AGENT_NAME
 from switchboard.demo.schemas import LegacyChatRequest, LegacyChatResponse
 from switchboard.kit.errors import API_ERRORS, PermissionDenied
 from switchboard.kit.request_context import current_request_id
+from switchboard.limits.guard import RunCreatorDep
 from switchboard.runs.waiting import interruptions
 from switchboard.state import app_state
 from switchboard.users.service import UserService
@@ -39,7 +40,7 @@ THREAD_KEY = "compat:api-v1-chat"  # the thread each user's calls continue (the 
     },
 )
 async def legacy_chat(
-    body: LegacyChatRequest, request: Request, caller: PrincipalDep, session: SessionDep
+    body: LegacyChatRequest, request: Request, caller: RunCreatorDep, session: SessionDep
 ) -> LegacyChatResponse:
     actor = await _acting_principal(caller, body.user_id, UserService(session))
     state = app_state(request)

@@ -22,6 +22,7 @@ from switchboard.insurance.policy import NAME as POLICY_CHECKER
 from switchboard.insurance.schemas import AgentRunAccepted, AgentRunRequest, AgentRunStatus, RunnerState
 from switchboard.kit.errors import API_ERRORS, BadRequest, ErrorResponse
 from switchboard.kit.request_context import current_request_id
+from switchboard.limits.guard import RunCreatorDep
 from switchboard.models.runs import RunStatus
 from switchboard.runs.dependencies import RunServiceDep
 from switchboard.runs.schemas import RunCreate
@@ -54,7 +55,7 @@ STATES: dict[RunStatus, RunnerState] = {
         409: {"model": ErrorResponse, "description": "An agent is already running, please retry later."},
     },
 )
-async def run_agent(body: AgentRunRequest, request: Request, user: PrincipalDep) -> JSONResponse:
+async def run_agent(body: AgentRunRequest, request: Request, user: RunCreatorDep) -> JSONResponse:
     state = app_state(request)
     if body.agent_type not in AGENT_TYPES or body.agent_type not in state.agents:
         log.info("insurance.unsupported_agent_type", agent_type=body.agent_type)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings
 
 from switchboard.limits.tiers import DEFAULT_TIERS, TierNumbers
@@ -21,6 +21,42 @@ class LimitSettings(BaseSettings):
         default=None,
         description="redis://… : keep the rate limits in Redis instead of PostgreSQL (same limits, same semantics).",
     )
+
+    redis_key_prefix: str = Field(
+        default="switchboard:rl:",
+        description="Prefix of the rate limiter's Redis keys (several servers, or tests, may share one Redis).",
+    )
+    tpm_exceeded: Literal["wait", "fail"] = Field(
+        default="wait",
+        description="A run that reaches its user's tokens per minute before a model request: `wait` until the "
+        "tokens are back (at most tpm_max_wait_seconds, then it fails), or `fail` at once (error rate_limited).",
+    )
+    tpm_max_wait_seconds: float = Field(
+        default=60.0,
+        ge=0,
+        description="The longest a run waits, in all, for its user's tokens per minute before failing with "
+        "rate_limited (tpm_exceeded=wait). A cancel interrupts the wait.",
+    )
+    auth_failures_per_minute: int | None = Field(
+        default=60,
+        ge=1,
+        description="Requests with an invalid or revoked API key per minute per client address; past it, 429 before "
+        "any database lookup (keys this process authenticated moments ago still pass). Unset: no limit.",
+    )
+    trigger_ingest_per_minute: int | None = Field(
+        default=600,
+        ge=1,
+        description="Events per minute per client address at the inbound trigger hooks (/v1/hooks/…), counted "
+        "before the trigger is read or the signature checked; past it, 429. Unset: no limit.",
+    )
+
+    @model_validator(mode="after")
+    def _default_tier_is_a_tier(self) -> Any:
+        if self.tiers and self.default_tier not in self.tiers:
+            raise ValueError(
+                f"default_tier {self.default_tier!r} is not one of the tiers: {', '.join(sorted(self.tiers))}"
+            )
+        return self
 
     @field_validator("redis_url", mode="before")
     @classmethod

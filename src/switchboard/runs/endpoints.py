@@ -14,6 +14,7 @@ from switchboard.auth.dependencies import PrincipalDep
 from switchboard.kit.errors import API_ERRORS, ErrorResponse, ValidationFailed
 from switchboard.kit.pagination import CursorParam, LimitParam, Page
 from switchboard.kit.request_context import current_request_id
+from switchboard.limits.guard import RunCreatorDep
 from switchboard.models.runs import SETTLED, RunStatus
 from switchboard.runs.dependencies import RunServiceDep
 from switchboard.runs.idempotency import IdempotencyKeyHeader
@@ -59,7 +60,7 @@ CREATE_ERRORS: dict[int | str, dict[str, object]] = {
     },
 )
 async def create_run(
-    body: RunCreate, request: Request, user: PrincipalDep, idempotency_key: IdempotencyKeyHeader = None
+    body: RunCreate, request: Request, user: RunCreatorDep, idempotency_key: IdempotencyKeyHeader = None
 ) -> JSONResponse:
     """Queue a run of `agent` on `message`, on `thread_id` or a new thread. The run is committed before this
     answers: it will run even if this server dies now: hand work off and pick up the result later."""
@@ -89,7 +90,7 @@ async def create_run_and_wait(
     body: RunCreate,
     request: Request,
     response: Response,
-    user: PrincipalDep,
+    user: RunCreatorDep,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> RunOut | JSONResponse:
     """Like POST /v1/runs, then answers when the run has finished or needs approval (`requires_action`).
@@ -122,7 +123,7 @@ async def create_run_and_wait(
     responses={200: {"content": {"text/event-stream": {}}, "description": EVENTS_DOC}, **CREATE_ERRORS},
 )
 async def create_run_and_stream(
-    body: RunCreate, request: Request, user: PrincipalDep, idempotency_key: IdempotencyKeyHeader = None
+    body: RunCreate, request: Request, user: RunCreatorDep, idempotency_key: IdempotencyKeyHeader = None
 ) -> EventSourceResponse:
     """Like POST /v1/runs, then streams the run's events from the first. If the connection drops, resume with
     GET /v1/runs/{id}/events and `Last-Event-ID`: the run itself goes on regardless."""

@@ -12,6 +12,7 @@ from switchboard.auth.dependencies import PrincipalDep, SessionDep
 from switchboard.kit.errors import API_ERRORS, ErrorResponse
 from switchboard.kit.pagination import CursorParam, LimitParam
 from switchboard.kit.request_context import current_request_id
+from switchboard.limits.guard import RunCreatorDep
 from switchboard.runs.schemas import RunOut
 from switchboard.runs.service import RunService
 from switchboard.schedules.schemas import ScheduleCreate, ScheduleOut, SchedulePage, SchedulePatch, ScheduleRunPage
@@ -82,7 +83,7 @@ async def resume_schedule(schedule_id: uuid.UUID, user: PrincipalDep, service: S
     responses={202: {"model": RunOut, "description": "Queued; `Location` is the run."}, 409: {"model": ErrorResponse}},
 )
 async def run_schedule_now(
-    schedule_id: uuid.UUID, request: Request, user: PrincipalDep, session: SessionDep, service: ServiceDep
+    schedule_id: uuid.UUID, request: Request, user: RunCreatorDep, session: SessionDep, service: ServiceDep
 ) -> JSONResponse:
     """One run of the schedule's agent and message now, paused or not; its `scheduled_for` is null."""
     run = await service.run_now(user, schedule_id, current_request_id())

@@ -21,6 +21,7 @@ from switchboard.kit.errors import API_ERRORS, ErrorResponse
 from switchboard.kit.pagination import CursorParam, LimitParam
 from switchboard.kit.request_context import current_request_id
 from switchboard.kit.schemas import Timestamp
+from switchboard.limits.guard import RunCreatorDep
 from switchboard.models.runs import FINAL
 from switchboard.state import app_state
 from switchboard.text_analysis.pipelines import Mode
@@ -56,7 +57,7 @@ def _service(request: Request, session: SessionDep) -> TextAnalysisService:
         422: {"model": ErrorResponse, "description": "Invalid input (the text's length, a refused webhook_url…)."},
     },
 )
-async def process(body: ProcessRequest, request: Request, user: PrincipalDep, session: SessionDep) -> JSONResponse:
+async def process(body: ProcessRequest, request: Request, user: RunCreatorDep, session: SessionDep) -> JSONResponse:
     """Starts the pipeline and answers at once; poll `GET /api/v1/results/{request_id}` or give a `webhook_url`,
     which receives the result (`GET /api/v1/results/{id}`'s analysis fields) as the JSON body, signed in
     `X-Webhook-Signature` (hex HMAC-SHA256 of the body with `webhook_secret`) and with Standard Webhooks headers.

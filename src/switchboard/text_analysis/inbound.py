@@ -24,11 +24,11 @@ from pydantic import ValidationError
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from switchboard.auth.dependencies import PrincipalDep
 from switchboard.auth.principal import Principal
 from switchboard.kit.errors import API_ERRORS, ErrorResponse, NotFound, PayloadTooLarge
 from switchboard.kit.request_context import current_request_id
 from switchboard.kit.request_guard import check_json
+from switchboard.limits.guard import RunCreatorDep
 from switchboard.models import Run, Trigger, TriggerEvent
 from switchboard.state import app_state
 from switchboard.text_analysis.endpoints import TAG
@@ -67,7 +67,7 @@ RECEIVE_BODY: dict[str, Any] = {
 )
 async def receive(
     request: Request,
-    user: PrincipalDep,
+    user: RunCreatorDep,
     trigger_id: Annotated[uuid.UUID | None, Query(description="Which of your text-analysis triggers.")] = None,
 ) -> JSONResponse:
     state = app_state(request)

@@ -10,8 +10,9 @@ from fastapi.responses import JSONResponse
 
 from switchboard.auth.dependencies import PrincipalDep, SessionDep
 from switchboard.kit.db import DatabaseUnavailable
-from switchboard.kit.errors import API_ERRORS, ErrorResponse, raises
+from switchboard.kit.errors import API_ERRORS, ErrorResponse, RateLimited, raises
 from switchboard.kit.pagination import CursorParam, LimitParam
+from switchboard.limits.address import client_address
 from switchboard.state import app_state
 from switchboard.triggers import ingest
 from switchboard.triggers.schemas import (
@@ -106,6 +107,9 @@ HOOK_RESPONSES: dict[int | str, dict[str, Any]] = {
     413: {"model": ErrorResponse, "description": "`payload_too_large`: larger than "
           "SWITCHBOARD_TRIGGER_MAX_PAYLOAD_BYTES (256 KiB by default)."},
     422: {"model": ErrorResponse, "description": "`validation_error`: the payload is not text (not UTF-8, or NUL)."},
+    429: {"model": ErrorResponse, "description": "`rate_limited`: too many events from your address "
+          "(SWITCHBOARD_TRIGGER_INGEST_PER_MINUTE), or the trigger's owner has their most runs at once. Nothing "
+          "was stored; retry after `Retry-After` seconds."},
 }  # fmt: skip
 HOOK_BODY: dict[str, Any] = {
     "requestBody": {
@@ -124,12 +128,16 @@ HOOK_BODY: dict[str, Any] = {
     responses=HOOK_RESPONSES,
     openapi_extra=HOOK_BODY,
 )
-@raises(DatabaseUnavailable)
+@raises(DatabaseUnavailable, RateLimited)
 async def receive_event(trigger_id: uuid.UUID, request: Request) -> JSONResponse:
     """The signature is the credential: Standard Webhooks headers, or `X-Hub-Signature-256` for a trigger made
     with `signature: "github"`. The body is read raw and verified before it is parsed. The same event id twice
-    starts one run; the repeat answers 200 with that run's id."""
-    received = await ingest.receive(app_state(request), trigger_id, request.headers, await request.body())
+    starts one run; the repeat answers 200 with that run's id. Each address may send
+    SWITCHBOARD_TRIGGER_INGEST_PER_MINUTE events a minute (counted before anything else is done)."""
+    state = app_state(request)
+    if state.limits.trigger_ingest is not None:  # before the body is read, the trigger looked up or the HMAC made
+        await state.limits.trigger_ingest.admit(client_address(request))
+    received = await ingest.receive(state, trigger_id, request.headers, await request.body())
     content = EventAccepted(run_id=received.run_id, event_id=received.event_id, duplicate=received.duplicate)
     if received.duplicate:
         return JSONResponse(content.model_dump(mode="json"), status_code=200)

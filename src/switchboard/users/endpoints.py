@@ -8,10 +8,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Request, Response
 
 from switchboard.auth.dependencies import AdminDep, PrincipalDep, SessionDep
-from switchboard.auth.principal import Principal
+from switchboard.auth.principal import Principal, principal_of
 from switchboard.kit.errors import API_ERRORS, ErrorResponse, PermissionDenied, raises
 from switchboard.kit.pagination import CursorParam, LimitParam
-from switchboard.models import ApiKey
+from switchboard.limits.schemas import effective
+from switchboard.limits.tiers import tier_of
+from switchboard.models import ApiKey, User
+from switchboard.settings import Settings
 from switchboard.state import app_state
 from switchboard.users.schemas import (
     KeyCreate,
@@ -23,6 +26,7 @@ from switchboard.users.schemas import (
     UserCreate,
     UserOut,
     UserPage,
+    UserPatch,
 )
 from switchboard.users.service import IssuedKey, UserService
 
@@ -40,14 +44,21 @@ def _key_out(api_key: ApiKey, caller: Principal) -> KeyOut:
     return KeyOut.model_validate(api_key).model_copy(update={"current": api_key.id == caller.api_key_id})
 
 
+def _user_out(user: User, settings: Settings) -> UserOut:
+    out = UserOut.model_validate(user)
+    out.effective_limits = effective(tier_of(settings.tiers, principal_of(user)))
+    return out
+
+
 def _new_key_out(issued: IssuedKey) -> NewKeyOut:
     return NewKeyOut(**KeyOut.model_validate(issued.api_key).model_dump(exclude={"revoked"}), key=issued.key)
 
 
 @router.get("/v1/me", summary="You: your user and the API key this request was made with")
-async def me(caller: PrincipalDep, session: SessionDep) -> MeOut:
+async def me(caller: PrincipalDep, request: Request, session: SessionDep) -> MeOut:
+    """With your tier, your own overrides and your effective limits (GET /v1/limits says where you stand)."""
     service = UserService(session)
-    user = UserOut.model_validate(await service.get(caller.user_id))
+    user = _user_out(await service.get(caller.user_id), app_state(request).settings)
     assert caller.api_key_id is not None  # a request's principal always comes from a key
     api_key = _key_out(await service.get_key(caller.api_key_id), caller)
     return MeOut(**user.model_dump(exclude={"is_admin"}), api_key=api_key)
@@ -110,10 +121,33 @@ async def revoke_key(
 
 @admin_router.get("/users", summary="Every user, oldest first (admins only)")
 async def list_users(
-    admin: AdminDep, session: SessionDep, limit: LimitParam = 50, cursor: CursorParam = None
+    admin: AdminDep, request: Request, session: SessionDep, limit: LimitParam = 50, cursor: CursorParam = None
 ) -> UserPage:
     users, next_cursor = await UserService(session).list_users(limit, cursor)
-    return UserPage(items=[UserOut.model_validate(user) for user in users], next_cursor=next_cursor)
+    settings = app_state(request).settings
+    return UserPage(items=[_user_out(user, settings) for user in users], next_cursor=next_cursor)
+
+
+@admin_router.get("/users/{user_id}", summary="One user, with their tier and limits (admins only)", responses=NOT_FOUND)
+async def get_user(user_id: UserId, admin: AdminDep, request: Request, session: SessionDep) -> UserOut:
+    return _user_out(await UserService(session).get(user_id), app_state(request).settings)
+
+
+@admin_router.patch(
+    "/users/{user_id}", summary="Set a user's tier and their own limits (admins only)", responses=NOT_FOUND
+)
+async def update_user(
+    user_id: UserId, body: UserPatch, admin: AdminDep, request: Request, session: SessionDep
+) -> UserOut:
+    """`tier`: one of the configured tiers (SWITCHBOARD_TIERS), else 422 naming them. `limits`: overrides of the
+    tier's numbers for this user alone (`rpm`, `tpm`, `daily_cost_usd`, `max_concurrent_runs`); a number sets
+    one, null removes it, an omitted one is left as it is; `"limits": null` removes them all. Takes effect on the
+    user's next request (within a few seconds on other server processes, whose key cache must expire)."""
+    state = app_state(request)
+    clear = "limits" in body.model_fields_set and body.limits is None
+    user = await UserService(session).set_limits(user_id, state.settings.tiers, body.tier, body.limits, clear)
+    state.keys.clear_on_commit(session)  # the user's keys carry their tier and limits: read them afresh
+    return _user_out(user, state.settings)
 
 
 @admin_router.post(
@@ -122,12 +156,16 @@ async def list_users(
     summary="Create a user and their first API key, shown once (admins only)",
     responses={201: {"model": NewUserOut}, 409: {"model": ErrorResponse, "description": "The email is taken."}},
 )
-async def create_user(body: UserCreate, response: Response, admin: AdminDep, session: SessionDep) -> NewUserOut:
+async def create_user(
+    body: UserCreate, request: Request, response: Response, admin: AdminDep, session: SessionDep
+) -> NewUserOut:
+    """The user's tier is SWITCHBOARD_DEFAULT_TIER (change it with PATCH /v1/admin/users/{id})."""
     service = UserService(session)
-    user = await service.create_user(body.email, body.name, admin=body.admin)
+    settings = app_state(request).settings
+    user = await service.create_user(body.email, body.name, admin=body.admin, tier=settings.default_tier)
     issued = await service.issue_key(user, body.key_name)
     response.headers.update(SECRET_HEADERS)
-    return NewUserOut(user=UserOut.model_validate(user), key=_new_key_out(issued))
+    return NewUserOut(user=_user_out(user, settings), key=_new_key_out(issued))
 
 
 @admin_router.get("/users/{user_id}/keys", summary="A user's API keys (admins only)", responses=NOT_FOUND)

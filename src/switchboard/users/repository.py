@@ -18,13 +18,12 @@ class UserRepository:
     async def by_id(self, user_id: int) -> User | None:
         return await self.session.get(User, user_id)
 
-    async def add_unless_email_taken(self, email: str, name: str, role: str) -> User | None:
-        """The new user, or None when the email is taken, also by a request committing at the same moment."""
+    async def add_unless_email_taken(self, email: str, name: str, role: str, tier: str | None = None) -> User | None:
+        """The new user, or None when the email is taken, also by a request committing at the same moment.
+        `tier`: None for the column's default."""
+        values = {"email": email, "name": name, "role": role} | ({} if tier is None else {"tier": tier})
         user_id = await self.session.scalar(
-            pg_insert(User)
-            .values(email=email, name=name, role=role)
-            .on_conflict_do_nothing(index_elements=[User.email])
-            .returning(User.id)
+            pg_insert(User).values(**values).on_conflict_do_nothing(index_elements=[User.email]).returning(User.id)
         )
         return None if user_id is None else await self.session.get(User, user_id)
 

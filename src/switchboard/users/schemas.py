@@ -7,11 +7,13 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import BaseModel, Field, StrictBool, StringConstraints, computed_field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints, computed_field
 
 from switchboard.auth.scopes import Scope
 from switchboard.kit.pagination import Page
 from switchboard.kit.schemas import FromRow
+from switchboard.limits.schemas import LimitOverrides
+from switchboard.limits.tiers import TierNumbers
 
 # The pattern says in the schema what stripping implies: something other than white space.
 Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=r"\S")]
@@ -23,6 +25,11 @@ class UserOut(FromRow):
     name: str
     role: str = Field(description="`member` or `admin`.")
     created_at: datetime
+    tier: str = Field(description="The user's tier (SWITCHBOARD_TIERS): where their limits come from.")
+    limits: LimitOverrides = Field(description="The user's own overrides of their tier's numbers.")
+    effective_limits: TierNumbers | None = Field(
+        default=None, description="The user's numbers: their tier's with their overrides applied (null: no limit)."
+    )
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -83,6 +90,19 @@ class UserCreate(BaseModel):
     name: Label
     admin: StrictBool = Field(default=False, description="Make the user an admin (true or false, not 1).")
     key_name: Label = Field(default="default", description="The label of the user's first key.")
+
+
+class UserPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    tier: str | None = Field(
+        default=None, max_length=32, description="One of the configured tiers (SWITCHBOARD_TIERS); omitted: unchanged."
+    )
+    limits: LimitOverrides | None = Field(
+        default=None,
+        description="Per-user overrides: a number sets one, null removes it (the tier's applies), an omitted one is "
+        'left as it is. `"limits": null` removes them all.',
+    )
 
 
 class NewUserOut(BaseModel):

@@ -3,9 +3,11 @@ commits. (Authenticating a key is `switchboard.auth`.)"""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -13,6 +15,7 @@ from switchboard.auth.keys import generate_key, hash_key, visible_prefix
 from switchboard.auth.scopes import Scope
 from switchboard.kit.clock import utc_now
 from switchboard.kit.errors import Conflict, NotFound, ValidationFailed
+from switchboard.limits.schemas import LimitOverrides
 from switchboard.models import ApiKey, User
 from switchboard.users.repository import ApiKeyRepository, UserRepository
 
@@ -28,13 +31,15 @@ class UserService:
         self.users = UserRepository(session)
         self.keys = ApiKeyRepository(session)
 
-    async def create_user(self, email: str, name: str, *, admin: bool = False) -> User:
+    async def create_user(self, email: str, name: str, *, admin: bool = False, tier: str | None = None) -> User:
+        """`tier`: the new user's (SWITCHBOARD_DEFAULT_TIER, from the callers that have settings); None: the
+        column's default."""
         email = email.strip().lower()
         if "@" not in email or len(email) > 320:
             raise ValidationFailed(f"{email!r} is not an email address")
         if not name.strip():
             raise ValidationFailed("name must not be empty")
-        user = await self.users.add_unless_email_taken(email, name.strip(), "admin" if admin else "member")
+        user = await self.users.add_unless_email_taken(email, name.strip(), "admin" if admin else "member", tier)
         if user is None:
             raise Conflict(f"a user with email {email} already exists")
         return user
@@ -53,6 +58,28 @@ class UserService:
         user = await self.users.by_id(user_id)
         if user is None:
             raise NotFound(f"no user with id {user_id}")
+        return user
+
+    async def set_limits(
+        self, user_id: int, tiers: Collection[str], tier: str | None, overrides: LimitOverrides | None, clear: bool
+    ) -> User:
+        """An admin's change of a user's tier (one of `tiers`) and overrides: in `overrides`, a number sets one and
+        a null removes it, the others are left; `clear` removes them all first (`"limits": null`)."""
+        user = await self.get(user_id)
+        if tier is not None:
+            if tier not in tiers:
+                valid = ", ".join(sorted(tiers)) or "none (SWITCHBOARD_TIERS is empty)"
+                raise ValidationFailed(
+                    f"Unknown tier {tier!r}. The configured tiers are: {valid}.",
+                    details=[{"field": "tier", "message": f"not one of: {valid}"}],
+                )
+            user.tier = tier
+        current: dict[str, Any] = {} if clear else dict(user.limits or {})
+        if overrides is not None:
+            given = overrides.model_dump(mode="json", include=overrides.model_fields_set)
+            current = {name: value for name, value in (current | given).items() if value is not None}
+        user.limits = current  # a new dict: the JSONB column is written
+        await self.users.session.flush()
         return user
 
     async def list_users(self, limit: int, cursor: str | None) -> tuple[list[User], str | None]:

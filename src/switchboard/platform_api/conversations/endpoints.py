@@ -19,6 +19,7 @@ from switchboard.chat.service import ChatEvent
 from switchboard.kit.errors import API_ERRORS, ErrorResponse
 from switchboard.kit.pagination import CursorParam, LimitParam
 from switchboard.kit.request_context import current_request_id
+from switchboard.limits.guard import RunCreatorDep
 from switchboard.models import Thread
 from switchboard.platform_api.conversations import service
 from switchboard.platform_api.conversations.schemas import (
@@ -85,7 +86,7 @@ async def list_messages(
     responses=TURN_RESPONSES,
 )
 async def send_message(
-    conversation_id: uuid.UUID, body: MessageCreate, request: Request, user: PrincipalDep
+    conversation_id: uuid.UUID, body: MessageCreate, request: Request, user: RunCreatorDep
 ) -> JSONResponse | EventSourceResponse:
     """One turn, as a run on the conversation's thread (see /v1/runs), with the conversation's history and
     context. A failed model call is a 502; the run stays recorded as failed."""
@@ -102,7 +103,7 @@ async def send_message(
     responses=TURN_RESPONSES,
 )
 async def continue_conversation(
-    conversation_id: uuid.UUID, body: ContinueRequest, request: Request, user: PrincipalDep
+    conversation_id: uuid.UUID, body: ContinueRequest, request: Request, user: RunCreatorDep
 ) -> JSONResponse | EventSourceResponse:
     """Without `message`: if the last turn is still being answered (queued, running, or waiting for an
     approval), follow it and answer with its reply (as a client that lost its connection would); otherwise ask

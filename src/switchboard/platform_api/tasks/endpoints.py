@@ -12,6 +12,7 @@ from switchboard.auth.dependencies import PrincipalDep, SessionDep
 from switchboard.kit.errors import API_ERRORS, ErrorResponse
 from switchboard.kit.pagination import CursorParam, LimitParam
 from switchboard.kit.request_context import current_request_id
+from switchboard.limits.guard import RunCreatorDep
 from switchboard.platform_api.models import PlatformTask, TaskType
 from switchboard.platform_api.tasks import events, views
 from switchboard.platform_api.tasks.create_body import OPENAPI_BODY, read_task_create
@@ -55,7 +56,7 @@ async def _out(service: TaskService, task: PlatformTask) -> TaskOut:
     responses={413: {"model": ErrorResponse}},
     openapi_extra=OPENAPI_BODY,
 )
-async def create_task(request: Request, user: PrincipalDep, service: ServiceDep) -> TaskCreated:
+async def create_task(request: Request, user: RunCreatorDep, service: ServiceDep) -> TaskCreated:
     """`delegation` and `research`: a run is queued now (`latest_run`), for any worker. `scheduled`: a schedule
     (GET /v1/schedules/{schedule_id}). `triggered`: a trigger; send events to `webhook_url` with your API key,
     or have a sender sign them with `trigger_secret` (shown once) and post them to `ingest_url`. Each run's
@@ -108,7 +109,7 @@ async def delete_task(task_id: uuid.UUID, user: PrincipalDep, service: ServiceDe
     summary="Run a task now (queued)",
     responses={202: {"model": RunOut, "description": "Queued; `Location` is the run."}, **CONFLICT},
 )
-async def execute_task(task_id: uuid.UUID, request: Request, user: PrincipalDep, service: ServiceDep) -> JSONResponse:
+async def execute_task(task_id: uuid.UUID, request: Request, user: RunCreatorDep, service: ServiceDep) -> JSONResponse:
     """Queues one run now and answers at once (the run is executed by a worker, never inside this request):
     a scheduled task's as its schedule's run-now, a triggered task's with its instructions and no event."""
     run = await service.execute(user, task_id, current_request_id())
@@ -155,7 +156,7 @@ EVENT_BODY: dict[str, Any] = {
     openapi_extra=EVENT_BODY,
 )
 async def receive_event(
-    task_id: uuid.UUID, request: Request, user: PrincipalDep, session: SessionDep, event_id: EventIdHeader = None
+    task_id: uuid.UUID, request: Request, user: RunCreatorDep, session: SessionDep, event_id: EventIdHeader = None
 ) -> JSONResponse:
     """With the task owner's API key (authenticated as every route here). The payload
     reaches the agent after the task's instructions as data, fenced and labelled as untrusted, never as
