@@ -97,6 +97,7 @@ def test_one_trace_from_the_request_through_the_workers_execution(traced: Any) -
     # Pydantic AI's own spans, inside the execution's, with the GenAI attributes.
     [agent] = [s for s in spans if s.name == "invoke_agent support"]
     assert under_execution(agent)
+    assert (agent.attributes or {})["gen_ai.conversation.id"] == run["thread_id"]  # the thread is the conversation
     chats = [s for s in spans if (s.attributes or {}).get("gen_ai.operation.name") == "chat"]
     assert chats
     assert all(under_execution(s) for s in chats)

@@ -241,6 +241,7 @@ class RunExecutor:
             deps=deps,
             model=registered.model.model,
             model_settings=registered.model.settings,
+            conversation_id=str(run.thread_id),  # its traces' gen_ai.conversation.id: the thread
             usage_limits=UsageLimits(
                 request_limit=limits.get("max_model_requests", 50),
                 tool_calls_limit=limits.get("max_tool_calls"),
