@@ -58,7 +58,7 @@ class LimitSettings(BaseSettings):
             )
         return self
 
-    @field_validator("redis_url", mode="before")
+    @field_validator("redis_url", "auth_failures_per_minute", "trigger_ingest_per_minute", mode="before")
     @classmethod
-    def _blank_redis_is_unset(cls, value: Any) -> Any:
+    def _blank_limit_setting_is_unset(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value
