@@ -1,7 +1,8 @@
 """`make bench-limiter`: what a rate-limit check costs, on PostgreSQL and on Redis.
 
-A check is what a run-creating request pays for its RPM (`hit`), what it and every model request pay to look at
-TPM (`peek`), and what every model response pays to charge its tokens (`charge`). Each is timed one after the
+A check is what a run-creating request pays for its RPM (`hit`; with a look at TPM in the same round trip,
+`hit_and_peek`), what every model request pays to look at TPM (`peek`), and what every model response pays to
+charge its tokens (`charge`). Each is timed one after the
 other from this process, as a request makes it (p50, p99, max over `--checks`): on one key that always has room,
 over `--keys` keys in turn (a busy server's users), and on a key that is over its limit (the refusal). Then
 `--tasks` tasks at once over the keys (checks per second, and their latency under that load).
@@ -87,6 +88,9 @@ async def _measure(limiter: RateLimiter, args: argparse.Namespace) -> dict[str, 
         "hit_one_key": await _timed(args.checks, lambda i: limiter.hit(one, ROOMY)),
         "hit_many_keys": await _timed(args.checks, lambda i: limiter.hit(keys[i % len(keys)], ROOMY)),
         "hit_refused": await _timed(args.checks, lambda i: limiter.hit(over, TIGHT)),
+        "hit_and_peek": await _timed(
+            args.checks, lambda i: limiter.hit_and_peek(keys[i % len(keys)], ROOMY, one, ROOMY)
+        ),
         "peek": await _timed(args.checks, lambda i: limiter.peek(keys[i % len(keys)], ROOMY)),
         "charge": await _timed(args.checks, lambda i: limiter.charge(keys[i % len(keys)], ROOMY, 500)),
         "concurrent": await _concurrent(limiter, keys, args.tasks, args.seconds),
@@ -142,7 +146,7 @@ def main() -> None:
     print(f"A rate-limit check, timed from the caller ({args.checks} of each, one after the other), in ms")
     print(f"{'store':<11} {'check':<16} {'p50':>7} {'p99':>7} {'max':>7}")
     for store, figures in result["stores"].items():
-        for kind in ("hit_one_key", "hit_many_keys", "hit_refused", "peek", "charge"):
+        for kind in ("hit_one_key", "hit_many_keys", "hit_refused", "hit_and_peek", "peek", "charge"):
             s = figures[kind]
             print(f"{store:<11} {kind:<16} {s['p50']:>7} {s['p99']:>7} {s['max']:>7}")
         c = figures["concurrent"]

@@ -72,16 +72,20 @@ async def _run_creator(request: Request, principal: PrincipalDep) -> Principal:
     slot = request.scope.get(_SLOT)
     if not isinstance(slot, _Slot):  # served without the middleware (a test app): nowhere to put headers
         slot = _Slot()
-    if tier.rpm is not None:
-        slot.decision = decision = await limiter.hit(rpm_key(principal.user_id), Rate(tier.rpm))
-        if not decision.allowed:
-            RATE_LIMITED.labels("rpm").inc()
-            raise refusal(decision, f"{tier.rpm} run-creating requests per minute (tier {tier.name})")
-    if tier.tpm is not None:
-        slot.tokens = tokens = await limiter.peek(tpm_key(principal.user_id), Rate(tier.tpm))
-        if not tokens.allowed:
-            RATE_LIMITED.labels("tpm").inc()
-            raise refusal(tokens, f"{tier.tpm} model tokens per minute (tier {tier.name})")
+    rpm = None if tier.rpm is None else (rpm_key(principal.user_id), Rate(tier.rpm))
+    tpm = None if tier.tpm is None else (tpm_key(principal.user_id), Rate(tier.tpm))
+    if rpm is not None and tpm is not None:  # one round trip for both
+        slot.decision, slot.tokens = await limiter.hit_and_peek(*rpm, *tpm)
+    elif rpm is not None:
+        slot.decision = await limiter.hit(*rpm)
+    elif tpm is not None:
+        slot.tokens = await limiter.peek(*tpm)
+    if slot.decision is not None and not slot.decision.allowed:
+        RATE_LIMITED.labels("rpm").inc()
+        raise refusal(slot.decision, f"{tier.rpm} run-creating requests per minute (tier {tier.name})")
+    if slot.tokens is not None and not slot.tokens.allowed:
+        RATE_LIMITED.labels("tpm").inc()
+        raise refusal(slot.tokens, f"{tier.tpm} model tokens per minute (tier {tier.name})")
     return principal
 
 

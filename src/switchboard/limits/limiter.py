@@ -59,6 +59,7 @@ class Moved:
     before: float
     after: float
     moved: bool
+    peeked: float | None = None  # another bucket's `tat - now`, when asked for
 
 
 class RateLimiter(ABC):
@@ -66,15 +67,16 @@ class RateLimiter(ABC):
     after the fact (tokens are known once the model has answered): a debt that later checks wait out."""
 
     async def hit(self, key: str, rate: Rate, cost: int = 1) -> Decision:
-        moved = await self._hit(key, rate.interval * cost, rate.period)
-        if moved.moved:
-            return _decision(rate, moved.after, allowed=True, retry_after=0.0)
-        return _decision(rate, moved.after, allowed=False, retry_after=_wait(rate, moved.before, cost))
+        return _hit_decision(rate, cost, await self._hit(key, rate.interval * cost, rate.period))
+
+    async def hit_and_peek(self, key: str, rate: Rate, peek_key: str, peek_rate: Rate) -> tuple[Decision, Decision]:
+        """`hit(key, rate)` and `peek(peek_key, peek_rate)` in one round trip (a request's RPM and TPM)."""
+        moved = await self._hit(key, rate.interval, rate.period, peek_key)
+        assert moved.peeked is not None
+        return _hit_decision(rate, 1, moved), _peek_decision(peek_rate, moved.peeked, 1)
 
     async def peek(self, key: str, rate: Rate, cost: int = 1) -> Decision:
-        before = await self._read(key)
-        wait = _wait(rate, before, cost)
-        return _decision(rate, before, allowed=wait <= 0, retry_after=max(wait, 0.0))
+        return _peek_decision(rate, await self._read(key), cost)
 
     async def charge(self, key: str, rate: Rate, amount: int) -> Decision:
         """Add `amount` units whether or not they fit. The decision says whether one more unit would fit now."""
@@ -83,8 +85,9 @@ class RateLimiter(ABC):
         return _decision(rate, moved.after, allowed=wait <= 0, retry_after=max(wait, 0.0))
 
     @abstractmethod
-    async def _hit(self, key: str, increment: float, tolerance: float) -> Moved:
-        """Move `tat` by `increment` seconds if the result stays within `tolerance` of now; one atomic step."""
+    async def _hit(self, key: str, increment: float, tolerance: float, peek_key: str | None = None) -> Moved:
+        """Move `tat` by `increment` seconds if the result stays within `tolerance` of now; one atomic step.
+        `peek_key`: also read that bucket's `tat - now` (`Moved.peeked`), in the same round trip."""
 
     @abstractmethod
     async def _read(self, key: str) -> float:
@@ -96,6 +99,17 @@ class RateLimiter(ABC):
 
     async def aclose(self) -> None:  # noqa: B027 - most stores hold nothing of their own
         """Release the store's connections (Redis); the PostgreSQL store shares the database's pool."""
+
+
+def _hit_decision(rate: Rate, cost: int, moved: Moved) -> Decision:
+    if moved.moved:
+        return _decision(rate, moved.after, allowed=True, retry_after=0.0)
+    return _decision(rate, moved.after, allowed=False, retry_after=_wait(rate, moved.before, cost))
+
+
+def _peek_decision(rate: Rate, before: float, cost: int) -> Decision:
+    wait = _wait(rate, before, cost)
+    return _decision(rate, before, allowed=wait <= 0, retry_after=max(wait, 0.0))
 
 
 def _wait(rate: Rate, before: float, cost: int) -> float:

@@ -29,7 +29,8 @@ SET tat = CASE WHEN greatest(o.tat, n.t) + make_interval(secs => :inc) - n.t <= 
                THEN greatest(o.tat, n.t) + make_interval(secs => :inc) ELSE o.tat END
 FROM o, n
 WHERE b.key = o.key
-RETURNING extract(epoch FROM o.tat - n.t)::float8, extract(epoch FROM b.tat - n.t)::float8, b.tat <> o.tat
+RETURNING extract(epoch FROM o.tat - n.t)::float8, extract(epoch FROM b.tat - n.t)::float8, b.tat <> o.tat,
+  (SELECT extract(epoch FROM p.tat - n.t)::float8 FROM rate_limit_buckets AS p WHERE p.key = :peek)
 """
 )
 _CHARGE = text(
@@ -54,8 +55,9 @@ class PostgresLimiter(RateLimiter):
         self.engine = engine.execution_options(isolation_level="AUTOCOMMIT")
         self._pruned_at = time.monotonic()
 
-    async def _hit(self, key: str, increment: float, tolerance: float) -> Moved:
-        params = {"key": key, "inc": increment, "tau": tolerance}
+    async def _hit(self, key: str, increment: float, tolerance: float, peek_key: str | None = None) -> Moved:
+        # The peeked bucket is read as of the statement's start: a look, not a decision.
+        params = {"key": key, "inc": increment, "tau": tolerance, "peek": peek_key}
         async with self.engine.connect() as connection:
             row = (await connection.execute(_HIT, params)).first()
             if row is None:  # the key's first check: make its row, then check as usual
@@ -63,7 +65,8 @@ class PostgresLimiter(RateLimiter):
                 row = (await connection.execute(_HIT, params)).first()
                 await self._prune_now_and_then(connection)
         assert row is not None
-        return Moved(before=row[0], after=row[1], moved=row[2])
+        peeked = None if peek_key is None else _UNSEEN if row[3] is None else float(row[3])
+        return Moved(before=row[0], after=row[1], moved=row[2], peeked=peeked)
 
     async def _read(self, key: str) -> float:
         async with self.engine.connect() as connection:

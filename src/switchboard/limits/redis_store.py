@@ -16,8 +16,9 @@ from switchboard.limits.limiter import Moved, RateLimiter
 
 _MICRO = 1_000_000
 
-# ARGV: op ("hit", "peek", "charge"), increment and tolerance in microseconds. Returns tat - now before and after
-# (microseconds) and 1 when the bucket moved.
+# KEYS: the bucket, and optionally a second one to read. ARGV: op ("hit", "peek", "charge"), increment and tolerance
+# in microseconds. Returns tat - now before and after (microseconds), 1 when the bucket moved, and the second
+# bucket's tat - now.
 _SCRIPT = """
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
@@ -30,7 +31,9 @@ if op == 'charge' or (op == 'hit' and math.max(tat, now) + inc - now <= tau) the
 end
 local moved = 0
 if new ~= tat then moved = 1 end
-return {tat - now, new - now, moved}
+local result = {tat - now, new - now, moved}
+if KEYS[2] then result[4] = tonumber(redis.call('GET', KEYS[2]) or '0') - now end
+return result
 """
 
 
@@ -40,13 +43,16 @@ class RedisLimiter(RateLimiter):
         self.prefix = prefix
         self.script = self.client.register_script(_SCRIPT)
 
-    async def _run(self, op: str, key: str, increment: float, tolerance: float) -> Moved:
+    async def _run(self, op: str, key: str, increment: float, tolerance: float, peek_key: str | None = None) -> Moved:
         args: list[Any] = [op, round(increment * _MICRO), round(tolerance * _MICRO)]
-        before, after, moved = await self.script(keys=[self.prefix + key], args=args)
-        return Moved(before=int(before) / _MICRO, after=int(after) / _MICRO, moved=bool(moved))
+        keys = [self.prefix + key] + ([] if peek_key is None else [self.prefix + peek_key])
+        result = await self.script(keys=keys, args=args)
+        peeked = int(result[3]) / _MICRO if peek_key is not None else None
+        before, after = int(result[0]) / _MICRO, int(result[1]) / _MICRO
+        return Moved(before=before, after=after, moved=bool(result[2]), peeked=peeked)
 
-    async def _hit(self, key: str, increment: float, tolerance: float) -> Moved:
-        return await self._run("hit", key, increment, tolerance)
+    async def _hit(self, key: str, increment: float, tolerance: float, peek_key: str | None = None) -> Moved:
+        return await self._run("hit", key, increment, tolerance, peek_key)
 
     async def _read(self, key: str) -> float:
         return (await self._run("peek", key, 0, 0)).before
