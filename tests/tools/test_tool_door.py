@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
+from prometheus_client import REGISTRY
 
 from tests.fixtures.demo import DemoUser
 from tests.fixtures.server import LiveServer
@@ -126,10 +127,16 @@ def test_invalid_args_are_422_per_field(tools_server: LiveServer, people: dict[s
     assert not_object.status_code == 422
 
 
+def counted(tool: str, outcome: str) -> float:
+    return REGISTRY.get_sample_value("switchboard_tool_calls_total", {"tool": tool, "outcome": outcome}) or 0.0
+
+
 def test_failures_roll_back_and_say_why(
     tools_server: LiveServer, people: dict[str, DemoUser], tool_effects: Callable[[], dict[str, int]]
 ) -> None:
     alice = people[ALICE].key
+    before = {outcome: counted("picky", outcome) for outcome in ("ok", "error")}
+    timeouts = counted("sleepy", "timeout")
     retry = call(tools_server, alice, "picky", {"n": -1})
     assert retry.status_code == 422
     assert "must not be negative" in retry.json()["error"]["message"]
@@ -145,3 +152,6 @@ def test_failures_roll_back_and_say_why(
     assert timed_out.json()["error"]["type"] == "tool_timeout"
     assert call(tools_server, alice, "sleepy", {"key": "early"}).status_code == 200
     assert tool_effects() == {"early": people[ALICE].user_id}  # nothing of the failed calls was committed
+    assert counted("picky", "error") == before["error"] + 3
+    assert counted("picky", "ok") == before["ok"]
+    assert counted("sleepy", "timeout") == timeouts + 1

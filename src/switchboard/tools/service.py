@@ -146,4 +146,6 @@ async def call_tool(
         elapsed = time.perf_counter() - started
         TOOL_CALLS.labels(tool=found.name, outcome=outcome).inc()
         TOOL_SECONDS.labels(tool=found.name).observe(elapsed)
+        # Who called what, and how it ended (never the arguments: they may hold personal data).
+        log.info("tool.door_called", tool=found.name, outcome=outcome, duration_ms=round(elapsed * 1000, 3))
     return ToolResult(tool=found.name, result=to_jsonable_python(result, fallback=str), duration_ms=elapsed * 1000)
