@@ -12,11 +12,20 @@ import httpx
 import pytest
 
 from tests.fixtures.http import assert_error
-from tests.limits.conftest import ALICE, BOB, Limited, concurrently, run_body
+from tests.limits.conftest import ADMIN, ALICE, BOB, Limited, concurrently, run_body
+
+
+def _refusals(client: httpx.Client, limit: str) -> float:
+    """switchboard_rate_limited_total{limit=…} in GET /metrics (the process's count: tests share the process)."""
+    line = f'switchboard_rate_limited_total{{limit="{limit}"}} '
+    found = [row for row in client.get("/metrics").text.splitlines() if row.startswith(line)]
+    return float(found[0].removeprefix(line)) if found else 0.0
 
 
 def test_fifty_requests_at_once_against_ten_rpm_admit_exactly_ten(limited: Limited, store: dict[str, Any]) -> None:
     server, users = limited(rpm=10, **store)
+    with server.client(users[ADMIN].key) as admin:
+        counted_before = _refusals(admin, "rpm")
     responses = concurrently(server, users[ALICE].key, 50)
     statuses = sorted(r.status_code for r in responses)
     assert statuses == [202] * 10 + [429] * 40
@@ -31,6 +40,8 @@ def test_fifty_requests_at_once_against_ten_rpm_admit_exactly_ten(limited: Limit
         assert response.headers["x-ratelimit-remaining"] == "0"
     remaining = sorted(int(r.headers["x-ratelimit-remaining"]) for r in responses if r.status_code == 202)
     assert remaining == list(range(10))  # each admitted request saw the one before it
+    with server.client(users[ADMIN].key) as admin:
+        assert _refusals(admin, "rpm") >= counted_before + 40
     with server.client(users[BOB].key) as client:  # another user's limit is their own
         assert client.post("/v1/runs", json=run_body()).status_code == 202
 

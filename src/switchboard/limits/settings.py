@@ -50,6 +50,14 @@ class LimitSettings(BaseSettings):
         "before the trigger is read or the signature checked; past it, 429. Unset: no limit.",
     )
 
+    @field_validator("tiers")
+    @classmethod
+    def _tier_names_fit(cls, tiers: dict[str, TierNumbers]) -> dict[str, TierNumbers]:
+        for name in tiers:
+            if not 1 <= len(name) <= 32 or name != name.strip():
+                raise ValueError(f"tier names are 1 to 32 characters without surrounding spaces, not {name!r}")
+        return tiers
+
     @model_validator(mode="after")
     def _default_tier_is_a_tier(self) -> Any:
         if self.tiers and self.default_tier not in self.tiers:
