@@ -148,3 +148,12 @@ def test_a_refused_stream_is_an_error_not_a_stream(limited: Limited) -> None:
         refused = client.post("/v1/runs/stream", json=run_body())
         assert_error(refused, 429, "rate_limited")
         assert refused.headers["x-ratelimit-remaining"] == "0"
+
+
+def test_an_unreachable_redis_refuses_run_creation_with_503_not_500(limited: Limited) -> None:
+    server, users = limited(rpm=10, redis_url="redis://127.0.0.1:9/0")  # nothing listens on the discard port
+    with server.client(users[ALICE].key) as client:
+        refused = client.post("/v1/runs", json=run_body())
+        assert_error(refused, 503, "unavailable")
+        assert refused.headers["retry-after"] == "2"
+        assert client.get("/v1/runs").json()["items"] == []  # nothing was created

@@ -21,7 +21,7 @@ from switchboard.auth.dependencies import PrincipalDep
 from switchboard.auth.principal import Principal
 from switchboard.auth.scopes import Scope as KeyScope
 from switchboard.kit.errors import PermissionDenied, RateLimited, raises
-from switchboard.limits.limiter import Decision, Rate
+from switchboard.limits.limiter import Decision, LimiterUnavailable, Rate
 from switchboard.limits.refusals import refusal
 from switchboard.limits.tiers import tier_of
 from switchboard.observability.metrics import RATE_LIMITED
@@ -57,7 +57,7 @@ def limit_headers(slot: _Slot) -> list[tuple[bytes, bytes]]:
     return [(name.encode(), str(value).encode()) for name, value in headers]
 
 
-@raises(PermissionDenied, RateLimited)
+@raises(PermissionDenied, RateLimited, LimiterUnavailable)
 async def _run_creator(request: Request, principal: PrincipalDep) -> Principal:
     if not principal.may(KeyScope.RUNS_WRITE):
         raise PermissionDenied(

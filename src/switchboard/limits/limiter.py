@@ -19,10 +19,24 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from switchboard.kit.errors import ServiceUnavailable
+
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
 
     from switchboard.settings import Settings
+
+
+class LimiterUnavailable(ServiceUnavailable):
+    """The limiter's store (Redis) cannot be reached: a request is refused (503), as when the database is down; a
+    run's model request goes on without its TPM check (see `run_gate`)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "The rate limiter's store is unavailable; nothing was done. Retry in a moment.",
+            headers={"Retry-After": "2"},
+        )
+
 
 _EPSILON = 1e-6  # seconds: float noise in `tat - now`, far below the microsecond clocks' own resolution
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
-from switchboard.limits.limiter import Moved, RateLimiter
+from switchboard.limits.limiter import LimiterUnavailable, Moved, RateLimiter
 
 _MICRO = 1_000_000
 
@@ -46,7 +47,10 @@ class RedisLimiter(RateLimiter):
     async def _run(self, op: str, key: str, increment: float, tolerance: float, peek_key: str | None = None) -> Moved:
         args: list[Any] = [op, round(increment * _MICRO), round(tolerance * _MICRO)]
         keys = [self.prefix + key] + ([] if peek_key is None else [self.prefix + peek_key])
-        result = await self.script(keys=keys, args=args)
+        try:
+            result = await self.script(keys=keys, args=args)
+        except RedisError as exc:
+            raise LimiterUnavailable from exc
         peeked = int(result[3]) / _MICRO if peek_key is not None else None
         before, after = int(result[0]) / _MICRO, int(result[1]) / _MICRO
         return Moved(before=before, after=after, moved=bool(result[2]), peeked=peeked)

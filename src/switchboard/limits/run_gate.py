@@ -25,7 +25,7 @@ from switchboard.agents.spec import AgentDeps
 from switchboard.engine.load import LoadedRun
 from switchboard.engine.outcome import RunStopped
 from switchboard.limits.guard import tpm_key
-from switchboard.limits.limiter import Rate, RateLimiter, limiter_for
+from switchboard.limits.limiter import LimiterUnavailable, Rate, RateLimiter, limiter_for
 from switchboard.limits.tiers import tier_of
 from switchboard.observability.metrics import RATE_LIMITED
 from switchboard.settings import Settings
@@ -47,7 +47,11 @@ class TokenGate(AbstractCapability[AgentDeps]):
         self, ctx: RunContext[AgentDeps], request_context: ModelRequestContext
     ) -> ModelRequestContext:
         while True:
-            decision = await self.limiter.peek(self.key, self.rate)
+            try:
+                decision = await self.limiter.peek(self.key, self.rate)
+            except LimiterUnavailable:  # a store's outage does not fail runs: this request goes unchecked
+                log.warning("run.tpm_unchecked", run_id=str(ctx.deps.run_id), reason="the limiter is unavailable")
+                return request_context
             if decision.allowed:
                 return request_context
             RATE_LIMITED.labels("tpm").inc()
@@ -63,7 +67,10 @@ class TokenGate(AbstractCapability[AgentDeps]):
     ) -> ModelResponse:
         tokens = response.usage.input_tokens + response.usage.output_tokens
         if tokens > 0:
-            await self.limiter.charge(self.key, self.rate, tokens)
+            try:
+                await self.limiter.charge(self.key, self.rate, tokens)
+            except LimiterUnavailable:
+                log.warning("run.tpm_uncharged", run_id=str(ctx.deps.run_id), tokens=tokens)
         return response
 
     def _message(self, delay: float) -> str:
