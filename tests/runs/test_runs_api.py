@@ -24,6 +24,7 @@ RUN_KEYS = {
     "output",
     "error",
     "pending_approvals",
+    "cost_usd",
     "notify",
     "schedule_id",
     "scheduled_for",
@@ -281,7 +282,12 @@ def test_max_tool_calls_zero_fails_before_the_tool_runs(users: Users, effects: C
     server, people = users
     with server.client(people[ALICE].key) as client:
         created = create_run(client, "counter", "plums", limits={"max_tool_calls": 0})
-        assert created["limits"] == {"max_model_requests": None, "max_tool_calls": 0, "timeout_seconds": None}
+        assert created["limits"] == {
+            "max_model_requests": None,
+            "max_tool_calls": 0,
+            "timeout_seconds": None,
+            "max_cost_usd": None,
+        }
         run = wait_for_status(client, created["id"])
         assert run["status"] == RunStatus.FAILED, run
         assert run["error"]["type"] == "usage_limit_exceeded"

@@ -112,6 +112,7 @@ async def spawn(
         model_name=model_name,
         request_id=parent.request_id,
         acting_user_id=parent.acting_user_id,
+        api_key_id=parent.api_key_id,  # its spend counts against its root's API key's budget (`usage.budgets`)
         parent_id=parent.id,
         step=step,
     )

@@ -71,6 +71,8 @@ class Progress:
     deferred: list[ModelMessage] = field(default_factory=list)
     deferred_text: str = ""
     in_model_request: bool = False  # between a model request's start and its whole response
+    # The agent run being driven (set by `persist`): what a limit stopped it on is read from it (`limit_passed`).
+    live: AgentRun[AgentDeps, Any] | None = field(default=None, repr=False)
 
     def forget_unwritten(self) -> None:
         """Drop what was produced but not written (a retry makes it again), so nothing writes it meanwhile."""
@@ -85,6 +87,7 @@ class Progress:
         self.usage = dict(loaded.usage)
         self.persisted = 0
         self.in_model_request = False
+        self.live = None
 
     @property
     def cost(self) -> Decimal | None:
@@ -130,21 +133,47 @@ async def write_messages(
         )
         progress.next_seq += 1
         if isinstance(message, ModelResponse):
-            steps.append(
-                {
-                    "run_id": run.id,
-                    "kind": StepKind.MODEL_REQUEST,
-                    "status": StepStatus.SUCCEEDED,
-                    "attempt": run.attempts,
-                    "model_name": progress.model_name,
-                    "usage": step_usage(message),
-                    "cost_usd": message.usage.cost,
-                    "started_at": progress.request_started_at or message.timestamp,
-                    "finished_at": utc_now(),
-                }
-            )
+            steps.append(model_step(progress, message))
     return await records.add_messages(
         connection, run.id, rows, steps, usage=progress.usage, cost=progress.cost, model_name=progress.model_name
+    )
+
+
+def model_step(progress: Progress, response: ModelResponse) -> dict[str, Any]:
+    """The `model_request` step of a response: its usage and its cost (None: unknown)."""
+    run = progress.loaded.run
+    return {
+        "run_id": run.id,
+        "kind": StepKind.MODEL_REQUEST,
+        "status": StepStatus.SUCCEEDED,
+        "attempt": run.attempts,
+        "model_name": progress.model_name,
+        "usage": step_usage(response),
+        "cost_usd": response.usage.cost,
+        "started_at": progress.request_started_at or response.timestamp,
+        "finished_at": utc_now(),
+    }
+
+
+def limit_passed(progress: Progress) -> list[ModelResponse]:
+    """The responses a usage limit (a cost or token limit) stopped the run on, after they were billed: Pydantic AI
+    keeps them in its history, the run never got to write them. Their usage becomes the run's."""
+    if progress.live is None:
+        return []
+    fresh = progress.live.new_messages()[progress.persisted :]
+    responses = [message for message in fresh if isinstance(message, ModelResponse)]
+    if responses:
+        progress.usage = usage_dict(progress.live.usage)
+    return responses
+
+
+async def write_billed(connection: AsyncConnection, progress: Progress, responses: list[ModelResponse]) -> None:
+    """Record `responses` (from `limit_passed`) as steps with their usage and cost, and the run's usage and cost;
+    not as thread messages: cut short on their tool calls, they would end the thread's history unanswered."""
+    steps = [model_step(progress, response) for response in responses]
+    run_id = progress.loaded.id
+    await records.add_messages(
+        connection, run_id, [], steps, usage=progress.usage, cost=progress.cost, model_name=progress.model_name
     )
 
 
@@ -161,6 +190,7 @@ def step_usage(response: ModelResponse) -> dict[str, int]:
 
 async def persist(progress: Progress, agent_run: AgentRun[AgentDeps, Any], buffer: EventBuffer) -> None:
     """Write the run's messages completed since the last call (and pending events), in one transaction."""
+    progress.live = agent_run
     new = agent_run.new_messages()
     fresh = new[progress.persisted :]
     progress.usage = usage_dict(agent_run.usage)

@@ -34,7 +34,8 @@ async def add_messages(
 ) -> bool:
     """Insert thread messages and model-request steps (each with its cost), and record the run's usage and cost;
     returns whether a cancel has been requested meanwhile (read in the same statement, so no extra round trip)."""
-    await connection.execute(insert(ThreadMessage), messages)
+    if messages:
+        await connection.execute(insert(ThreadMessage), messages)
     if steps:
         await connection.execute(insert(RunStep), steps)
     values = {"usage": dumps(usage), "cost": cost, "model": model_name, "id": run_id}

@@ -13,10 +13,19 @@ from switchboard.engine import children, journal, transitions
 from switchboard.engine.event_buffer import EventBuffer
 from switchboard.engine.journal import Event
 from switchboard.engine.outcome import Outcome, cancelled
-from switchboard.engine.progress import Progress, dump_messages, message_events, write_messages
+from switchboard.engine.progress import (
+    Progress,
+    dump_messages,
+    limit_passed,
+    message_events,
+    write_billed,
+    write_messages,
+)
 from switchboard.models.runs import RunStatus
 from switchboard.notifications.outbox import RunNotices
 from switchboard.runs.schemas import PendingApproval
+
+LIMITS = ("budget_exceeded", "usage_limit_exceeded", "rate_limited")  # the errors of a run a limit stopped
 
 
 async def settle(
@@ -25,8 +34,12 @@ async def settle(
     """Write the outcome with the messages not written yet, and its notifications (the outbox); returns the
     run's row as written."""
     pending = progress.unwritten if outcome.status == RunStatus.SUCCEEDED else progress.deferred
+    stopped = (outcome.error or {}).get("type") in LIMITS and not pending
+    billed = limit_passed(progress) if stopped else []
     events = await buffer.take()
     async with engine.begin() as connection:
+        if billed:  # a limit stopped the run on a response it had not written: its usage and cost count
+            await write_billed(connection, progress, billed)
         if pending:
             dumped = dump_messages(pending)
             events += message_events(progress, pending, dumped)

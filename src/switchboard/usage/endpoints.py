@@ -20,34 +20,42 @@ router = APIRouter(tags=["usage and cost"], responses=API_ERRORS)
 DEFAULT_DAYS = 30
 MAX_USER_ID = 2**63 - 1
 
+# An ISO 8601 date or instant (Python's `datetime.fromisoformat` reads it; a bare number is not one).
+INSTANT = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:?\d{2})?)?$"
 Since = Annotated[
-    datetime | None,
+    str | None,
     Query(
+        pattern=INSTANT,
         description="From this instant or date (ISO 8601; without a time zone: UTC), inclusive. Default: the start "
         f"of the UTC day {DEFAULT_DAYS} days before `until`.",
         examples=["2026-11-01"],
     ),
 ]
 Until = Annotated[
-    datetime | None, Query(description="To this instant or date, exclusive. Default: now.", examples=["2026-12-01"])
+    str | None,
+    Query(pattern=INSTANT, description="To this instant or date, exclusive. Default: now.", examples=["2026-12-01"]),
 ]
 
 
-def _utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+def _invalid(field: str, message: str) -> ValidationFailed:
+    return ValidationFailed(f"{field}: {message}", details=[{"field": field, "message": message}])
 
 
-def _period(since: datetime | None, until: datetime | None, max_days: int) -> tuple[datetime, datetime]:
-    end = _utc(until) if until is not None else utc_now()
-    start = _utc(since) if since is not None else day_start(end - timedelta(days=DEFAULT_DAYS))
-    problem = None
+def _instant(field: str, value: str) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise _invalid(field, "not a date or an instant (ISO 8601, e.g. 2026-11-01 or 2026-11-01T12:00:00Z)") from None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def _period(since: str | None, until: str | None, max_days: int) -> tuple[datetime, datetime]:
+    end = _instant("until", until) if until is not None else utc_now()
+    start = _instant("since", since) if since is not None else day_start(end - timedelta(days=DEFAULT_DAYS))
     if start >= end:
-        problem = ("since", "must be before `until`")
-    elif end - start > timedelta(days=max_days):
-        problem = ("until", f"the period may be at most {max_days} days (SWITCHBOARD_USAGE_MAX_DAYS)")
-    if problem is not None:
-        field, message = problem
-        raise ValidationFailed(f"{field}: {message}", details=[{"field": field, "message": message}])
+        raise _invalid("since", "must be before `until`")
+    if end - start > timedelta(days=max_days):
+        raise _invalid("until", f"the period may be at most {max_days} days (SWITCHBOARD_USAGE_MAX_DAYS)")
     return start, end
 
 
