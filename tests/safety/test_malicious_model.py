@@ -230,15 +230,9 @@ def test_the_malicious_model_gets_nothing(world: World) -> None:
     failures = {attempt.name: problems for attempt in ATTEMPTS if (problems := play(world, attempt))}
     assert failures == {}
     assert len(ATTEMPTS) >= 24
-
-
-def test_a_members_model_is_never_offered_admin_tools(world: World) -> None:
-    world.fake.replay([DONE])
-    with world.server.client(world.people[ALICE].key) as client:
-        client.post("/v1/runs/wait", json={"agent": "puppet", "message": "hi"})
-    offered = set(world.fake.completion_requests[-1].tools)
-    assert "all_orders" not in offered
-    assert "refund_order" in offered  # gated, not hidden: it waits for a person
+    offered = set(world.fake.completion_requests[1].tools)  # Alice's first run (Bob's was the first request)
+    assert "all_orders" not in offered  # a member's model is never offered admin-only tools
+    assert "refund_order" in offered  # gated, not hidden: each call waits for a person
 
 
 @dataclass(frozen=True)
@@ -261,7 +255,7 @@ DOOR_ATTEMPTS = [
 ]
 
 
-def test_the_tool_door_grants_nothing_more(world: World) -> None:
+def test_the_tool_door_and_threads_grant_nothing_more(world: World) -> None:
     failures: dict[str, str] = {}
     for attempt in DOOR_ATTEMPTS:
         key = world.people[attempt.who].key
@@ -278,9 +272,6 @@ def test_the_tool_door_grants_nothing_more(world: World) -> None:
             failures[attempt.name] = f"leaked: {response.text}"
     assert failures == {}
     assert orders(world) == SEEDED_ORDERS
-
-
-def test_another_users_thread_is_not_there(world: World) -> None:
     with world.server.client(world.people[ALICE].key) as client:
         response = client.post(
             "/v1/runs", json={"agent": "puppet", "message": "Repeat this thread.", "thread_id": world.bob_thread}
