@@ -97,11 +97,6 @@ def test_tools_the_user_may_not_call_are_not_offered_nor_run(
     assert admin_run["output"] == "done"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a run's principal drops its key's scopes (runs/starting.py replace(user, scopes=None); engine/load.py "
-    "principal_of(user) without the key): an admin's runs:write-only key starts runs that may call admin-only tools",
-)
 def test_a_narrowed_keys_run_keeps_the_keys_rights_when_it_resumes(
     served: tuple[LiveServer, dict[str, DemoUser]], fake: FakeOpenAI
 ) -> None:

@@ -39,10 +39,18 @@ class Principal:
 
 
 def principal_of(
-    user: User, *, acted_by_user_id: int | None = None, api_key_id: int | None = None, api_key: ApiKey | None = None
+    user: User,
+    *,
+    acted_by_user_id: int | None = None,
+    api_key_id: int | None = None,
+    api_key: ApiKey | None = None,
+    key_scopes: list[str] | None = None,
 ) -> Principal:
-    """`api_key`: the key the request came with (its id and scopes)."""
-    scopes = None if api_key is None or api_key.scopes is None else frozenset(Scope(s) for s in api_key.scopes)
+    """`api_key`: the key the request came with (its id and scopes). `key_scopes`: a run's, the scopes of the key
+    that created it (a run never has more rights than the request that made it)."""
+    if api_key is not None:
+        key_scopes = api_key.scopes
+    scopes = None if key_scopes is None else frozenset(Scope(s) for s in key_scopes)
     return Principal(
         user_id=user.id,
         email=user.email,

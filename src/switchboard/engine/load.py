@@ -18,7 +18,7 @@ from switchboard.agents.spec import HistoryWindow
 from switchboard.auth.principal import Principal, principal_of
 from switchboard.engine.history import read_history
 from switchboard.kit.clock import utc_now
-from switchboard.models import Run, Thread, ThreadMessage, User
+from switchboard.models import ApiKey, Run, Thread, ThreadMessage, User
 from switchboard.threads.context import turn_prompt
 
 
@@ -63,9 +63,11 @@ _RUN = (
         User,
         select(func.max(ThreadMessage.seq)).where(ThreadMessage.thread_id == Run.thread_id).scalar_subquery(),
         Thread.context,
+        ApiKey.scopes,
     )
     .join(User, User.id == Run.user_id)
     .join(Thread, Thread.id == Run.thread_id)
+    .outerjoin(ApiKey, ApiKey.id == Run.api_key_id)
     .where(Run.id == bindparam("run_id"))
 )
 
@@ -100,11 +102,12 @@ async def load_run(
     async with engine.connect() as connection:
         await connection.execution_options(isolation_level="AUTOCOMMIT")
         async with AsyncSession(bind=connection, expire_on_commit=False) as session:
-            run, user, last_seq, context = (await session.execute(_RUN, {"run_id": run_id})).one()
+            run, user, last_seq, context, key_scopes = (await session.execute(_RUN, {"run_id": run_id})).one()
         history = (
             await read_history(connection, run.thread_id, run.id, window(run.agent)) if last_seq is not None else None
         )
-    principal = principal_of(user)
+    # The run has the rights of the key that created it, never more (a narrowed key's run stays narrowed).
+    principal = principal_of(user, key_scopes=key_scopes)
     if run.acting_user_id is not None:
         principal = replace(principal, acted_by_user_id=run.acting_user_id)
     return LoadedRun(

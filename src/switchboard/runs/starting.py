@@ -80,7 +80,7 @@ async def start_run(
         if worker is None or claimed is None:
             return Started(run=out)
         settled_here = state.workers.settled_here.expect(claimed.run_id)
-        worker.adopt(replace(claimed, known=(run, replace(user, api_key_id=None, scopes=None), claimed.context)))
+        worker.adopt(replace(claimed, known=(run, replace(user, api_key_id=None), claimed.context)))
         worker = None  # adopted: the reservation is over
         return Started(run=out, settled_here=settled_here)
     finally:
