@@ -23,6 +23,7 @@ from switchboard.http_server import JsonErrorsH11Protocol
 from switchboard.observability.otel import traces_url
 from tests.fixtures.demo import seed_demo
 from tests.fixtures.logs import log_events
+from tests.fixtures.processes import TEST_PLUGIN
 from tests.fixtures.server import LiveServer, make_settings, serve_in_thread
 
 MESSAGE = "Show me all my orders"
@@ -35,7 +36,7 @@ def traced(
 ) -> Iterator[tuple[LiveServer, InMemorySpanExporter, io.StringIO]]:
     logs = capture_stderr()  # before the app is made: it binds the logs to stderr then
     exporter = InMemorySpanExporter()
-    settings = make_settings(db_url, tmp_path)
+    settings = make_settings(db_url, tmp_path, plugins=[TEST_PLUGIN])  # the demo's agents, and the test agents
     app = create_app(settings, span_processor=SimpleSpanProcessor(exporter))
     with serve_in_thread(app, "switchboard", http=JsonErrorsH11Protocol) as url:
         yield LiveServer(url=url, settings=settings), exporter, logs
@@ -148,6 +149,24 @@ def test_a_queued_run_joins_the_trace_of_the_request_that_created_it(traced: Any
     assert created.context is not None
     assert execution.parent is not None
     assert execution.parent.span_id == created.context.span_id
+
+
+def test_child_runs_join_the_trace_of_the_run_that_spawned_them(traced: Any) -> None:
+    server, exporter, _ = traced
+    users = seed_demo(server.settings)
+    with server.client(users[ALICE].key) as alice:
+        # A pipeline: two echo steps at once, then one over both; each step is a child run, queued by the pipeline.
+        response = alice.post("/v1/runs/wait", json={"agent": "mixed", "message": "hello"})
+        assert response.status_code == 200, response.text
+        pipeline = response.json()
+        assert pipeline["status"] == "succeeded"
+        children = [child["id"] for child in alice.get(f"/v1/runs/{pipeline['id']}").json()["children"]]
+    assert len(children) == 3
+    executions = [run_span_of(exporter, run_id) for run_id in [pipeline["id"], *children]]
+    request = wait_for_span(exporter, lambda s: s.kind == SpanKind.SERVER and s.name == "POST /v1/runs/wait")
+    assert request.context is not None
+    assert {s.context.trace_id for s in executions if s.context is not None} == {request.context.trace_id}
+    assert {s.name for s in executions} == {"run mixed", "run echo"}
 
 
 def test_probes_and_scrapes_are_not_traced(traced: Any) -> None:
