@@ -40,7 +40,7 @@ class TelemetrySettings(BaseSettings):
         description="The share of traces recorded (a run's spans follow the request that created it).",
     )
 
-    @field_validator("otel_endpoint", "metrics_dir", mode="before")
+    @field_validator("otel_endpoint", "metrics_dir", "metrics_token", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value
