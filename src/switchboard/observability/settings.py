@@ -42,5 +42,5 @@ class TelemetrySettings(BaseSettings):
 
     @field_validator("otel_endpoint", "metrics_dir", "metrics_token", mode="before")
     @classmethod
-    def _blank_is_unset(cls, value: Any) -> Any:
+    def _blank_telemetry_is_unset(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value
