@@ -5,6 +5,7 @@ it did kept). `spender` loops calling a tool, each response $0.0075 on gpt-4o; m
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -12,9 +13,12 @@ from typing import Any
 
 import httpx
 import pytest
+from prometheus_client import REGISTRY
 
 from tests.fixtures.demo import DemoUser
 from tests.fixtures.server import LiveServer
+from tests.schedules.conftest import Api
+from tests.triggers.helpers import create_trigger, send, standard_headers, stored_counts
 from tests.usage.conftest import ALICE, BOB, run_and_wait, steps
 
 Start = Callable[..., tuple[LiveServer, dict[str, DemoUser]]]
@@ -23,6 +27,11 @@ RESPONSE_USD = 0.0075
 
 def tier_cap(usd: str) -> dict[str, Any]:
     return {"tiers": {"free": {"daily_cost_usd": usd}}}  # the demo users' tier
+
+
+def rejected(budget: str, when: str) -> float:
+    """switchboard_budget_rejections_total (the test server runs in this process)."""
+    return REGISTRY.get_sample_value("switchboard_budget_rejections_total", {"budget": budget, "when": when}) or 0.0
 
 
 def assert_stopped(client: httpx.Client, run: dict[str, Any], requests: int) -> None:
@@ -49,6 +58,7 @@ def assert_refused(response: httpx.Response, budget: str) -> None:
 
 def test_the_users_daily_budget_stops_a_run_and_then_refuses_new_ones(usage_server: Start) -> None:
     server, users = usage_server(**tier_cap("0.007"))
+    rejections = {when: rejected("user", when) for when in ("start", "mid_run")}
     with server.client(users[ALICE].key) as client:
         run = run_and_wait(client, "spender")  # its first response spends the day's budget
         assert_stopped(client, run, requests=1)
@@ -59,6 +69,7 @@ def test_the_users_daily_budget_stops_a_run_and_then_refuses_new_ones(usage_serv
         assert float(refused.json()["error"]["details"]["spent_usd"]) == pytest.approx(RESPONSE_USD)
     with server.client(users[BOB].key) as client:  # Bob's budget is his own
         assert run_and_wait(client, "priced")["status"] == "succeeded"
+    assert {when: rejected("user", when) - rejections[when] for when in rejections} == {"start": 1, "mid_run": 1}
 
 
 def test_a_run_is_stopped_before_the_request_that_would_pass_the_budget(usage_server: Start) -> None:
@@ -125,3 +136,36 @@ def test_models_without_a_price_are_not_stopped_by_budgets_in_dollars(usage_serv
 
     assert [run["status"] for run in runs] == ["succeeded"] * 3
     assert [run["cost_usd"] for run in runs] == [None] * 3
+
+
+def test_a_schedule_tick_refused_by_a_budget_is_missed_and_the_schedule_carries_on(usage_server: Start) -> None:
+    server, users = usage_server(**tier_cap("0.007"))
+    api = Api(server, users)
+    with api.client(ALICE) as client:
+        assert_stopped(client, run_and_wait(client, "spender"), requests=1)  # the day's budget spent
+        schedule = api.create(client, agent="priced", cron="0 9 * * *")
+        tick = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=5)
+        api.set_next_fire_at(schedule["id"], tick)
+
+        assert api.drive([tick + timedelta(seconds=10)]) == [0]  # (or the server's own scheduler refused it)
+        shown = client.get(f"/v1/schedules/{schedule['id']}").json()
+
+    assert shown["enabled"] is True, shown
+    assert shown["missed_ticks"] == 1
+    assert shown["last_run_id"] is None
+    assert shown["next_fire_at"] is not None
+
+
+def test_a_triggers_event_refused_by_a_budget_is_429_and_stored_nowhere_so_a_retry_can_succeed(
+    usage_server: Start,
+) -> None:
+    server, users = usage_server(**tier_cap("0.007"))
+    event = json.dumps({"order": 1}).encode()
+    with server.client(users[ALICE].key) as client, server.client() as sender:
+        trigger = create_trigger(client, agent="priced")
+        assert_stopped(client, run_and_wait(client, "spender"), requests=1)  # the day's budget spent
+
+        refused = send(sender, trigger, event, standard_headers(trigger["secret"], event, "msg_budget"))
+
+    assert_refused(refused, "user")
+    assert stored_counts(server.database_url, trigger["id"]) == (0, 0)  # the sender's retry is a new delivery

@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import pytest
 from genai_prices import calc_price
+from prometheus_client import REGISTRY
 from pydantic_ai.usage import RequestUsage
 
 from tests.fixtures.demo import DemoUser
@@ -115,3 +116,30 @@ def test_a_pipelines_cost_is_its_steps(usage_server: Start) -> None:
         assert len(children) == 2
         assert run["cost_usd"] == pytest.approx(sum(child["cost_usd"] for child in children))
         assert run["usage"]["requests"] == 2
+
+
+def metric(name: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0  # the test server runs in this process
+
+
+def test_each_response_counts_in_the_metrics_and_only_known_costs_add_dollars(usage_server: Start) -> None:
+    server, users = usage_server()
+    priced, offline = {"agent": "priced", "model": "gpt-4o"}, {"agent": "free", "model": "offline"}
+    before = {
+        "requests": metric("switchboard_model_requests_total", **priced),
+        "input": metric("switchboard_model_tokens_total", **priced, type="input"),
+        "output": metric("switchboard_model_tokens_total", **priced, type="output"),
+        "cost": metric("switchboard_model_cost_usd_total", **priced),
+        "offline": metric("switchboard_model_requests_total", **offline),
+        "offline_cost": metric("switchboard_model_cost_usd_total", **offline),
+    }
+    with server.client(users[ALICE].key) as client:
+        run_and_wait(client, "priced")
+        run_and_wait(client, "free")
+
+    assert metric("switchboard_model_requests_total", **priced) == before["requests"] + 1
+    assert metric("switchboard_model_tokens_total", **priced, type="input") == before["input"] + 1000
+    assert metric("switchboard_model_tokens_total", **priced, type="output") == before["output"] + 500
+    assert metric("switchboard_model_cost_usd_total", **priced) == pytest.approx(before["cost"] + GPT_4O_RESPONSE)
+    assert metric("switchboard_model_requests_total", **offline) == before["offline"] + 1
+    assert metric("switchboard_model_cost_usd_total", **offline) == before["offline_cost"]
