@@ -56,6 +56,7 @@ class Reply:
     tool_calls: Sequence[ToolCall] = ()
     input_tokens: int = 10
     output_tokens: int = 5
+    cached_tokens: int = 0  # of the input tokens, read from the provider's prompt cache
 
     @property
     def finish_reason(self) -> str:
@@ -252,11 +253,14 @@ class FakeOpenAI:
 
 
 def _usage(outcome: Reply) -> JSONObject:
-    return {
+    usage: JSONObject = {
         "prompt_tokens": outcome.input_tokens,
         "completion_tokens": outcome.output_tokens,
         "total_tokens": outcome.input_tokens + outcome.output_tokens,
     }
+    if outcome.cached_tokens:
+        usage["prompt_tokens_details"] = {"cached_tokens": outcome.cached_tokens}
+    return usage
 
 
 def _completion(outcome: Reply, calls: list[tuple[ToolCall, str]], completion_id: str, model: str) -> JSONObject:
