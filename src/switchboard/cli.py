@@ -42,7 +42,11 @@ def _metrics_directory(settings: Settings) -> None:
     if settings.metrics_dir is not None:
         from switchboard.observability.multiprocess import use_directory
 
-        use_directory(settings.metrics_dir)
+        try:
+            use_directory(settings.metrics_dir)
+        except OSError as exc:
+            typer.echo(f"error: SWITCHBOARD_METRICS_DIR {settings.metrics_dir}: {exc.strerror or exc}", err=True)
+            raise typer.Exit(1) from None
 
 
 def _with_db(settings: Settings, work: Callable[[Database], Awaitable[T]]) -> T:

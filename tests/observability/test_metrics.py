@@ -11,6 +11,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 
+from switchboard.settings import Settings
 from tests.fakes.webhook_sink import Answer, webhook_sink
 from tests.fixtures.demo import DemoUser, seed_demo
 from tests.fixtures.http import assert_error
@@ -162,3 +163,11 @@ def wait_for_delivered(
         if time.monotonic() > deadline:
             pytest.fail(f"no delivered webhook counted within {timeout} s")
         time.sleep(0.05)
+
+
+def test_blank_telemetry_settings_are_unset() -> None:
+    """As in a copied `.env.example`: `SWITCHBOARD_METRICS_TOKEN=` is no token (not an empty one)."""
+    settings = Settings(_env_file=None, metrics_token="", metrics_dir=" ", otel_endpoint="")
+    assert settings.metrics_token is None
+    assert settings.metrics_dir is None
+    assert settings.otel_endpoint is None
