@@ -88,7 +88,8 @@ async def sibling_database(url: str, suffix: str) -> AsyncIterator[str]:
 
 
 def bench_settings(url: str) -> Settings:
-    return Settings(_env_file=None, database_url=url, plugins=[PLUGIN_PATH])
+    # No tiers: the bench's one user is not rate-limited (bench-limiter measures that).
+    return Settings(_env_file=None, database_url=url, plugins=[PLUGIN_PATH], tiers={})
 
 
 async def prepare(url: str, workdir: Path, overrides: dict[str, str]) -> Context:

@@ -38,6 +38,7 @@ def worker_env(ctx: Context) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith("SWITCHBOARD_")}
     env["SWITCHBOARD_DATABASE_URL"] = ctx.url
     env["SWITCHBOARD_PLUGINS"] = PLUGIN_PATH
+    env["SWITCHBOARD_TIERS"] = "{}"  # the bench's one user is not rate-limited (bench-limiter measures that)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
     env.update(ctx.overrides)
     return env

@@ -32,6 +32,7 @@ from switchboard.knowledge.endpoints import router as knowledge_router
 from switchboard.limits.endpoints import router as limits_router
 from switchboard.limits.guard import RateLimitHeaders
 from switchboard.limits.runtime import close_limits, open_limits
+from switchboard.limits.tiers import TIER_NAME_MARK
 from switchboard.migrations import runner as migrations
 from switchboard.notifications.endpoints import deliveries_router
 from switchboard.notifications.endpoints import router as webhooks_router
@@ -209,7 +210,7 @@ def create_app(settings: Settings | None = None, *, span_processor: SpanProcesso
     # Once every route is in: what each operation can answer, and which agents a request may name.
     names = [spec.name for plugin in plugins for spec in plugin.agents]
     names += [pipeline.name for plugin in plugins for pipeline in plugin.pipelines]
-    complete_openapi(app, {AGENT_NAME_MARK: sorted(names)})
+    complete_openapi(app, {AGENT_NAME_MARK: sorted(names), TIER_NAME_MARK: sorted(settings.tiers)})
     return app
 
 

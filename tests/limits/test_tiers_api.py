@@ -68,7 +68,15 @@ def test_patching_a_user_is_for_admins_with_a_known_tier_and_valid_numbers(limit
         assert_error(admin.patch(path, json={"limits": {"rpm": "many"}}), 422, "validation_error")
         assert_error(admin.patch(path, json={"limits": {"requests": 5}}), 422, "validation_error")
         assert_error(admin.patch(path, json={"role": "admin"}), 422, "validation_error")
+        assert_error(admin.patch(path, json={"tier": None}), 422, "validation_error")  # omit it to keep the tier
         assert admin.get(path).json()["tier"] == "free"  # nothing changed
+
+
+def test_the_openapi_lists_the_servers_tiers(limited: Limited) -> None:
+    server, _ = limited(rpm=50)
+    with server.client() as client:
+        schema = client.get("/openapi.json").json()
+    assert schema["components"]["schemas"]["UserPatch"]["properties"]["tier"]["enum"] == ["free", "pro"]
 
 
 def test_a_new_user_gets_the_default_tier(limited: Limited) -> None:

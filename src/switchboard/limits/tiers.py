@@ -27,6 +27,9 @@ class TierNumbers(BaseModel):
     )
 
 
+# Marks a field that takes a tier's name: the OpenAPI lists the server's tiers there (`kit.openapi`).
+TIER_NAME_MARK = "x-switchboard-tier-name"
+
 DEFAULT_TIERS: dict[str, dict[str, Any]] = {
     "free": {"rpm": 60, "tpm": 100_000, "daily_cost_usd": "1", "max_concurrent_runs": 4},
     "basic": {"rpm": 300, "tpm": 1_000_000, "daily_cost_usd": "20", "max_concurrent_runs": 16},

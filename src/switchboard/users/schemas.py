@@ -5,15 +5,15 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints, computed_field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints, computed_field, field_validator
 
 from switchboard.auth.scopes import Scope
 from switchboard.kit.pagination import Page
 from switchboard.kit.schemas import FromRow
 from switchboard.limits.schemas import LimitOverrides
-from switchboard.limits.tiers import TierNumbers
+from switchboard.limits.tiers import TIER_NAME_MARK, TierNumbers
 
 # The pattern says in the schema what stripping implies: something other than white space.
 Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=r"\S")]
@@ -96,13 +96,23 @@ class UserPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     tier: str | None = Field(
-        default=None, max_length=32, description="One of the configured tiers (SWITCHBOARD_TIERS); omitted: unchanged."
+        default=None,
+        max_length=32,
+        description="One of the configured tiers (SWITCHBOARD_TIERS); omitted: unchanged.",
+        json_schema_extra={TIER_NAME_MARK: True},  # the OpenAPI lists this server's tiers
     )
     limits: LimitOverrides | None = Field(
         default=None,
         description="Per-user overrides: a number sets one, null removes it (the tier's applies), an omitted one is "
         'left as it is. `"limits": null` removes them all.',
     )
+
+    @field_validator("tier", mode="before")
+    @classmethod
+    def _tier_is_a_name(cls, value: Any) -> Any:
+        if value is None:  # given as null (an omitted tier is not validated): say which tier, or omit it
+            raise ValueError("a tier's name, or omit the field to keep the tier")
+        return value
 
 
 class NewUserOut(BaseModel):
