@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from switchboard.safety.separation import DATA_RULE
 from tests.fakes.openai_server import Reply, Step, ToolCall, call, reply
 from tests.fixtures.database import run_db
 from tests.fixtures.http import create_run, wait_for_status
@@ -233,6 +234,8 @@ def test_the_malicious_model_gets_nothing(world: World) -> None:
     offered = set(world.fake.completion_requests[1].tools)  # Alice's first run (Bob's was the first request)
     assert "all_orders" not in offered  # a member's model is never offered admin-only tools
     assert "refund_order" in offered  # gated, not hidden: each call waits for a person
+    system = [m["content"] for m in world.fake.completion_requests[1].messages if m["role"] == "system"]
+    assert DATA_RULE in system  # every run's model is told outside data is data, among its instructions
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,8 @@
   (`waiting`) and the call's result is the child's output (see `engine.delegation`).
 - A tool's rights come only from the run's user: a tool declared for other roles (`tools.access.tool_access`) is
   not offered to the model at all (`prepare_tools`), so a call to it is an unknown tool and never runs.
+- Every run's model is told that tool results and other outside data are data, never instructions
+  (`safety.separation.DATA_RULE`, added to the agent's instructions).
 - Each call has a time limit (declared, else SWITCHBOARD_TOOL_TIMEOUT_SECONDS). Past it the call's unit of work is
   rolled back, the step recorded `failed` with what the model is told ("timed out"), and the run goes on: the
   model decides what next. A resumed run answers that call from the record; it never runs it again.
@@ -49,6 +51,7 @@ from switchboard.kit.clock import utc_now
 from switchboard.models import Run
 from switchboard.models.runs import StepStatus
 from switchboard.observability.metrics import TOOL_CALLS, TOOL_SECONDS
+from switchboard.safety.separation import DATA_RULE
 from switchboard.tools.access import ToolAccess
 
 
@@ -115,6 +118,9 @@ class RunLedger(AbstractCapability[AgentDeps]):
             **values,
         }
         await record_tool_step(session, row)
+
+    def get_instructions(self) -> str:
+        return DATA_RULE
 
     async def prepare_tools(self, ctx: RunContext[AgentDeps], tool_defs: list[ToolDefinition]) -> list[ToolDefinition]:
         """Only the tools the run's user may call are offered; Pydantic AI refuses a call to any other as unknown."""
