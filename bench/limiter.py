@@ -17,6 +17,7 @@ import argparse
 import asyncio
 import json
 import os
+import shutil
 import statistics
 import time
 import uuid
@@ -112,7 +113,7 @@ async def _redis_url() -> str | None:
 async def _run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     stores: dict[str, Any] = {}
     async with bench_database(workdir) as (url, where):
-        engine = create_async_engine(url)
+        engine = create_async_engine(url, pool_size=args.tasks + 2)  # a connection per task, as a server's pool
         try:
             await migrations.upgrade(engine, load_plugins(bench_settings(url)))
             async with engine.connect() as connection:
@@ -141,7 +142,11 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0, help="how long the tasks check")
     args = parser.parse_args()
     load_before = os.getloadavg()
-    result = asyncio.run(_run(args, fresh_workdir("switchboard-bench-limiter-")))
+    workdir = fresh_workdir("switchboard-bench-limiter-")
+    try:
+        result = asyncio.run(_run(args, workdir))
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
     result["load_average"] = load_average(load_before)
     print(f"A rate-limit check, timed from the caller ({args.checks} of each, one after the other), in ms")
     print(f"{'store':<11} {'check':<16} {'p50':>7} {'p99':>7} {'max':>7}")
