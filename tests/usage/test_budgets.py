@@ -169,3 +169,15 @@ def test_a_triggers_event_refused_by_a_budget_is_429_and_stored_nowhere_so_a_ret
 
     assert_refused(refused, "user")
     assert stored_counts(server.database_url, trigger["id"]) == (0, 0)  # the sender's retry is a new delivery
+
+
+def test_a_chat_turn_stopped_by_a_budget_answers_429_and_the_next_is_refused(usage_server: Start) -> None:
+    server, users = usage_server(**tier_cap("0.007"))
+    with server.client(users[ALICE].key) as client:
+        stopped = client.post("/v1/chat", json={"agent": "spender", "message": "spend"})
+        refused = client.post("/v1/chat", json={"agent": "priced", "message": "and now?"})
+
+    assert stopped.status_code == 429, stopped.text
+    assert stopped.json()["error"]["type"] == "budget_exceeded"
+    assert "would pass" in stopped.json()["error"]["message"]
+    assert_refused(refused, "user")

@@ -143,3 +143,16 @@ def test_each_response_counts_in_the_metrics_and_only_known_costs_add_dollars(us
     assert metric("switchboard_model_cost_usd_total", **priced) == pytest.approx(before["cost"] + GPT_4O_RESPONSE)
     assert metric("switchboard_model_requests_total", **offline) == before["offline"] + 1
     assert metric("switchboard_model_cost_usd_total", **offline) == before["offline_cost"]
+
+
+def test_a_chat_reply_shows_its_cost(usage_server: Start) -> None:
+    server, users = usage_server()
+    with server.client(users[ALICE].key) as client:
+        priced = client.post("/v1/chat", json={"agent": "priced", "message": "hi"}).json()
+        offline = client.post("/v1/chat", json={"agent": "free", "message": "hi"}).json()
+
+    assert priced["cost_usd"] == pytest.approx(GPT_4O_RESPONSE)
+    assert priced["usage"]["input_tokens"] == 1000
+    assert priced["usage"]["cache_read_tokens"] == 0
+    assert offline["cost_usd"] is None
+    assert offline["usage"]["unpriced_requests"] == 1

@@ -25,6 +25,11 @@ START_ERRORS: dict[int | str, dict[str, object]] = {
     404: {"description": "`not_found`: no thread `thread_id` of yours."},
     413: {"description": "`payload_too_large`: the message or the `context` is too large."},
     409: {"description": "`conflict`: the thread is busy with another run."},
+    429: {
+        "description": "`budget_exceeded`: a daily cost budget is spent (the message says which, and when it resets; "
+        "`Retry-After` too), or the turn's run was stopped by one between model requests; `rate_limited`: a rate "
+        "limit."
+    },
 }
 # And what waiting for its answer can: a chat turn is a run, waited for.
 TURN_ERRORS: dict[int | str, dict[str, object]] = {

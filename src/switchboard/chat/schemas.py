@@ -27,8 +27,11 @@ class ChatRequest(BaseModel):
 class Usage(BaseModel):
     requests: int = Field(default=0, description="Model requests made in this turn.")
     tool_calls: int = 0
-    input_tokens: int = 0
+    input_tokens: int = Field(default=0, description="Input tokens, cache reads and writes included.")
     output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+    unpriced_requests: int = Field(default=0, description="Responses without a known price (see `cost_usd`).")
 
 
 class ChatResponse(BaseModel):
@@ -42,5 +45,8 @@ class ChatResponse(BaseModel):
         description="The model that answered. `offline` is Switchboard's deterministic rules, not an LLM."
     )
     usage: Usage
+    cost_usd: float | None = Field(
+        default=None, description="What this turn's model requests cost in USD; null: no known price (e.g. `offline`)."
+    )
     pending_approvals: list[PendingApproval] = Field(default_factory=list)
     request_id: str | None

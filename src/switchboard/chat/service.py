@@ -14,7 +14,15 @@ import structlog
 
 from switchboard.auth.principal import Principal
 from switchboard.chat.schemas import ChatResponse, Usage
-from switchboard.kit.errors import AppError, Conflict, ModelFailed, RunFailed, RunTimedOut, ServiceUnavailable
+from switchboard.kit.errors import (
+    AppError,
+    BudgetExceeded,
+    Conflict,
+    ModelFailed,
+    RunFailed,
+    RunTimedOut,
+    ServiceUnavailable,
+)
 from switchboard.models.runs import RunStatus
 from switchboard.notifications.targets import NotifyTarget
 from switchboard.runs.schemas import RunCreate, RunOut
@@ -60,10 +68,13 @@ def chat_response(run: RunOut, request_id: str | None, *, shutting_down: bool = 
             reply=reply,
             model=run.model or "",
             usage=Usage.model_validate(run.usage),
+            cost_usd=run.cost_usd,
             pending_approvals=run.pending_approvals,
             request_id=request_id,
         )
     if run.status == RunStatus.FAILED and run.error is not None:
+        if run.error.type == "budget_exceeded":  # stopped between model requests: the same answer as at its start
+            raise BudgetExceeded(f"{run.error.message} The run is recorded as failed ({where}).")
         if run.error.type == "model_error":
             raise ModelFailed(f"{run.error.message} The run is recorded as failed ({where}); try again.")
         raise RunFailed(f"{run.error.message} ({where})")
