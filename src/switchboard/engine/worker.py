@@ -16,7 +16,6 @@ import uuid
 from collections.abc import Sequence
 
 import structlog
-from opentelemetry.trace import Span
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from switchboard.agents.registry import AgentRegistry
@@ -194,41 +193,36 @@ class Worker:
         # and the request that created it, so one request id finds the whole story across processes.
         structlog.contextvars.bind_contextvars(run_id=str(claimed.run_id), request_id=claimed.request_id)
         # With tracing on, the execution is a span in the trace of the request that created the run.
-        with run_span(claimed) as span:
-            await self._execute_in_span(claimed, control, span)
-
-    async def _execute_in_span(self, claimed: Claimed, control: RunControl, span: Span | None) -> None:
-        try:
-            status = await self.executor.execute(claimed, self.id, control)
-            if span is not None:
-                span.set_attribute("switchboard.run.status", str(status) if status is not None else "lease_lost")
-        except asyncio.CancelledError:
-            if control.stop_reason is None:
-                raise
-            # Stopped while the execution was still loading, before it could handle a stop itself.
-            running = asyncio.current_task()
-            assert running is not None  # every execution runs in a task of its own (`_spawn`)
-            running.uncancel()
-            self.log.info("run.stopped_before_start", run_id=str(claimed.run_id), reason=control.stop_reason)
-            if control.stop_reason == "shutdown":
-                await self._give_back(claimed.run_id, reason="worker_shutdown")
-        except Exception as exc:
-            if database_unavailable(exc):
-                self.log.warning("run.database_unavailable", run_id=str(claimed.run_id), error=repr(exc)[:300])
-                await self._give_back(claimed.run_id, reason="database_unavailable")
-            else:
-                # The executor settles every failure it can: this is a bug. The lease will lapse and the sweeper
-                # will give the run another attempt.
-                self.log.exception("run.executor_crashed", run_id=str(claimed.run_id))
-        finally:
-            # Only our own entry: a run given back may already be claimed again, by this worker, under a new one.
-            if self.active.get(claimed.run_id) is control:
-                del self.active[claimed.run_id]
-                self.executor.settled_here.publish(claimed.run_id, None)  # if it did not settle here: read it
-            task = asyncio.current_task()
-            if task is not None:
-                self._tasks.discard(task)
-            self._wake.set()
+        with run_span(claimed) as ended:
+            try:
+                ended(await self.executor.execute(claimed, self.id, control))
+            except asyncio.CancelledError:
+                if control.stop_reason is None:
+                    raise
+                # Stopped while the execution was still loading, before it could handle a stop itself.
+                running = asyncio.current_task()
+                assert running is not None  # every execution runs in a task of its own (`_spawn`)
+                running.uncancel()
+                self.log.info("run.stopped_before_start", run_id=str(claimed.run_id), reason=control.stop_reason)
+                if control.stop_reason == "shutdown":
+                    await self._give_back(claimed.run_id, reason="worker_shutdown")
+            except Exception as exc:
+                if database_unavailable(exc):
+                    self.log.warning("run.database_unavailable", run_id=str(claimed.run_id), error=repr(exc)[:300])
+                    await self._give_back(claimed.run_id, reason="database_unavailable")
+                else:
+                    # The executor settles every failure it can: this is a bug. The lease will lapse and the sweeper
+                    # will give the run another attempt.
+                    self.log.exception("run.executor_crashed", run_id=str(claimed.run_id))
+            finally:
+                # Only our own entry: a run given back may already be claimed again, by this worker, under a new one.
+                if self.active.get(claimed.run_id) is control:
+                    del self.active[claimed.run_id]
+                    self.executor.settled_here.publish(claimed.run_id, None)  # if it did not settle here: read it
+                task = asyncio.current_task()
+                if task is not None:
+                    self._tasks.discard(task)
+                self._wake.set()
 
     async def _give_back(self, run_id: uuid.UUID, reason: str) -> None:
         """Back to the queue as soon as the database answers again, without counting the attempt (an outage is

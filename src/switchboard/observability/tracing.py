@@ -9,7 +9,7 @@ no log processor is installed. Only the OpenTelemetry API is imported here, not 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -50,12 +50,17 @@ def _carrier(stored: Any) -> dict[str, str] | None:
     return stored if isinstance(stored, dict) else None
 
 
+def _ignore(status: object) -> None:
+    pass
+
+
 @contextmanager
-def run_span(claimed: Claimed) -> Iterator[trace.Span | None]:
-    """The span of one execution of a run, a child of the request that created it (its stored context)."""
+def run_span(claimed: Claimed) -> Iterator[Callable[[object], None]]:
+    """The span of one execution of a run, a child of the request that created it (its stored context). Yields
+    what to call with the status the execution left the run in (None: its lease was lost)."""
     tracer = _tracer
     if tracer is None:
-        yield None
+        yield _ignore
         return
     carrier = _carrier(claimed.trace_context)
     parent = _PROPAGATOR.extract(carrier) if carrier else None
@@ -67,7 +72,11 @@ def run_span(claimed: Claimed) -> Iterator[trace.Span | None]:
         attributes["switchboard.agent"] = claimed.agent
     name = f"run {claimed.agent}" if claimed.agent else "run"
     with tracer.start_as_current_span(name, context=parent, kind=SpanKind.CONSUMER, attributes=attributes) as span:
-        yield span
+
+        def ended(status: object) -> None:
+            span.set_attribute("switchboard.run.status", str(status) if status is not None else "lease_lost")
+
+        yield ended
 
 
 def add_trace_ids(_: Any, __: str, event: Any) -> Any:
