@@ -225,7 +225,7 @@ class Settings(LimitSettings, UsageSettings, TelemetrySettings, ToolSettings, Ba
 
     def secrets(self) -> list[str]:
         """Values that must never reach a log line or a response."""
-        values = [self.llm_api_key, self.secret_key, self.smtp_password]
+        values = [self.llm_api_key, self.secret_key, self.smtp_password, self.metrics_token]
         return [value.get_secret_value() for value in values if value is not None]
 
     @field_validator(
