@@ -3,8 +3,11 @@ slot is free again once a run ends."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 from tests.fixtures.http import assert_error, get_run, wait_for_status
 from tests.limits.conftest import ALICE, BOB, Limited, concurrently, run_body
+from tests.schedules.conftest import Api
 
 
 def test_of_ten_runs_asked_at_once_exactly_the_cap_is_admitted(limited: Limited) -> None:
@@ -35,3 +38,18 @@ def test_a_finished_run_frees_its_slot(limited: Limited) -> None:
         second = client.post("/v1/runs", json=run_body())
         assert second.status_code == 202, second.text
         wait_for_status(client, second.json()["id"])
+
+
+def test_a_schedule_tick_refused_by_the_cap_is_missed_and_the_schedule_carries_on(limited: Limited) -> None:
+    server, users = limited(max_concurrent_runs=1)  # no workers: the first run stays queued
+    api = Api(server, users)
+    with api.client(ALICE) as client:
+        assert client.post("/v1/runs", json=run_body()).status_code == 202  # the one run at once
+        schedule = api.create(client, agent="spender", message="tokens=1", cron="0 9 * * *")
+        tick = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=5)
+        api.set_next_fire_at(schedule["id"], tick)
+        assert api.drive([tick + timedelta(seconds=10)]) == [0]  # (or the server's own scheduler refused it)
+        shown = client.get(f"/v1/schedules/{schedule['id']}").json()
+    assert shown["enabled"] is True, shown
+    assert shown["missed_ticks"] == 1
+    assert shown["last_run_id"] is None

@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from switchboard.agents.registry import AgentRegistry
 from switchboard.auth.principal import principal_of
 from switchboard.kit.db import database_unavailable
-from switchboard.kit.errors import AppError, BudgetExceeded, Conflict
+from switchboard.kit.errors import AppError, BudgetExceeded, Conflict, RateLimited
 from switchboard.models import ApiKey, User
 from switchboard.models.automation import Schedule
 from switchboard.runs.service import RunOrigin, RunService
@@ -114,6 +114,10 @@ async def _fire_one(
     except BudgetExceeded as spent:
         # A cost budget of today is spent: this tick is lost, not the schedule (the next fires once it resets).
         _missed(schedule, tick, tick, spent.message)
+        return None
+    except RateLimited as busy:
+        # The owner has their tier's most runs at once (max_concurrent_runs): this tick is lost, not the schedule.
+        _missed(schedule, tick, tick, busy.message)
         return None
     except Conflict as busy:
         # The agent's concurrency limit refuses new runs while it is full: this tick is lost, not the schedule.
