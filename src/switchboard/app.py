@@ -178,6 +178,7 @@ def create_app(settings: Settings | None = None, *, span_processor: SpanProcesso
                 "Retry-After",
                 "retry-after-ms",
                 *("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset"),
+                *("X-RateLimit-Limit-Tokens", "X-RateLimit-Remaining-Tokens", "X-RateLimit-Reset-Tokens"),
             ],
         )
     install_api_docs(app, app.title)
