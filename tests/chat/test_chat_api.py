@@ -23,7 +23,7 @@ from tests.fixtures.http import Event, assert_error, chat, read_events
 from tests.fixtures.server import LiveServer
 
 TEST_USER = "test.user@example.com"
-CHAT_KEYS = {"thread_id", "run_id", "status", "reply", "model", "usage", "pending_approvals", "request_id"}
+CHAT_KEYS = {"thread_id", "run_id", "status", "reply", "model", "usage", "cost_usd", "pending_approvals", "request_id"}
 
 
 def echo_plugin() -> Plugin:

@@ -66,7 +66,8 @@ def test_the_users_daily_budget_stops_a_run_and_then_refuses_new_ones(usage_serv
 
         refused = client.post("/v1/runs", json={"agent": "priced", "message": "one more"})
         assert_refused(refused, "user")
-        assert float(refused.json()["error"]["details"]["spent_usd"]) == pytest.approx(RESPONSE_USD)
+        assert refused.json()["error"]["details"]["spent_usd"] == pytest.approx(RESPONSE_USD)
+        assert refused.json()["error"]["details"]["limit_usd"] == 0.007
     with server.client(users[BOB].key) as client:  # Bob's budget is his own
         assert run_and_wait(client, "priced")["status"] == "succeeded"
     assert {when: rejected("user", when) - rejections[when] for when in rejections} == {"start": 1, "mid_run": 1}

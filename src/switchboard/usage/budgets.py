@@ -107,8 +107,8 @@ def refusal(cap: Cap, now: datetime, *, agent: str, stopping: bool = False) -> B
     )
     details = {
         "budget": cap.budget,
-        "spent_usd": str(cap.spent_usd),
-        "limit_usd": str(cap.limit_usd),
+        "spent_usd": float(cap.spent_usd),
+        "limit_usd": float(cap.limit_usd),
         "resets_at": resets_at.isoformat().replace("+00:00", "Z"),
     }
     return BudgetExceeded(message, details=details, headers={"Retry-After": str(retry_after)})
