@@ -19,7 +19,7 @@ def test_a_new_key_keeps_its_scopes_and_cap_and_shows_them(server: LiveServer, d
         created = alice.post("/v1/keys", json={"name": "ci", "scopes": ["tools:call", "runs:write", "tools:call"]})
         assert created.status_code == 201, created.text
         assert created.json()["scopes"] == ["runs:write", "tools:call"]  # stored once each, sorted
-        capped = alice.post("/v1/keys", json={"name": "capped", "daily_cost_usd": "2.5"})
+        capped = alice.post("/v1/keys", json={"name": "capped", "daily_cost_usd": 2.5})
         assert capped.status_code == 201, capped.text
         assert capped.json()["scopes"] is None
         assert Decimal(capped.json()["daily_cost_usd"]) == Decimal("2.5")

@@ -124,7 +124,8 @@ class Run(CreatedAt, Base):
     # What its model requests cost in USD (its children's included, like `usage`); None: unknown (an offline
     # model, a model without a price), never 0 for unknown.
     cost_usd: Mapped[Decimal | None] = mapped_column(Numeric(18, 9), default=None)
-    # The API key of the request that created it (per-key budgets); None for schedules, triggers, children.
+    # The API key of the request that created it (per-key budgets, and the run's rights: its scopes); a child run
+    # has its parent's; None for schedules and triggers.
     api_key_id: Mapped[int | None] = mapped_column(ForeignKey("api_keys.id", ondelete="SET NULL"), default=None)
     # The creating request's W3C trace context (`traceparent`…): the worker's spans join the request's trace.
     trace_context: Mapped[dict[str, str] | None] = mapped_column(JSONB(none_as_null=True), default=None)

@@ -3,6 +3,7 @@ A key's secret is in a response once, when it is created; lists and revocations 
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response
@@ -82,7 +83,8 @@ async def create_key(body: KeyCreate, response: Response, caller: PrincipalDep, 
             )
     service = UserService(session)
     user = await service.get(caller.user_id)
-    issued = await service.issue_key(user, body.name, scopes=scopes, daily_cost_usd=body.daily_cost_usd)
+    cap = None if body.daily_cost_usd is None else round(Decimal(str(body.daily_cost_usd)), 6)
+    issued = await service.issue_key(user, body.name, scopes=scopes, daily_cost_usd=cap)
     response.headers.update(SECRET_HEADERS)
     return _new_key_out(issued)
 

@@ -73,12 +73,12 @@ class KeyCreate(BaseModel):
         description="Narrow the key to these: `runs:write` (create runs, chat), `tools:call` (POST /v1/tools/{name}), "
         "`admin` (the admin routes, for an admin's key). Omitted or null: everything you may do. `[]`: read only.",
     )
-    daily_cost_usd: Decimal | None = Field(
+    # A JSON number (not Decimal, whose schema also admits strings); stored as NUMERIC(14, 6).
+    daily_cost_usd: float | None = Field(
         default=None,
         ge=0,
-        le=Decimal("1000000"),
-        max_digits=14,
-        decimal_places=6,
+        le=1_000_000,
+        allow_inf_nan=False,
         description="A daily cost cap in USD for runs made with this key, on top of your own; null: none.",
     )
 
