@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import time
+import uuid
 from typing import Any
 
 import httpx
@@ -157,3 +158,34 @@ def test_an_unreachable_redis_refuses_run_creation_with_503_not_500(limited: Lim
         assert_error(refused, 503, "unavailable")
         assert refused.headers["retry-after"] == "2"
         assert client.get("/v1/runs").json()["items"] == []  # nothing was created
+
+
+RUN_CREATING_ROUTES = [
+    "/v1/runs",
+    "/v1/runs/wait",
+    "/v1/runs/stream",
+    "/v1/chat",
+    "/v1/chat/stream",
+    "/v1/schedules/{id}/run",
+    "/api/v1/chat",
+    "/agents/run",
+    "/conversations/{id}/messages",
+    "/conversations/{id}/continue",
+    "/tasks",
+    "/tasks/{id}/execute",
+    "/tasks/webhooks/{id}",
+    "/api/v1/process",
+    "/webhook/receive",
+]
+
+
+def test_every_run_creating_route_is_guarded(limited: Limited) -> None:
+    """A read-only key is refused on each, before anything is looked up (the path's id is nobody's)."""
+    server, users = limited(rpm=50)
+    with server.client(users[ALICE].key) as client:
+        read_only = client.post("/v1/keys", json={"name": "read only", "scopes": []}).json()["key"]
+    with server.client(read_only) as client:
+        for path in RUN_CREATING_ROUTES:
+            response = client.post(path.replace("{id}", str(uuid.uuid4())), json={})
+            error = assert_error(response, 403, "permission_denied")
+            assert "runs:write" in error["message"], path
