@@ -7,7 +7,16 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints, computed_field, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StringConstraints,
+    computed_field,
+    field_validator,
+)
 
 from switchboard.auth.scopes import Scope
 from switchboard.kit.pagination import Page
@@ -73,8 +82,9 @@ class KeyCreate(BaseModel):
         description="Narrow the key to these: `runs:write` (create runs, chat), `tools:call` (POST /v1/tools/{name}), "
         "`admin` (the admin routes, for an admin's key). Omitted or null: everything you may do. `[]`: read only.",
     )
-    # A JSON number (not Decimal, whose schema also admits strings); stored as NUMERIC(14, 6).
-    daily_cost_usd: float | None = Field(
+    # A JSON number, strictly (not Decimal, whose schema also admits strings; not `false` read as 0); stored as
+    # NUMERIC(14, 6).
+    daily_cost_usd: StrictFloat | None = Field(
         default=None,
         ge=0,
         le=1_000_000,
