@@ -10,6 +10,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from switchboard.auth.principal import Principal
+from switchboard.auth.scopes import Scope
 from switchboard.auth.service import authenticate
 from switchboard.kit.db import DatabaseUnavailable
 from switchboard.kit.errors import PermissionDenied, RateLimited, Unauthenticated, raises
@@ -69,3 +70,18 @@ async def _admin(principal: PrincipalDep) -> Principal:
 
 
 AdminDep = Annotated[Principal, Depends(_admin)]
+
+
+@raises(PermissionDenied)
+async def _runs_writer(principal: PrincipalDep) -> Principal:
+    """The caller's key may start runs (`runs:write`): what creating a run, or saving a schedule or trigger that
+    will start runs under this key, needs."""
+    if not principal.may(Scope.RUNS_WRITE):
+        raise PermissionDenied(
+            "This API key lacks the runs:write scope, which starting runs needs (directly, in a chat, or through a "
+            'schedule, trigger or task it saves). Use a key with it (POST /v1/keys {"scopes": ["runs:write", …]}).'
+        )
+    return principal
+
+
+RunsWriterDep = Annotated[Principal, Depends(_runs_writer)]

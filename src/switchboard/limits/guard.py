@@ -17,10 +17,9 @@ from typing import Annotated
 from fastapi import Depends, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from switchboard.auth.dependencies import PrincipalDep
+from switchboard.auth.dependencies import RunsWriterDep
 from switchboard.auth.principal import Principal
-from switchboard.auth.scopes import Scope as KeyScope
-from switchboard.kit.errors import PermissionDenied, RateLimited, raises
+from switchboard.kit.errors import RateLimited, raises
 from switchboard.limits.limiter import Decision, LimiterUnavailable, Rate
 from switchboard.limits.refusals import refusal
 from switchboard.limits.tiers import tier_of
@@ -57,13 +56,8 @@ def limit_headers(slot: _Slot) -> list[tuple[bytes, bytes]]:
     return [(name.encode(), str(value).encode()) for name, value in headers]
 
 
-@raises(PermissionDenied, RateLimited, LimiterUnavailable)
-async def _run_creator(request: Request, principal: PrincipalDep) -> Principal:
-    if not principal.may(KeyScope.RUNS_WRITE):
-        raise PermissionDenied(
-            "This API key lacks the runs:write scope, which creating runs (and chatting) needs. Use a key with it "
-            '(POST /v1/keys {"scopes": ["runs:write", …]}).'
-        )
+@raises(RateLimited, LimiterUnavailable)
+async def _run_creator(request: Request, principal: RunsWriterDep) -> Principal:
     state = app_state(request)
     tier = tier_of(state.settings.tiers, principal)
     if tier.rpm is None and tier.tpm is None:

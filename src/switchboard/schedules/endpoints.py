@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
-from switchboard.auth.dependencies import PrincipalDep, SessionDep
+from switchboard.auth.dependencies import PrincipalDep, RunsWriterDep, SessionDep
 from switchboard.kit.errors import API_ERRORS, ErrorResponse
 from switchboard.kit.pagination import CursorParam, LimitParam
 from switchboard.kit.request_context import current_request_id
@@ -31,7 +31,7 @@ ServiceDep = Annotated[ScheduleService, Depends(_service)]
 
 
 @router.post("", status_code=201, summary="Create a schedule", responses={413: {"model": ErrorResponse}})
-async def create_schedule(body: ScheduleCreate, user: PrincipalDep, service: ServiceDep) -> ScheduleOut:
+async def create_schedule(body: ScheduleCreate, user: RunsWriterDep, service: ServiceDep) -> ScheduleOut:
     """Runs of `agent` on `message` at each tick of `cron` in `timezone`, as you (under the key used here: when
     it is revoked, the schedule stops, with `disabled_reason` saying so)."""
     return ScheduleOut.model_validate(await service.create(user, body))
@@ -52,7 +52,7 @@ async def get_schedule(schedule_id: uuid.UUID, user: PrincipalDep, service: Serv
 
 @router.patch("/{schedule_id}", summary="Change a schedule", responses={413: {"model": ErrorResponse}})
 async def update_schedule(
-    schedule_id: uuid.UUID, body: SchedulePatch, user: PrincipalDep, service: ServiceDep
+    schedule_id: uuid.UUID, body: SchedulePatch, user: RunsWriterDep, service: ServiceDep
 ) -> ScheduleOut:
     """Only the fields given change; the next tick is recomputed from now."""
     return ScheduleOut.model_validate(await service.update(user, schedule_id, body))
@@ -70,7 +70,7 @@ async def pause_schedule(schedule_id: uuid.UUID, user: PrincipalDep, service: Se
 
 
 @router.post("/{schedule_id}/resume", summary="Resume a schedule", responses={409: {"model": ErrorResponse}})
-async def resume_schedule(schedule_id: uuid.UUID, user: PrincipalDep, service: ServiceDep) -> ScheduleOut:
+async def resume_schedule(schedule_id: uuid.UUID, user: RunsWriterDep, service: ServiceDep) -> ScheduleOut:
     """From now on: ticks missed while paused are not made up. Clears `disabled_reason`; the schedule then acts
     under the key used here."""
     return ScheduleOut.model_validate(await service.set_enabled(user, schedule_id, True))

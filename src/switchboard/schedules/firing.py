@@ -61,7 +61,9 @@ async def fire_due(session: AsyncSession, agents: AgentRegistry, settings: Setti
         return Fired(0, 0)
     users = {u.id: u for u in await session.scalars(select(User).where(User.id.in_({s.user_id for s in due})))}
     key_ids = {s.api_key_id for s in due if s.api_key_id is not None}
-    live_keys = set(await session.scalars(select(ApiKey.id).where(ApiKey.id.in_(key_ids), ApiKey.revoked_at.is_(None))))
+    # The key each schedule acts under: its run has that key's rights (scopes) and counts against its budget.
+    live = select(ApiKey).where(ApiKey.id.in_(key_ids), ApiKey.revoked_at.is_(None))
+    live_keys = {key.id: key for key in await session.scalars(live)}
     grace = timedelta(seconds=settings.schedule_grace_seconds)
     created = 0
     for schedule in due:
@@ -73,7 +75,8 @@ async def fire_due(session: AsyncSession, agents: AgentRegistry, settings: Setti
         if now - tick > grace:
             _missed(schedule, tick, now, "older than the grace period (SWITCHBOARD_SCHEDULE_GRACE_SECONDS)")
         else:
-            run_id = await _fire_one(session, agents, settings, schedule, users[schedule.user_id], tick)
+            key = live_keys[schedule.api_key_id]
+            run_id = await _fire_one(session, agents, settings, schedule, users[schedule.user_id], key, tick)
             if run_id is not None:
                 created += 1
                 schedule.last_fired_at = tick
@@ -93,15 +96,16 @@ async def _fire_one(
     settings: Settings,
     schedule: Schedule,
     owner: User,
+    key: ApiKey,
     tick: datetime,
 ) -> uuid.UUID | None:
-    """The tick's run, created as the schedule's owner (never anyone else); None if it was not (the schedule is
-    then disabled, or the tick recorded as missed)."""
+    """The tick's run, created as the schedule's owner (never anyone else) under the key that saved it (its scopes,
+    its budget); None if it was not (the schedule is then disabled, or the tick recorded as missed)."""
     origin = RunOrigin(schedule_id=schedule.id, scheduled_for=tick, notify=schedule.notify or [])
     try:
         async with session.begin_nested():
             run, _ = await RunService(session, agents, settings).create(
-                principal_of(owner), run_request(schedule), origin=origin
+                principal_of(owner, api_key=key), run_request(schedule), origin=origin
             )
             return run.id
     except IntegrityError as exc:

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
-from switchboard.auth.dependencies import PrincipalDep, SessionDep
+from switchboard.auth.dependencies import PrincipalDep, RunsWriterDep, SessionDep
 from switchboard.kit.db import DatabaseUnavailable
 from switchboard.kit.errors import API_ERRORS, ErrorResponse, RateLimited, raises
 from switchboard.kit.pagination import CursorParam, LimitParam
@@ -39,7 +39,7 @@ TriggerServiceDep = Annotated[TriggerService, Depends(_trigger_service)]
 
 
 @router.post("", status_code=201, summary="Create a trigger (an ingest URL whose signed events start runs)")
-async def create_trigger(body: TriggerCreate, user: PrincipalDep, service: TriggerServiceDep) -> TriggerWithSecret:
+async def create_trigger(body: TriggerCreate, user: RunsWriterDep, service: TriggerServiceDep) -> TriggerWithSecret:
     """The response holds the signing secret, shown this once (see also rotate-secret). The trigger acts with
     the authority of the key used here: if that key is revoked, the ingest URL stops accepting events."""
     shown, secret = await service.create(user, body)
@@ -61,7 +61,7 @@ async def get_trigger(trigger_id: uuid.UUID, user: PrincipalDep, service: Trigge
 
 @router.patch("/{trigger_id}", summary="Change a trigger")
 async def update_trigger(
-    trigger_id: uuid.UUID, body: TriggerUpdate, user: PrincipalDep, service: TriggerServiceDep
+    trigger_id: uuid.UUID, body: TriggerUpdate, user: RunsWriterDep, service: TriggerServiceDep
 ) -> TriggerOut:
     """Only the fields given change. The trigger then acts with the key used here (a trigger stopped by its key's
     revocation resumes)."""

@@ -63,7 +63,7 @@ async def receive(state: AppState, trigger_id: uuid.UUID, headers: Headers, body
         )
     async with state.db.unit_of_work() as session:
         found = await session.execute(
-            select(Trigger, User)
+            select(Trigger, User, ApiKey)
             .join(User, User.id == Trigger.user_id)
             .join(ApiKey, ApiKey.id == Trigger.api_key_id)  # an inner join: no key (deleted) → no trigger
             .where(Trigger.id == trigger_id, Trigger.enabled, ApiKey.revoked_at.is_(None))
@@ -71,7 +71,7 @@ async def receive(state: AppState, trigger_id: uuid.UUID, headers: Headers, body
         row = found.one_or_none()
         if row is None or row[0].agent not in state.agents:
             raise NotFound(f"No trigger {trigger_id} accepts events.")
-        trigger, owner = row
+        trigger, owner, key = row
         event_id = _verified_event_id(trigger, headers, body, settings)
         payload = read_payload(body)
         # GitHub signs no id and no time: its body is what a replay under a fresh delivery id would repeat.
@@ -81,7 +81,7 @@ async def receive(state: AppState, trigger_id: uuid.UUID, headers: Headers, body
             return received
         run_service = RunService(session, state.agents, settings)
         run, _ = await run_service.create(
-            principal_of(owner),
+            principal_of(owner, api_key=key),  # the key's rights (scopes) and budget, as when it saved the trigger
             RunCreate(
                 agent=trigger.agent,
                 message=event_message(trigger.name, trigger.instructions, payload),

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
 
-from switchboard.auth.dependencies import PrincipalDep, SessionDep
+from switchboard.auth.dependencies import PrincipalDep, RunsWriterDep, SessionDep
 from switchboard.kit.errors import API_ERRORS, ErrorResponse
 from switchboard.kit.pagination import CursorParam, LimitParam
 from switchboard.kit.request_context import current_request_id
@@ -87,7 +87,7 @@ async def get_task(task_id: uuid.UUID, user: PrincipalDep, service: ServiceDep) 
 
 
 @router.patch("/{task_id}", summary="Change a task", responses={**CONFLICT, 413: {"model": ErrorResponse}})
-async def update_task(task_id: uuid.UUID, body: TaskPatch, user: PrincipalDep, service: ServiceDep) -> TaskOut:
+async def update_task(task_id: uuid.UUID, body: TaskPatch, user: RunsWriterDep, service: ServiceDep) -> TaskOut:
     """Only the fields given change, on the task and on its schedule or trigger (a new expression or timezone
     recomputes the next tick from now). For a delegation or research task, the prompt and agent are those of
     its next execution."""
