@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -226,7 +227,9 @@ class Settings(LimitSettings, UsageSettings, TelemetrySettings, ToolSettings, Ba
     def secrets(self) -> list[str]:
         """Values that must never reach a log line or a response."""
         values = [self.llm_api_key, self.secret_key, self.smtp_password, self.metrics_token]
-        return [value.get_secret_value() for value in values if value is not None]
+        found = [value.get_secret_value() for value in values if value is not None]
+        password = urlsplit(self.redis_url).password if self.redis_url else None
+        return [*found, password] if password else found
 
     @field_validator(
         "plugins",

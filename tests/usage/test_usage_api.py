@@ -128,11 +128,20 @@ def test_a_period_without_requests_is_empty_and_bad_parameters_are_422(usage_ser
         too_long = client.get("/v1/usage", params={"since": "2020-01-01", "until": "2026-01-01"})
         bad_group = client.get("/v1/usage", params={"group_by": "user"})  # admins only
         bad_date = client.get("/v1/usage", params={"since": "yesterday"})
+        year_one = client.get("/v1/usage", params={"until": "0001-01-01"})  # 30 days before it is no date
+        past_9999 = client.get("/v1/usage", params={"since": "9999-12-31T23:59:59-23:59"})  # in UTC, year 10000
 
     assert earlier["groups"] == []
     assert earlier["total"]["requests"] == 0
     assert earlier["total"]["cost_usd"] is None
-    for response, field in ((backwards, "since"), (too_long, "until"), (bad_group, "group_by"), (bad_date, "since")):
+    for response, field in (
+        (backwards, "since"),
+        (too_long, "until"),
+        (bad_group, "group_by"),
+        (bad_date, "since"),
+        (year_one, "until"),
+        (past_9999, "since"),
+    ):
         assert response.status_code == 422, response.text
         error = response.json()["error"]
         assert error["type"] == "validation_error"

@@ -61,3 +61,14 @@ def test_an_admins_key_without_the_admin_scope_is_not_an_admins(server: LiveServ
         assert narrowed.get("/v1/me").status_code == 200  # reading one's own things needs no scope
     with server.client(with_admin) as admin_scoped:
         assert admin_scoped.get("/v1/admin/users").status_code == 200
+
+
+def test_a_capped_key_makes_no_keys(server: LiveServer, demo: dict[str, DemoUser]) -> None:
+    """Each key has its own daily budget, so a capped key making keys would multiply its cap."""
+    with server.client(demo[ALICE].key) as alice:
+        capped = alice.post("/v1/keys", json={"name": "ci", "daily_cost_usd": 2}).json()["key"]
+        before = len(alice.get("/v1/keys").json()["items"])
+    with server.client(capped) as ci:
+        error = assert_error(ci.post("/v1/keys", json={"name": "more"}), 403, "permission_denied")
+        assert "cap" in error["message"]
+        assert len(ci.get("/v1/keys").json()["items"]) == before

@@ -40,7 +40,9 @@ return result
 
 class RedisLimiter(RateLimiter):
     def __init__(self, url: str, prefix: str) -> None:
-        self.client: Redis = Redis.from_url(url)
+        # Short timeouts: a Redis that does not answer makes run-creating requests 503 at once (and runs go on
+        # without their TPM check), not wait redis-py's default 5 s each.
+        self.client: Redis = Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
         self.prefix = prefix
         self.script = self.client.register_script(_SCRIPT)
 

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
 from sse_starlette import EventSourceResponse
 
-from switchboard.auth.dependencies import PrincipalDep
+from switchboard.auth.dependencies import PrincipalDep, RunsWriterDep
 from switchboard.kit.errors import API_ERRORS, ErrorResponse, ValidationFailed
 from switchboard.kit.pagination import CursorParam, LimitParam, Page
 from switchboard.kit.request_context import current_request_id
@@ -201,11 +201,12 @@ async def cancel_run(run_id: uuid.UUID, request: Request, user: PrincipalDep) ->
     responses={409: {"model": ErrorResponse, "description": "Not awaiting approval, or already decided."}},
 )
 async def decide_approval(
-    run_id: uuid.UUID, body: ApprovalDecision, user: PrincipalDep, service: RunServiceDep
+    run_id: uuid.UUID, body: ApprovalDecision, user: RunsWriterDep, service: RunServiceDep
 ) -> RunOut:
     """When the last pending call of the run is decided, the run goes back to the queue and resumes: approved
     calls run, denied ones do not and the model is told the reason. The run's owner decides; an admin may
-    decide any user's (see GET /v1/approvals), recorded as the step's `decided_by`."""
+    decide any user's (see GET /v1/approvals), recorded as the step's `decided_by`. Needs the `runs:write`
+    scope: an approval lets a run act."""
     return await service.out(await service.decide(user, run_id, body))
 
 

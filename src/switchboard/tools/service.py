@@ -22,7 +22,7 @@ from switchboard.agents.registry import AgentRegistry
 from switchboard.agents.spec import AgentDeps, current_tool_session
 from switchboard.auth.principal import Principal
 from switchboard.auth.scopes import Scope
-from switchboard.kit.db import Database
+from switchboard.kit.db import Database, DatabaseUnavailable, database_unavailable
 from switchboard.kit.errors import (
     AppError,
     BadRequest,
@@ -139,7 +139,10 @@ async def call_tool(
         raise ValidationFailed(f"Tool {found.name!r}: {retry.message}") from None
     except ValueError as refused:
         raise BadRequest(f"Tool {found.name!r}: {refused}") from None
-    except Exception:
+    except Exception as exc:
+        if database_unavailable(exc):
+            outcome = "error"
+            raise DatabaseUnavailable() from None  # 503 with Retry-After: the tool's changes were not made
         log.exception("tool.door_failed", tool=found.name)
         raise ToolFailed(f"Tool {found.name!r} failed; the error is in the server's log.") from None
     finally:

@@ -44,14 +44,19 @@ def _invalid(field: str, message: str) -> ValidationFailed:
 def _instant(field: str, value: str) -> datetime:
     try:
         parsed = datetime.fromisoformat(value)
+        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
     except ValueError:
         raise _invalid(field, "not a date or an instant (ISO 8601, e.g. 2026-11-01 or 2026-11-01T12:00:00Z)") from None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    except OverflowError:  # an offset taking it past year 9999 or before year 1 in UTC
+        raise _invalid(field, "out of range once converted to UTC") from None
 
 
 def _period(since: str | None, until: str | None, max_days: int) -> tuple[datetime, datetime]:
     end = _instant("until", until) if until is not None else utc_now()
-    start = _instant("since", since) if since is not None else day_start(end - timedelta(days=DEFAULT_DAYS))
+    try:
+        start = _instant("since", since) if since is not None else day_start(end - timedelta(days=DEFAULT_DAYS))
+    except OverflowError:  # `until` in year 1: nothing is before it
+        raise _invalid("until", "too early: no usage is that old") from None
     if start >= end:
         raise _invalid("since", "must be before `until`")
     if end - start > timedelta(days=max_days):

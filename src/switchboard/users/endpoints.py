@@ -73,6 +73,12 @@ async def me(caller: PrincipalDep, request: Request, session: SessionDep) -> MeO
 )
 @raises(PermissionDenied)
 async def create_key(body: KeyCreate, response: Response, caller: PrincipalDep, session: SessionDep) -> NewKeyOut:
+    if caller.key_daily_cost_usd is not None:
+        # Each key has a budget of its own: a capped key making keys would multiply its cap.
+        raise PermissionDenied(
+            "This API key has a daily cost cap, so it may not create keys (each would have a budget of its own). "
+            "Create keys with a key without a cap."
+        )
     scopes = body.scopes
     if caller.scopes is not None:  # a narrowed key makes keys at most as wide as itself
         if scopes is None:

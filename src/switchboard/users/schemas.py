@@ -80,7 +80,9 @@ class KeyCreate(BaseModel):
         default=None,
         max_length=len(Scope),
         description="Narrow the key to these: `runs:write` (create runs, chat), `tools:call` (POST /v1/tools/{name}), "
-        "`admin` (the admin routes, for an admin's key). Omitted or null: everything you may do. `[]`: read only.",
+        "`admin` (the admin routes, for an admin's key). Omitted or null: everything you may do. `[]`: "
+        "none of these (no runs, chats, approvals, schedules, triggers or tool calls; it still reads your things and "
+        "manages your keys, webhooks, threads and documents).",
     )
     # A JSON number, strictly (not Decimal, whose schema also admits strings; not `false` read as 0); stored as
     # NUMERIC(14, 6).
