@@ -35,6 +35,19 @@ def test_over_tpm_a_run_fails_keeping_its_work_and_the_next_request_is_refused(l
         assert client.post("/v1/runs/wait", json=run_body("tokens=50 requests=1")).json()["status"] == "succeeded"
 
 
+def test_a_chat_turn_stopped_by_tpm_answers_429_with_when_to_retry(limited: Limited) -> None:
+    server, users = limited(tpm=100, tpm_exceeded="fail", workers=1)
+    with server.client(users[ALICE].key) as client:
+        stopped = client.post("/v1/chat", json=run_body("tokens=150 requests=2"))
+        error = assert_error(stopped, 429, "rate_limited")
+        assert "The run is recorded as failed" in error["message"]
+        # 50 tokens in debt at 100 a minute: one token fits again after about 30.6 s.
+        assert 30 <= int(stopped.headers["retry-after"]) <= 31
+        (run,) = client.get("/v1/runs").json()["items"]
+    assert run["error"]["type"] == "rate_limited"
+    assert run["error"]["retry_at"] is not None
+
+
 def test_over_tpm_a_run_waits_for_its_tokens_then_goes_on(limited: Limited) -> None:
     server, users = limited(tpm=600, tpm_exceeded="wait", tpm_max_wait_seconds=10, workers=1)
     with server.client(users[ALICE].key) as client:

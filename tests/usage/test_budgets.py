@@ -181,4 +181,5 @@ def test_a_chat_turn_stopped_by_a_budget_answers_429_and_the_next_is_refused(usa
     assert stopped.status_code == 429, stopped.text
     assert stopped.json()["error"]["type"] == "budget_exceeded"
     assert "would pass" in stopped.json()["error"]["message"]
+    assert 0 < int(stopped.headers["retry-after"]) <= 86400  # the budget resets at midnight UTC
     assert_refused(refused, "user")

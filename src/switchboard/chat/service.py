@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -14,11 +15,13 @@ import structlog
 
 from switchboard.auth.principal import Principal
 from switchboard.chat.schemas import ChatResponse, Usage
+from switchboard.kit.clock import utc_now
 from switchboard.kit.errors import (
     AppError,
     BudgetExceeded,
     Conflict,
     ModelFailed,
+    RateLimited,
     RunFailed,
     RunTimedOut,
     ServiceUnavailable,
@@ -73,8 +76,15 @@ def chat_response(run: RunOut, request_id: str | None, *, shutting_down: bool = 
             request_id=request_id,
         )
     if run.status == RunStatus.FAILED and run.error is not None:
-        if run.error.type == "budget_exceeded":  # stopped between model requests: the same answer as at its start
-            raise BudgetExceeded(f"{run.error.message} The run is recorded as failed ({where}).")
+        # Stopped between model requests by a budget or its user's tokens per minute: the answer a new turn would
+        # get at its start, with when to retry (a run's own max_cost_usd: at once, with a smaller question).
+        retry_at = run.error.retry_at
+        wait = 1 if retry_at is None else max(1, math.ceil((retry_at - utc_now()).total_seconds()))
+        retry_after = {"Retry-After": str(wait)}
+        if run.error.type == "budget_exceeded":
+            raise BudgetExceeded(f"{run.error.message} The run is recorded as failed ({where}).", headers=retry_after)
+        if run.error.type == "rate_limited":
+            raise RateLimited(f"{run.error.message} The run is recorded as failed ({where}).", headers=retry_after)
         if run.error.type == "model_error":
             raise ModelFailed(f"{run.error.message} The run is recorded as failed ({where}); try again.")
         raise RunFailed(f"{run.error.message} ({where})")

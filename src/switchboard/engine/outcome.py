@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from http import HTTPStatus
 from typing import Any
 
@@ -30,12 +31,15 @@ class RunCancelled(Exception):  # a control-flow signal, not an error
 
 class RunStopped(Exception):
     """Raised by a gate between model requests (`engine.gates`: tokens per minute, a cost budget) to end the run
-    as failed with `error_type` (`rate_limited`, `budget_exceeded`) and `message`; what it wrote so far is kept."""
+    as failed with `error_type` (`rate_limited`, `budget_exceeded`) and `message`; what it wrote so far is kept.
+    `retry_at`: when a new run would be admitted (a refilled bucket, a budget's reset), for the error and the
+    `Retry-After` of a request that waited for the run."""
 
-    def __init__(self, error_type: str, message: str) -> None:
+    def __init__(self, error_type: str, message: str, retry_at: datetime | None = None) -> None:
         super().__init__(message)
         self.error_type = error_type
         self.message = message
+        self.retry_at = retry_at
 
 
 class IncompleteModelResponse(AgentRunError):
@@ -136,7 +140,10 @@ def failure(
         message = f"The run exceeded its wall-clock limit of {timeout_seconds} s."
         return Outcome(RunStatus.TIMED_OUT, partial_text or None, {"type": "timed_out", "message": message})
     if isinstance(exc, RunStopped):
-        return Outcome(RunStatus.FAILED, partial_text or None, {"type": exc.error_type, "message": exc.message})
+        stopped = {"type": exc.error_type, "message": exc.message}
+        if exc.retry_at is not None:
+            stopped["retry_at"] = exc.retry_at.isoformat()
+        return Outcome(RunStatus.FAILED, partial_text or None, stopped)
     if isinstance(exc, UsageLimitExceeded) and "cost_limit" in str(exc):  # the run's own limits.max_cost_usd
         BUDGET_REJECTIONS.labels("run", "mid_run").inc()
         message = f"Budget exceeded: the run passed its max_cost_usd ({exc})."

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from datetime import timedelta
 
 import structlog
 from pydantic_ai.capabilities import AbstractCapability
@@ -24,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from switchboard.agents.spec import AgentDeps
 from switchboard.engine.load import LoadedRun
 from switchboard.engine.outcome import RunStopped
+from switchboard.kit.clock import utc_now
 from switchboard.limits.guard import tpm_key
 from switchboard.limits.limiter import LimiterUnavailable, Rate, RateLimiter, limiter_for
 from switchboard.limits.tiers import tier_of
@@ -57,7 +59,7 @@ class TokenGate(AbstractCapability[AgentDeps]):
             RATE_LIMITED.labels("tpm").inc()
             delay = decision.retry_after
             if not self.wait or self.waited + delay > self.max_wait_seconds:
-                raise RunStopped("rate_limited", self._message(delay))
+                raise RunStopped("rate_limited", self._message(delay), utc_now() + timedelta(seconds=delay))
             log.info("run.tpm_wait", run_id=str(ctx.deps.run_id), wait_seconds=round(delay, 3))
             await asyncio.sleep(delay)
             self.waited += delay

@@ -67,6 +67,10 @@ class RunError(BaseModel):
     message: str
     step: str | None = Field(default=None, description="`step_failed`: the pipeline step that failed.")
     run_id: uuid.UUID | None = Field(default=None, description="`step_failed`: that step's run.")
+    retry_at: datetime | None = Field(
+        default=None,
+        description="`rate_limited`, and `budget_exceeded` by a daily budget: when a new run would be admitted.",
+    )
 
     @model_serializer(mode="wrap")
     def _only_what_applies(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
