@@ -11,9 +11,3 @@ class Scope(StrEnum):
     TOOLS_CALL = "tools:call"  # call a tool directly: POST /v1/tools/{name}
     ADMIN = "admin"  # the admin routes, for an admin's key
 
-
-SCOPE_DESCRIPTIONS = {
-    Scope.RUNS_WRITE: "create runs and chat (every route that starts an agent)",
-    Scope.TOOLS_CALL: "call tools directly (POST /v1/tools/{name})",
-    Scope.ADMIN: "the admin routes (an admin's key only)",
-}

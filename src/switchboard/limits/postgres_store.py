@@ -3,8 +3,9 @@
 A check is one UPDATE whose FROM locks the bucket's row (`FOR NO KEY UPDATE`) and so reads its latest `tat`, even
 when another check committed after this statement began; `RETURNING` then has both the `tat` it found and the one
 it left, so the decision and the time to wait come out of the same statement that made them. (Computing them
-in an outer SELECT would read the statement's snapshot: a stale `tat`, and a wait too short.) Concurrent checks
-of one key queue on its row lock: of 50 at once against a limit of 10, exactly 10 are admitted.
+in an outer SELECT would read the statement's snapshot: a stale `tat`, and a wait too short.) "Now" is read
+from the locked row's CTE, so once the lock is had: a check that queued on it is timed when it is decided.
+Concurrent checks of one key queue on its row lock: of 50 at once against a limit of 10, exactly 10 are admitted.
 
 A key's row is made once, the first time it is checked (an UPDATE that finds no row, an INSERT, the UPDATE
 again), and rows idle for a while are pruned now and then when a new one is made. Runs in autocommit: the lock
@@ -22,8 +23,8 @@ from switchboard.limits.limiter import Moved, RateLimiter
 
 _HIT = text(
     """
-WITH n AS (SELECT clock_timestamp() AS t),
-o AS (SELECT key, tat FROM rate_limit_buckets WHERE key = :key FOR NO KEY UPDATE)
+WITH o AS (SELECT key, tat FROM rate_limit_buckets WHERE key = :key FOR NO KEY UPDATE),
+n AS (SELECT clock_timestamp() AS t FROM o)
 UPDATE rate_limit_buckets AS b
 SET tat = CASE WHEN greatest(o.tat, n.t) + make_interval(secs => :inc) - n.t <= make_interval(secs => :tau)
                THEN greatest(o.tat, n.t) + make_interval(secs => :inc) ELSE o.tat END
