@@ -45,11 +45,12 @@ def principal_of(
     api_key_id: int | None = None,
     api_key: ApiKey | None = None,
     key_scopes: list[str] | None = None,
+    key_daily_cost_usd: Decimal | None = None,
 ) -> Principal:
-    """`api_key`: the key the request came with (its id and scopes). `key_scopes`: a run's, the scopes of the key
-    that created it (a run never has more rights than the request that made it)."""
+    """`api_key`: the key the request came with (its id, scopes and cap). `key_scopes`, `key_daily_cost_usd`: a
+    run's, those of the key that created it (a run never has more rights, nor more budget, than that request)."""
     if api_key is not None:
-        key_scopes = api_key.scopes
+        key_scopes, key_daily_cost_usd = api_key.scopes, api_key.daily_cost_usd
     scopes = None if key_scopes is None else frozenset(Scope(s) for s in key_scopes)
     return Principal(
         user_id=user.id,
@@ -61,5 +62,5 @@ def principal_of(
         tier=user.tier,
         limits=dict(user.limits or {}),
         scopes=scopes,
-        key_daily_cost_usd=api_key.daily_cost_usd if api_key is not None else None,
+        key_daily_cost_usd=key_daily_cost_usd,
     )

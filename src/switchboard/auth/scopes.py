@@ -10,4 +10,3 @@ class Scope(StrEnum):
     RUNS_WRITE = "runs:write"  # create runs: POST /v1/runs, chat, every route that starts an agent
     TOOLS_CALL = "tools:call"  # call a tool directly: POST /v1/tools/{name}
     ADMIN = "admin"  # the admin routes, for an admin's key
-

@@ -64,6 +64,7 @@ _RUN = (
         select(func.max(ThreadMessage.seq)).where(ThreadMessage.thread_id == Run.thread_id).scalar_subquery(),
         Thread.context,
         ApiKey.scopes,
+        ApiKey.daily_cost_usd,
     )
     .join(User, User.id == Run.user_id)
     .join(Thread, Thread.id == Run.thread_id)
@@ -102,12 +103,13 @@ async def load_run(
     async with engine.connect() as connection:
         await connection.execution_options(isolation_level="AUTOCOMMIT")
         async with AsyncSession(bind=connection, expire_on_commit=False) as session:
-            run, user, last_seq, context, key_scopes = (await session.execute(_RUN, {"run_id": run_id})).one()
+            row = (await session.execute(_RUN, {"run_id": run_id})).one()
+            run, user, last_seq, context, key_scopes, key_cap = row
         history = (
             await read_history(connection, run.thread_id, run.id, window(run.agent)) if last_seq is not None else None
         )
     # The run has the rights of the key that created it, never more (a narrowed key's run stays narrowed).
-    principal = principal_of(user, key_scopes=key_scopes)
+    principal = principal_of(user, key_scopes=key_scopes, key_daily_cost_usd=key_cap)
     if run.acting_user_id is not None:
         principal = replace(principal, acted_by_user_id=run.acting_user_id)
     return LoadedRun(

@@ -66,20 +66,16 @@ async def spending(
     api_key_id: int | None,
     user_cap: Decimal | None,
     agent_cap: Decimal | None,
-    key_cap: Decimal | Literal["look up"] | None,
+    key_cap: Decimal | None,
 ) -> list[Cap]:
-    """Today's spend against each cap that applies, in one statement (none when no cap applies). `key_cap`:
-    `"look up"` reads the key's cap from `api_keys` in the same statement (a run executing has no key row)."""
+    """Today's spend against each cap that applies, in one statement (none when no cap applies)."""
     columns: list[str] = []
     params: dict[str, Any] = {"day": day_start(now), "user_id": user_id, "agent": agent, "api_key_id": api_key_id}
     if user_cap is not None:
         columns.append(f"{_spent('user')} AS user")
     if agent_cap is not None:
         columns.append(f"{_spent('agent')} AS agent")
-    if api_key_id is not None and key_cap == "look up":
-        cap = "(SELECT daily_cost_usd FROM api_keys WHERE id = :api_key_id)"
-        columns += [f"{cap} AS key_cap", f"CASE WHEN {cap} IS NOT NULL THEN {_spent('api_key')} END AS api_key"]
-    elif api_key_id is not None and key_cap is not None:
+    if api_key_id is not None and key_cap is not None:
         columns.append(f"{_spent('api_key')} AS api_key")
     if not columns:
         return []
@@ -89,9 +85,8 @@ async def spending(
         caps.append(Cap("user", user_cap, row["user"]))
     if agent_cap is not None:
         caps.append(Cap("agent", agent_cap, row["agent"]))
-    limit = row.get("key_cap") if key_cap == "look up" else key_cap
-    if api_key_id is not None and isinstance(limit, Decimal) and row.get("api_key") is not None:
-        caps.append(Cap("api_key", limit, row["api_key"]))
+    if api_key_id is not None and key_cap is not None:
+        caps.append(Cap("api_key", key_cap, row["api_key"]))
     return caps
 
 

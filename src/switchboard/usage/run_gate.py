@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any
 
 from pydantic_ai.capabilities import AbstractCapability
 from pydantic_ai.messages import ModelResponse
@@ -50,9 +50,8 @@ class CostGate(AbstractCapability[AgentDeps]):
     loaded: LoadedRun
     user_cap: Decimal | None
     agent_cap: Decimal | None
+    key_cap: Decimal | None  # the run's API key's (`runs.api_key_id`), read with the run
     last_cost: Decimal = Decimal(0)  # the run's last priced response: what the next one is expected to cost
-    # The run's API key's cap: looked up with the first check (a run has no key row), then known.
-    key_cap: Decimal | Literal["look up"] | None = "look up"
 
     @classmethod
     def get_serialization_name(cls) -> str | None:
@@ -81,8 +80,6 @@ class CostGate(AbstractCapability[AgentDeps]):
                     agent_cap=self.agent_cap,
                     key_cap=self.key_cap,
                 )
-            if self.key_cap == "look up":
-                self.key_cap = next((cap.limit_usd for cap in caps if cap.budget == "api_key"), None)
             for cap in caps:
                 if self._would_pass(cap.spent_usd, cap.limit_usd):
                     BUDGET_REJECTIONS.labels(cap.budget, "mid_run").inc()
@@ -133,4 +130,5 @@ def cost_gate(engine: AsyncEngine, settings: Settings, loaded: LoadedRun) -> Abs
         loaded=loaded,
         user_cap=tier_of(settings.tiers, loaded.principal).daily_cost_usd,
         agent_cap=settings.agent_daily_cost_usd.get(loaded.run.agent),
+        key_cap=loaded.principal.key_daily_cost_usd,
     )
