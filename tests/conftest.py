@@ -18,6 +18,7 @@ from sqlalchemy.engine import make_url
 
 from switchboard.kit.embedded_pg import EmbeddedPostgres
 from switchboard.settings import Settings
+from tests.fakes.openai_server import FakeOpenAI, fake_openai_server
 from tests.fixtures.database import empty_tables, execute_autocommit, migrate
 from tests.fixtures.demo import DemoUser, seed_demo
 from tests.fixtures.server import LiveServer, live_server, make_settings
@@ -84,3 +85,11 @@ def server(make_server: Callable[..., LiveServer]) -> LiveServer:
 def demo(server: LiveServer) -> dict[str, DemoUser]:
     """Seed 000's data and a key per demo user: test.user@, alice@, bob@ and admin@example.com."""
     return seed_demo(server.settings)
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeOpenAI]:
+    """A fake OpenAI-compatible server on loopback (`tests/fakes/openai_server.py`); model requests are allowed
+    while it serves (conftest disables them otherwise), and go only to it: servers are pointed at its base URL."""
+    with fake_openai_server() as server, models.override_allow_model_requests(True):
+        yield server

@@ -4,15 +4,14 @@ Pydantic AI, talks to it as to a provider, and the demo's real tools run against
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 import pytest
-from pydantic_ai.models import override_allow_model_requests
 
 from switchboard.models.runs import RunStatus
-from tests.fakes.openai_server import FakeOpenAI, RecordedRequest, call, fail, fake_openai_server, reply
+from tests.fakes.openai_server import FakeOpenAI, RecordedRequest, call, fail, reply
 from tests.fixtures.demo import DemoUser, seed_demo
 from tests.fixtures.server import LiveServer
 
@@ -20,13 +19,6 @@ MODEL = "openai-chat:fake-model"
 API_KEY = "test-key"
 TEST_USER = "test.user@example.com"
 ALICE = "alice@example.com"
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeOpenAI]:
-    # conftest disables model requests; these go only to the fake on loopback (the base URL points there).
-    with fake_openai_server() as server, override_allow_model_requests(True):
-        yield server
 
 
 @pytest.fixture

@@ -3,13 +3,12 @@ document and thread, and a shared document carrying an injection."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
-from pydantic_ai.models import override_allow_model_requests
 
-from tests.fakes.openai_server import FakeOpenAI, fake_openai_server, reply
+from tests.fakes.openai_server import FakeOpenAI, reply
 from tests.fixtures.demo import DemoUser, seed_demo
 from tests.fixtures.server import LiveServer
 from tests.observability.conftest import capture_stderr as capture_stderr
@@ -40,12 +39,6 @@ class World:
     bob_chunk: str  # the id of a chunk of Bob's private document
     bob_thread: str
     injected_chunk: str  # a chunk of the shared document that carries an injection
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeOpenAI]:
-    with fake_openai_server() as server, override_allow_model_requests(True):
-        yield server
 
 
 @pytest.fixture

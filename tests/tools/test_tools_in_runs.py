@@ -3,26 +3,19 @@ is never re-run) and a tool's rights, which come only from the run's user. The m
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from prometheus_client import REGISTRY
-from pydantic_ai.models import override_allow_model_requests
 
-from tests.fakes.openai_server import FakeOpenAI, call, fake_openai_server, reply
+from tests.fakes.openai_server import FakeOpenAI, call, reply
 from tests.fixtures.demo import DemoUser, seed_demo
 from tests.fixtures.http import wait_for_status
 from tests.fixtures.server import LiveServer
 from tests.tools.conftest import TOOLS_PLUGIN
 
 ALICE, ADMIN = "alice@example.com", "admin@example.com"
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeOpenAI]:
-    with fake_openai_server() as server, override_allow_model_requests(True):
-        yield server
 
 
 @pytest.fixture

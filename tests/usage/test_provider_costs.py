@@ -3,23 +3,16 @@ model `gpt-4o` priced by genai-prices from the usage the server reports, cached 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
-from pydantic_ai.models import override_allow_model_requests
 
-from tests.fakes.openai_server import FakeOpenAI, Reply, fake_openai_server
+from tests.fakes.openai_server import FakeOpenAI, Reply
 from tests.fixtures.demo import DemoUser
 from tests.fixtures.server import LiveServer
 from tests.usage.conftest import ALICE, run_and_wait, steps
 
 Start = Callable[..., tuple[LiveServer, dict[str, DemoUser]]]
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeOpenAI]:
-    with fake_openai_server() as server, override_allow_model_requests(True):
-        yield server
 
 
 def test_a_providers_reported_usage_and_cached_tokens_are_priced(usage_server: Start, fake: FakeOpenAI) -> None:
