@@ -290,7 +290,7 @@ def chat(
 
 # Registers `--version`, the `users` and `keys` commands and `plugins remove` on the app and groups above
 # (imported for that effect, and last: it uses this module's helpers).
-from switchboard import cli_admin, cli_webhooks  # noqa: E402, F401
+from switchboard import cli_admin, cli_runs, cli_schedules, cli_webhooks  # noqa: E402, F401
 
 
 def main() -> None:
