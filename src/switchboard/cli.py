@@ -1,5 +1,5 @@
-"""The `switchboard` command: serve, worker, migrate, demo data and chat (`--version`, users, API keys and
-`plugins remove` are in `cli_admin.py`; `webhooks listen` in `cli_webhooks.py`).
+"""The `switchboard` command: serve, worker, migrate and demo data (`--version`, users, API keys and
+`plugins remove` are in `cli_admin.py`; `chat` in `cli_chat.py`; `webhooks listen` in `cli_webhooks.py`).
 
 Only typer is imported up front: FastAPI, SQLAlchemy, Pydantic AI, uvicorn and the app are imported inside the
 commands that use them, so `switchboard --help` (and a typo) answers at once. Keep new imports there too."""
@@ -248,49 +248,9 @@ def worker(
             tracing.shutdown()  # what is still buffered is sent
 
 
-@app.command()
-def chat(
-    message: Annotated[str, typer.Argument(help="What to say to the agent.")],
-    agent: Annotated[str, typer.Option(help="The agent to talk to.")] = "support",
-    thread: Annotated[str | None, typer.Option(help="Continue this thread id (printed after each reply).")] = None,
-    url: Annotated[
-        str, typer.Option(envvar="SWITCHBOARD_URL", help="The server's base URL.")
-    ] = "http://127.0.0.1:8000",
-    key: Annotated[str, typer.Option(envvar="SWITCHBOARD_API_KEY", help="Your API key (sb_…).")] = "",
-) -> None:
-    """Talk to an agent on a running server; the reply streams to stdout."""
-    import httpx
-
-    from switchboard.chat.client import ChatClientError, StreamEvent, stream_turn
-
-    if not key:
-        typer.echo("error: give --key or set SWITCHBOARD_API_KEY", err=True)
-        raise typer.Exit(2)
-
-    def show(event: StreamEvent) -> None:
-        if event.event == "text_delta":
-            typer.echo(event.data["delta"], nl=False)
-        elif event.event == "tool_call":
-            typer.echo(f"[tool {event.data['tool_name']}({event.data['args']})]", err=True)
-        elif event.event == "retry":  # the text since the last tool result is void: it streams again
-            typer.echo(f"\n[{event.data['error']['message']} Retrying; the reply starts again.]", err=True)
-
-    body = {"agent": agent, "message": message, **({"thread_id": thread} if thread else {})}
-    try:
-        done = stream_turn(url, key, body, show)
-    except httpx.ConnectError:
-        typer.echo(f"error: no Switchboard server is running at {url} (start one with `switchboard serve`)", err=True)
-        raise typer.Exit(1) from None
-    except (ChatClientError, httpx.HTTPError) as exc:
-        typer.echo(f"\nerror: {exc}", err=True)
-        raise typer.Exit(1) from None
-    typer.echo("")
-    typer.echo(f"[thread {done['thread_id']} · model {done['model']}]", err=True)
-
-
-# Registers `--version`, the `users` and `keys` commands and `plugins remove` on the app and groups above
+# Registers `--version`, the `users` and `keys` commands, `plugins remove` and `chat` on the app and groups above
 # (imported for that effect, and last: it uses this module's helpers).
-from switchboard import cli_admin, cli_runs, cli_schedules, cli_webhooks  # noqa: E402, F401
+from switchboard import cli_admin, cli_chat, cli_runs, cli_schedules, cli_webhooks  # noqa: E402, F401
 
 
 def main() -> None:

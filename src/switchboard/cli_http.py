@@ -2,17 +2,20 @@
 options, one HTTP client that turns the API's one error shape into one line on stderr, and output as a human
 table or as JSON (`--json`) for scripts.
 
-Imported only inside commands (it imports httpx), so `switchboard --help` stays fast."""
+Command modules may import it at their top for the options: httpx is imported only when a client is made, so
+`switchboard --help` stays fast."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import httpx
 import typer
+
+if TYPE_CHECKING:
+    import httpx
 
 UrlOption = Annotated[str, typer.Option("--url", envvar="SWITCHBOARD_URL", help="The server's base URL.")]
 KeyOption = Annotated[str, typer.Option("--key", envvar="SWITCHBOARD_API_KEY", help="Your API key (sb_…).")]
@@ -34,6 +37,8 @@ class Api:
     """The server at `url`, as the key's user. Every method returns the JSON body, or raises `ApiError`."""
 
     def __init__(self, url: str, key: str, timeout: float = 30.0) -> None:
+        import httpx
+
         self.url = url.rstrip("/")
         self.client = httpx.Client(base_url=self.url, headers={"Authorization": f"Bearer {key}"}, timeout=timeout)
 
@@ -41,6 +46,8 @@ class Api:
         self.client.close()
 
     def request(self, method: str, path: str, **kwargs: Any) -> Any:
+        import httpx
+
         try:
             response = self.client.request(method, path, **kwargs)
         except httpx.ConnectError:
