@@ -124,9 +124,10 @@ def _call(tool_name: str, args: object) -> str:
 class Transcript:
     """Writes a run's events as they stream: text as it comes, each tool call and result on its own line."""
 
-    def __init__(self) -> None:
+    def __init__(self, shown_calls: frozenset[str] = frozenset()) -> None:
         self.mid_line = False  # text was written without its line ending yet
         self.wrote_text = False
+        self.shown_calls = shown_calls  # tool calls already shown (before their approval): not shown again
 
     def show(self, event: StreamEvent) -> None:
         data = event.data
@@ -134,7 +135,7 @@ class Transcript:
             typer.echo(data["delta"], nl=False)
             self.mid_line = not data["delta"].endswith("\n")
             self.wrote_text = True
-        elif event.event == "tool_call":
+        elif event.event == "tool_call" and data.get("tool_call_id") not in self.shown_calls:
             self.line(f"  → {_call(data['tool_name'], data['args'])}")
         elif event.event == "tool_result":
             self.line(f"  ← {data['tool_name']}: {_short(data.get('result'))}")
@@ -263,7 +264,7 @@ class Conversation:
                     return
                 decision = _decision(call["tool_call_id"], answer)
                 self.api.post(f"/v1/runs/{run_id}/approvals", decision)
-            transcript = Transcript()
+            transcript = Transcript(frozenset(call["tool_call_id"] for call in pending))
             last = follow_run(self.api.url, self.key, run_id, after, transcript.show)
             transcript.finish()
             if last.event == "approval_required":
