@@ -30,7 +30,10 @@ def chat(
         str | None, typer.Argument(help="What to say to the agent. Leave it out to talk turn by turn.")
     ] = None,
     agent: Annotated[str, typer.Option(help="The agent to talk to.")] = "support",
-    thread: Annotated[str | None, typer.Option(help="Continue this thread id (printed after each reply).")] = None,
+    thread: Annotated[
+        str | None,
+        typer.Option(help="Continue this thread id (printed after a one-off reply; /thread in a conversation)."),
+    ] = None,
     context: Annotated[
         str | None,
         typer.Option(
@@ -43,8 +46,9 @@ def chat(
 ) -> None:
     """Talk to an agent on a running server; replies stream to stdout.
 
-    With no MESSAGE, a conversation on one thread: type a message, read the reply, and answer y/n when a tool call
-    needs your approval (e.g. a refund). /new starts a new thread, /thread prints its id, /quit or Ctrl-D ends.
+    With no MESSAGE: a conversation on one thread, its tool calls shown, and a y/n question when one needs approval.
+
+    In it, /new starts a new thread, /thread prints its id, /quit or Ctrl-D ends.
     """
     if not key:
         typer.echo("error: give --key or set SWITCHBOARD_API_KEY", err=True)
