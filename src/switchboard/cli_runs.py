@@ -47,6 +47,10 @@ def dollars(cost: float | None) -> str | None:
     return None if cost is None else f"${cost:.4f}"
 
 
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 def call_text(tool: str, args: Any) -> str:
     return f"{tool}({json.dumps(args, ensure_ascii=False)})"
 
@@ -115,7 +119,7 @@ def show_run(run_id: RunId, as_json: JsonOption = False, url: UrlOption = DEFAUL
     fields.append(
         (
             "usage",
-            f"{usage.get('requests', 0)} model requests, {usage.get('tool_calls', 0)} tool calls, "
+            f"{plural(usage.get('requests', 0), 'model request')}, {plural(usage.get('tool_calls', 0), 'tool call')}, "
             f"{usage.get('input_tokens', 0)} tokens in, {usage.get('output_tokens', 0)} out",
         )
     )
@@ -152,7 +156,7 @@ def step_line(step: dict[str, Any], start: datetime) -> str:
         if step.get("approved") is not None:
             detail += f" ({'approved' if step['approved'] else 'denied'}"
             detail += f": {step['decision_reason']})" if step.get("decision_reason") else ")"
-    return f"+{offset:7.3f}s  {what}  {took}  {detail}"
+    return f"{f'+{offset:.3f}s':>9}  {what}  {took}  {detail}"
 
 
 def print_tree(children: list[dict[str, Any]], indent: str) -> None:

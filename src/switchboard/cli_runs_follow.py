@@ -36,6 +36,7 @@ class Follower:
         self.live = sys.stderr.isatty()  # a status line redrawn in place; else plain progress lines
         self.status_shown = False
         self.mid_line = False  # the streamed text has not ended its line: no status line until it does
+        self.elapsed: float | None = None  # once the run ended: its duration
         self.lock = threading.Lock()  # the events and the ticker below write to the same screen
         self.done = threading.Event()
 
@@ -133,6 +134,9 @@ class Follower:
         if self.mid_line:
             typer.echo("")
             self.mid_line = False
+        run = self.client.get(f"/v1/runs/{self.run_id}")  # the run's own duration, however late we came
+        if run.get("started_at") and run.get("finished_at"):
+            self.elapsed = (instant(run["finished_at"]) - instant(run["started_at"])).total_seconds()
         self.live = False  # the last progress stays on the screen as a plain line
         self.clear_status()
         self.progress(f" · {end.get('status')}")
@@ -159,7 +163,8 @@ class Follower:
             typer.echo(f"[progress] {self.progress_text()}{suffix}", err=True)
 
     def progress_text(self) -> str:
-        return f"steps {self.steps} · tokens {self.tokens:,} · {time.monotonic() - self.started:.1f}s"
+        elapsed = time.monotonic() - self.started if self.elapsed is None else self.elapsed
+        return f"steps {self.steps} · tokens {self.tokens:,} · {elapsed:.1f}s"
 
     def draw_status(self) -> None:
         if self.live and not (self.mid_line and sys.stdout.isatty()):
