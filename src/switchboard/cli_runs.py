@@ -1,6 +1,6 @@
 """`switchboard runs list|show|follow|cancel|approve|deny`: your runs over HTTP, as tables for people or the API's
-JSON for scripts (`--json`). Registered on the app of `cli.py` (which imports this module last); httpx and the
-shared client (`cli_http`) are imported inside the commands so `switchboard --help` stays fast."""
+JSON for scripts (`--json`). Registered on the app of `cli.py` (which imports this module last); `follow`'s
+module imports httpx, so it is imported inside the command and `switchboard --help` stays fast."""
 
 from __future__ import annotations
 
@@ -11,15 +11,12 @@ from typing import Annotated, Any
 import typer
 
 from switchboard.cli import app
+from switchboard.cli_http import DEFAULT_URL, JsonOption, KeyOption, UrlOption, api, print_json, print_table
 
 runs_app = typer.Typer(help="See, follow, cancel and approve your runs.", no_args_is_help=True)
 app.add_typer(runs_app, name="runs")
 
-UrlOption = Annotated[str, typer.Option("--url", envvar="SWITCHBOARD_URL", help="The server's base URL.")]
-KeyOption = Annotated[str, typer.Option("--key", envvar="SWITCHBOARD_API_KEY", help="Your API key (sb_…).")]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON (for scripts) instead of a table.")]
 RunId = Annotated[str, typer.Argument(help="The run's id.")]
-DEFAULT_URL = "http://127.0.0.1:8000"  # as cli_http's, repeated so that --help does not import httpx
 
 
 def when(value: str | None) -> str | None:
@@ -65,8 +62,6 @@ def list_runs(
     key: KeyOption = "",
 ) -> None:
     """Your runs, newest first."""
-    from switchboard.cli_http import api, print_json, print_table
-
     with api(url, key) as client:
         runs = list(client.pages("/v1/runs", limit=limit, status=status, agent=agent))
     if as_json:
@@ -93,8 +88,6 @@ def list_runs(
 @runs_app.command("show")
 def show_run(run_id: RunId, as_json: JsonOption = False, url: UrlOption = DEFAULT_URL, key: KeyOption = "") -> None:
     """One run: its status, input, output or error, usage and cost, pending approvals, timeline and child runs."""
-    from switchboard.cli_http import api, print_json
-
     with api(url, key) as client:
         run = client.get(f"/v1/runs/{run_id}")
         steps = client.get(f"/v1/runs/{run_id}/steps")
@@ -177,7 +170,6 @@ def follow_run(run_id: RunId, url: UrlOption = DEFAULT_URL, key: KeyOption = "")
 
     Exits 0 when the run succeeded, 1 otherwise (with its error). Reconnects where it left off if the
     connection drops."""
-    from switchboard.cli_http import api
     from switchboard.cli_runs_follow import Follower
 
     with api(url, key, timeout=60.0) as client:
@@ -194,8 +186,6 @@ def follow_run(run_id: RunId, url: UrlOption = DEFAULT_URL, key: KeyOption = "")
 @runs_app.command("cancel")
 def cancel_run(run_id: RunId, as_json: JsonOption = False, url: UrlOption = DEFAULT_URL, key: KeyOption = "") -> None:
     """Cancel a run (queued or paused: at once; running: between steps). Its child runs are cancelled too."""
-    from switchboard.cli_http import api, print_json
-
     with api(url, key) as client:
         run = client.post(f"/v1/runs/{run_id}/cancel")
     if as_json:
@@ -235,8 +225,6 @@ def deny(
 
 
 def decide(run_id: str, call: str | None, reason: str | None, approve: bool, url: str, key: str) -> None:
-    from switchboard.cli_http import api
-
     with api(url, key) as client:
         run = client.get(f"/v1/runs/{run_id}")
         pending = pending_call(run, call)

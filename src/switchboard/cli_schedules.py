@@ -8,7 +8,8 @@ from typing import Annotated, Any
 import typer
 
 from switchboard.cli import app
-from switchboard.cli_runs import DEFAULT_URL, JsonOption, KeyOption, UrlOption, dollars, when
+from switchboard.cli_http import DEFAULT_URL, JsonOption, KeyOption, UrlOption, api, print_json, print_table
+from switchboard.cli_runs import dollars, when
 
 schedules_app = typer.Typer(help="Run an agent on a cron schedule.", no_args_is_help=True)
 app.add_typer(schedules_app, name="schedules")
@@ -35,8 +36,6 @@ def print_schedule(schedule: dict[str, Any]) -> None:
 @schedules_app.command("list")
 def list_schedules(as_json: JsonOption = False, url: UrlOption = DEFAULT_URL, key: KeyOption = "") -> None:
     """Your schedules, newest first."""
-    from switchboard.cli_http import api, print_json, print_table
-
     with api(url, key) as client:
         schedules = list(client.pages("/v1/schedules"))
     if as_json:
@@ -66,8 +65,6 @@ def create_schedule(
     key: KeyOption = "",
 ) -> None:
     """Create a schedule; prints it, with its expression in words and when it runs next."""
-    from switchboard.cli_http import api, print_json
-
     body = {"agent": agent, "message": message, "cron": cron, "timezone": timezone}
     with api(url, key) as client:
         schedule = client.post("/v1/schedules", body)
@@ -75,8 +72,6 @@ def create_schedule(
 
 
 def _change(schedule_id: str, action: str, as_json: bool, url: str, key: str) -> None:
-    from switchboard.cli_http import api, print_json
-
     with api(url, key) as client:
         schedule = client.post(f"/v1/schedules/{schedule_id}/{action}")
     print_json(schedule) if as_json else print_schedule(schedule)
@@ -103,8 +98,6 @@ def run_schedule(
     schedule_id: ScheduleId, as_json: JsonOption = False, url: UrlOption = DEFAULT_URL, key: KeyOption = ""
 ) -> None:
     """Start one run of the schedule now (paused or not); prints the run's id, to `switchboard runs follow`."""
-    from switchboard.cli_http import api, print_json
-
     with api(url, key) as client:
         run = client.post(f"/v1/schedules/{schedule_id}/run")
     print_json(run) if as_json else typer.echo(run["id"])
@@ -122,8 +115,6 @@ def usage(
     key: KeyOption = "",
 ) -> None:
     """What your runs' model requests used and cost, by day, agent or model, and your limits now."""
-    from switchboard.cli_http import api, print_json, print_table
-
     with api(url, key) as client:
         report = client.get("/v1/usage", group_by=group_by, since=since, until=until)
         limits = client.get("/v1/limits")
