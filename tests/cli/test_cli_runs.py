@@ -161,3 +161,24 @@ def test_another_users_run_is_not_found(server: LiveServer, demo: dict[str, Demo
         assert result.stderr.startswith("error: 404 not_found: "), (command, result.stderr)
     with server.client(demo[BOB].key) as client:
         assert client.get(f"/v1/runs/{run_id}").json()["status"] == "requires_action"
+
+
+def test_show_a_pipelines_child_runs_as_a_tree(server: LiveServer, demo: dict[str, DemoUser]) -> None:
+    key = demo[ALICE].key
+    text = "Apple Inc. reported record profits on Monday. CEO Tim Cook was very happy with the results in Berlin."
+    with server.client(key) as client:
+        accepted = client.post("/api/v1/process", json={"text": text, "orchestration_mode": "sequential"})
+        assert accepted.status_code == 202, accepted.text
+        run = wait_for(client, accepted.json()["request_id"])
+    assert run["status"] == "succeeded"
+
+    shown = switchboard(server, key, "runs", "show", run["id"])
+    assert shown.returncode == 0, shown.stderr
+    tree = shown.stdout.split("child runs:\n")[1].splitlines()
+    assert [line.split()[:4] for line in tree] == [
+        ["├─", "summarizer:", "summarizer", "succeeded"],
+        ["├─", "sentiment:", "sentiment", "succeeded"],
+        ["└─", "entity_extractor:", "entities", "succeeded"],
+    ]
+    children = json.loads(switchboard(server, key, "runs", "show", run["id"], "--json").stdout)["children"]
+    assert [line.split()[4] for line in tree] == [child["id"] for child in children]
