@@ -125,7 +125,7 @@ def usage(
     def row(name: str, totals: dict[str, Any]) -> list[object]:
         cost = dollars(totals["cost_usd"])
         if totals["unpriced_requests"]:  # those are counted in tokens, not dollars
-            cost = f"{cost or '$0.0000'} ({totals['unpriced_requests']} unpriced)"
+            cost = f"{cost or 'unknown'} ({totals['unpriced_requests']} unpriced)"  # unknown is never $0
         return [name, totals["runs"], totals["requests"], totals["input_tokens"], totals["output_tokens"], cost]
 
     typer.echo(f"usage from {when(report['since'])} to {when(report['until'])} (UTC), by {report['group_by']}")

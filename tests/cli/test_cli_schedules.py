@@ -78,7 +78,7 @@ def test_usage_by_agent_with_the_total_and_the_limits(make_server: Callable[...,
     total = expected["total"]
     support = ["support", "2", str(total["requests"]), str(total["input_tokens"]), str(total["output_tokens"])]
     assert lines[2].split()[:5] == support
-    assert lines[2].endswith(f"$0.0000 ({total['requests']} unpriced)")  # the offline model has no price
+    assert lines[2].endswith(f"unknown ({total['requests']} unpriced)")  # the offline model has no price: never $0
     assert lines[3].split()[:5] == ["total", *support[1:]]
     limits = r"limits \(tier free\): rpm 5\d/60 left · tpm no limit · runs at once 0/5 · daily cost no limit"
     assert re.fullmatch(limits, lines[-1]), lines[-1]
