@@ -41,6 +41,11 @@ def day_start(now: datetime) -> datetime:
     return now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
+def next_reset(now: datetime) -> datetime:
+    """When the daily budgets of `now`'s day reset: the next midnight UTC."""
+    return day_start(now) + timedelta(days=1)
+
+
 _SPENT = {
     # The cost of the model responses made since :day, by whose runs made them.
     "user": "r.user_id = :user_id",
@@ -92,7 +97,7 @@ async def spending(
 
 def refusal(cap: Cap, now: datetime, *, agent: str, stopping: bool = False) -> BudgetExceeded:
     """429 `budget_exceeded`: which budget, spent against its cap, and when it resets (`Retry-After` too)."""
-    resets_at = day_start(now) + timedelta(days=1)
+    resets_at = next_reset(now)
     retry_after = max(1, math.ceil((resets_at - now).total_seconds()))
     whose = {"user": "your daily", "agent": f"the agent {agent!r}'s daily", "api_key": "this API key's daily"}
     verb = "would pass" if stopping else "is spent"

@@ -13,7 +13,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -30,7 +29,7 @@ from switchboard.kit.clock import utc_now
 from switchboard.limits.tiers import tier_of
 from switchboard.observability.metrics import BUDGET_REJECTIONS
 from switchboard.settings import Settings
-from switchboard.usage.budgets import UNPRICED_NOTE, day_start, refusal, spending
+from switchboard.usage.budgets import UNPRICED_NOTE, next_reset, refusal, spending
 from switchboard.usage.pricing import count_response, response_cost
 
 
@@ -84,7 +83,7 @@ class CostGate(AbstractCapability[AgentDeps]):
                 if self._would_pass(cap.spent_usd, cap.limit_usd):
                     BUDGET_REJECTIONS.labels(cap.budget, "mid_run").inc()
                     refused = refusal(cap, now, agent=run.agent, stopping=True)
-                    raise RunStopped("budget_exceeded", refused.message, day_start(now) + timedelta(days=1))
+                    raise RunStopped("budget_exceeded", refused.message, next_reset(now))
         limit = (run.limits or {}).get("max_cost_usd")
         if limit is not None:
             spent = (run.cost_usd or Decimal(0)) + (ctx.usage.cost or Decimal(0))
