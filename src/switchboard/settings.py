@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from switchboard.kit.setting_types import BlankIsUnset
 from switchboard.limits.settings import LimitSettings
 from switchboard.observability.settings import TelemetrySettings
 from switchboard.tools.settings import ToolSettings
@@ -119,13 +120,13 @@ class Settings(LimitSettings, UsageSettings, TelemetrySettings, ToolSettings, Ba
         default=300.0, gt=0, description="How long POST /v1/runs/wait and /v1/chat wait before answering anyway."
     )
 
-    secret_key: SecretStr | None = Field(
+    secret_key: Annotated[SecretStr | None, BlankIsUnset] = Field(
         default=None,
         description="Encrypts the webhook and trigger signing secrets at rest (any long random string, e.g. "
         "`openssl rand -base64 32`); every process must have the same. Unset: one is generated into "
         "data_dir/secret_key (mode 0600) and reused.",
     )
-    public_url: str | None = Field(
+    public_url: Annotated[str | None, BlankIsUnset] = Field(
         default=None,
         description="This server's address as receivers of notifications reach it, for links in them. Default: "
         "http://host:port.",
@@ -159,10 +160,12 @@ class Settings(LimitSettings, UsageSettings, TelemetrySettings, ToolSettings, Ba
     dispatcher_concurrency: int = Field(
         default=32, ge=1, description="Deliveries one process sends at once (each worker process runs a dispatcher)."
     )
-    smtp_host: str | None = Field(default=None, description="SMTP server for email notifications; unset: no email.")
+    smtp_host: Annotated[str | None, BlankIsUnset] = Field(
+        default=None, description="SMTP server for email notifications; unset: no email."
+    )
     smtp_port: int = Field(default=587, ge=1, le=65535)
-    smtp_username: str | None = None
-    smtp_password: SecretStr | None = None
+    smtp_username: Annotated[str | None, BlankIsUnset] = None
+    smtp_password: Annotated[SecretStr | None, BlankIsUnset] = None
     smtp_from: str = Field(default="switchboard@localhost", description="The From address of notification emails.")
     smtp_allowed_domains: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
@@ -186,7 +189,7 @@ class Settings(LimitSettings, UsageSettings, TelemetrySettings, ToolSettings, Ba
     knowledge_max_document_bytes: int = Field(
         default=512 * 1024, gt=0, description="Largest knowledge document (its text as UTF-8) accepted (413 beyond it)."
     )
-    embedding_model: str | None = Field(
+    embedding_model: Annotated[str | None, BlankIsUnset] = Field(
         default=None,
         description="Embeds knowledge chunks for hybrid search where pgvector is installed: 'hashing' (built in, "
         "offline, lexical not semantic) or any Pydantic AI embedding model string. Unset: full-text search only.",
@@ -244,14 +247,6 @@ class Settings(LimitSettings, UsageSettings, TelemetrySettings, ToolSettings, Ba
         if isinstance(value, str):
             return [item.strip() for item in value.split(",") if item.strip()]
         return value
-
-    @field_validator(
-        "secret_key", "public_url", "smtp_host", "smtp_username", "smtp_password", "embedding_model", mode="before"
-    )
-    @classmethod
-    def _blank_is_unset(cls, value: object) -> object:
-        # `SWITCHBOARD_SMTP_HOST=` as .env.example has it means "not set", not a host named "".
-        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("webhook_retry_seconds")
     @classmethod

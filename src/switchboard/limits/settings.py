@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings
 
+from switchboard.kit.setting_types import BlankIsUnset
 from switchboard.limits.tiers import DEFAULT_TIERS, TierNumbers
 
 
@@ -17,7 +18,7 @@ class LimitSettings(BaseSettings):
         "number is no limit.",
     )
     default_tier: str = Field(default="free", description="The tier of a user created without one.")
-    redis_url: str | None = Field(
+    redis_url: Annotated[str | None, BlankIsUnset] = Field(
         default=None,
         description="redis://… : keep the rate limits in Redis instead of PostgreSQL (same limits, same semantics).",
     )
@@ -37,13 +38,13 @@ class LimitSettings(BaseSettings):
         description="The longest a run waits, in all, for its user's tokens per minute before failing with "
         "rate_limited (tpm_exceeded=wait). A cancel interrupts the wait.",
     )
-    auth_failures_per_minute: int | None = Field(
+    auth_failures_per_minute: Annotated[int | None, BlankIsUnset] = Field(
         default=60,
         ge=1,
         description="Requests with an invalid or revoked API key per minute per client address; past it, 429 before "
         "any database lookup (keys this process authenticated moments ago still pass). Unset: no limit.",
     )
-    trigger_ingest_per_minute: int | None = Field(
+    trigger_ingest_per_minute: Annotated[int | None, BlankIsUnset] = Field(
         default=600,
         ge=1,
         description="Events per minute per client address at the inbound trigger hooks (/v1/hooks/…), counted "
@@ -65,8 +66,3 @@ class LimitSettings(BaseSettings):
                 f"default_tier {self.default_tier!r} is not one of the tiers: {', '.join(sorted(self.tiers))}"
             )
         return self
-
-    @field_validator("redis_url", "auth_failures_per_minute", "trigger_ingest_per_minute", mode="before")
-    @classmethod
-    def _blank_limit_setting_is_unset(cls, value: Any) -> Any:
-        return None if isinstance(value, str) and not value.strip() else value

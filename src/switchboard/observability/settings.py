@@ -3,25 +3,27 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Annotated
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings
+
+from switchboard.kit.setting_types import BlankIsUnset
 
 
 class TelemetrySettings(BaseSettings):
-    metrics_token: SecretStr | None = Field(
+    metrics_token: Annotated[SecretStr | None, BlankIsUnset] = Field(
         default=None,
         description="The bearer token Prometheus sends to scrape GET /metrics (admin API keys may scrape too). "
         "Unset: only admin keys.",
     )
-    metrics_dir: Path | None = Field(
+    metrics_dir: Annotated[Path | None, BlankIsUnset] = Field(
         default=None,
         description="A directory for prometheus-client's multiprocess mode: every `switchboard serve` and "
         "`switchboard worker` on this host with the same directory adds its counters there, and any server's "
         "/metrics reports their sum. Unset: each process reports only its own.",
     )
-    otel_endpoint: str | None = Field(
+    otel_endpoint: Annotated[str | None, BlankIsUnset] = Field(
         default=None,
         description="OTLP/HTTP endpoint of an OpenTelemetry collector (e.g. http://localhost:4318; /v1/traces is "
         "added unless the URL has a path): traces of requests, runs, model and tool calls, database statements. "
@@ -39,8 +41,3 @@ class TelemetrySettings(BaseSettings):
         le=1.0,
         description="The share of traces recorded (a run's spans follow the request that created it).",
     )
-
-    @field_validator("otel_endpoint", "metrics_dir", "metrics_token", mode="before")
-    @classmethod
-    def _blank_telemetry_is_unset(cls, value: Any) -> Any:
-        return None if isinstance(value, str) and not value.strip() else value
