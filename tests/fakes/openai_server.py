@@ -169,6 +169,17 @@ class FakeOpenAI:
         """What an OpenAI client takes as its base URL."""
         return f"{self.url}/v1"
 
+    def server_settings(self) -> dict[str, Any]:
+        """Settings for a Switchboard whose model is this fake, each request answered once: no retries by the
+        SDK or by the run, so the script plays exactly as written."""
+        return {
+            "model": "openai-chat:fake-model",
+            "llm_base_url": self.base_url,
+            "llm_api_key": "test-key",
+            "llm_max_retries": 0,
+            "model_retries": 0,
+        }
+
     @property
     def requests(self) -> list[RecordedRequest]:
         with self._lock:

@@ -45,11 +45,7 @@ class World:
 def world(make_server: Callable[..., LiveServer], fake: FakeOpenAI) -> World:
     server = make_server(
         plugins=[SAFETY_PLUGIN],
-        model="openai-chat:fake-model",
-        llm_base_url=fake.base_url,
-        llm_api_key="test-key",
-        llm_max_retries=0,
-        model_retries=0,
+        **fake.server_settings(),
     )
     people = seed_demo(server.settings)
     with server.client(people[BOB].key) as bob:

@@ -24,11 +24,7 @@ def served(
 ) -> tuple[LiveServer, dict[str, DemoUser]]:
     server = make_server(
         plugins=[TOOLS_PLUGIN],
-        model="openai-chat:fake-model",
-        llm_base_url=fake.base_url,
-        llm_api_key="test-key",
-        llm_max_retries=0,
-        model_retries=0,
+        **fake.server_settings(),
     )
     return server, seed_demo(server.settings)
 
