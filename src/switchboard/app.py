@@ -19,6 +19,7 @@ from switchboard.agents.schemas import AGENT_NAME_MARK
 from switchboard.api_docs.pages import install_api_docs
 from switchboard.auth.key_cache import KeyCache
 from switchboard.chat.endpoints import router as chat_router
+from switchboard.console import install_console
 from switchboard.engine import channels
 from switchboard.engine.embedded import EmbeddedWorkers
 from switchboard.kit.db import Database, safe_url
@@ -182,6 +183,7 @@ def create_app(settings: Settings | None = None, *, span_processor: SpanProcesso
             ],
         )
     install_api_docs(app, app.title)
+    install_console(app)
     if tracing is not None:
         tracing.instrument_app(app)
     routers = (

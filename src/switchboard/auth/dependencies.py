@@ -1,4 +1,5 @@
-"""FastAPI dependencies: the unit of work and the caller's identity, from the bearer API key only."""
+"""FastAPI dependencies: the unit of work and the caller's identity, from the bearer API key (or the console's
+session cookie, which holds one: `auth.browser_session`)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from switchboard.auth.browser_session import CSRF_HEADER, SAFE_METHODS, browser_sessions, session_cookie
 from switchboard.auth.principal import Principal
 from switchboard.auth.scopes import Scope
 from switchboard.auth.service import authenticate
@@ -31,7 +33,7 @@ async def _session(request: Request) -> AsyncIterator[AsyncSession]:
 SessionDep = Annotated[AsyncSession, Depends(_session, scope="function")]
 
 
-@raises(Unauthenticated, DatabaseUnavailable, RateLimited)
+@raises(Unauthenticated, PermissionDenied, DatabaseUnavailable, RateLimited)
 async def _principal(
     request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> Principal:
@@ -39,9 +41,32 @@ async def _principal(
         # HTTPBearer (kept for the OpenAPI security scheme) returns nothing for other schemes; say which it was.
         if request.headers.get("authorization"):
             raise Unauthenticated("Malformed Authorization header: it must read `Authorization: Bearer sb_…`.")
-        raise Unauthenticated("Missing API key. Send `Authorization: Bearer sb_…`.")
+        key = _console_key(request)
+        if key is None:
+            raise Unauthenticated("Missing API key. Send `Authorization: Bearer sb_…`.")
+    else:
+        key = credentials.credentials
+    return await principal_for_key(request, key)
+
+
+def _console_key(request: Request) -> str | None:
+    """The key a console session cookie holds (the console's pages call the API with it); a request that changes
+    something must carry the session's CSRF token too (`auth.browser_session`)."""
+    cookie = session_cookie(request)
+    if cookie is None:
+        return None
+    sessions = browser_sessions(app_state(request).settings)
+    key = sessions.open(cookie)
+    if request.method not in SAFE_METHODS:
+        sessions.check_csrf(cookie, request.headers.get(CSRF_HEADER))
+    return key
+
+
+@raises(Unauthenticated, DatabaseUnavailable, RateLimited)
+async def principal_for_key(request: Request, key: str) -> Principal:
+    """The principal of an API key: remembered, or read (and remembered) in a unit of work of its own."""
     state = app_state(request)
-    principal = state.keys.get(credentials.credentials)
+    principal = state.keys.get(key)
     if principal is None:
         # An address sending bad keys past SWITCHBOARD_AUTH_FAILURES_PER_MINUTE is refused before any lookup.
         failures = state.limits.auth_failures
@@ -50,7 +75,7 @@ async def _principal(
         try:
             # Its own unit of work, and only when the key is not remembered: most requests need no session for it.
             async with state.db.unit_of_work() as session:
-                principal = await authenticate(session, credentials.credentials, cache=state.keys)
+                principal = await authenticate(session, key, cache=state.keys)
         except Unauthenticated:
             if failures is not None:
                 await failures.count(client_address(request))  # 429 instead, past the limit

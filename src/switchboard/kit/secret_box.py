@@ -48,9 +48,15 @@ class SecretBox:
 
 def secret_box(settings: Settings) -> SecretBox:
     """The box for `settings`: its `secret_key`, or the key generated into its data dir on first use."""
+    return _box(server_key(settings))
+
+
+def server_key(settings: Settings) -> str:
+    """The server's secret: `secret_key`, or the key generated into its data dir on first use. Each use derives
+    its own key from it (the box above, the console's session cookies), so no two uses share one."""
     if settings.secret_key is not None:
-        return _box(settings.secret_key.get_secret_value())
-    return _box(_key_file(settings.data_dir.resolve()))
+        return settings.secret_key.get_secret_value()
+    return _key_file(settings.data_dir.resolve())
 
 
 @lru_cache(maxsize=8)
