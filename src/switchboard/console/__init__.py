@@ -8,13 +8,23 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from switchboard.console import agents, sign_in
+from switchboard.console import admin, agents, approvals, automation, chat, knowledge, runs, sign_in, usage
 from switchboard.console.rendering import STATIC_URL
 
 STATIC_DIR = Path(__file__).parent / "static"
 
 # Each page's router: its routes are ConsoleRoutes (errors as pages) and are left out of the OpenAPI.
-ROUTERS = (sign_in.router, agents.router)
+ROUTERS = (
+    sign_in.router,
+    agents.router,
+    chat.router,
+    runs.router,
+    approvals.router,
+    automation.router,
+    knowledge.router,
+    usage.router,
+    admin.router,
+)
 
 
 def install_console(app: FastAPI) -> None:
