@@ -1,9 +1,86 @@
-"""The console's approvals pages (being built)."""
+"""The approvals inbox: every tool call waiting for a person, oldest first, as `GET /v1/approvals` lists them
+(members their own runs', admins everyone's), each with its arguments, whose run it is and the conversation that
+led to it; decided in one click as `POST /v1/runs/{id}/approvals` decides (the `runs:write` scope; recorded with
+who decided)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import uuid
+from dataclasses import dataclass
+from typing import Annotated, Literal
 
+from fastapi import APIRouter, Form, Request, Response
+from pydantic import ValidationError
+
+from switchboard.auth.dependencies import _runs_writer
+from switchboard.console.dependencies import ConsoleUserDep
+from switchboard.console.rendering import templates
 from switchboard.console.routing import ConsoleRoute
+from switchboard.kit.errors import ValidationFailed
+from switchboard.models import Run, RunStep, ThreadMessage
+from switchboard.runs.schemas import ApprovalDecision
+from switchboard.runs.service import RunService
+from switchboard.state import app_state
 
 router = APIRouter(prefix="/console", route_class=ConsoleRoute, include_in_schema=False)
+
+PAGE_SIZE = 50
+CONVERSATION_MESSAGES = 6
+RUN_CHANGED = "run-changed"  # the htmx event a decision triggers (a run page reloads its body on it)
+
+
+@dataclass(frozen=True)
+class PendingCall:
+    step: RunStep
+    run: Run
+    owner: str
+    conversation: list[ThreadMessage]
+
+
+@router.get("/approvals")
+async def approvals_page(request: Request, user: ConsoleUserDep) -> Response:
+    cursor = request.query_params.get("cursor") or None
+    state = app_state(request)
+    async with state.db.unit_of_work() as session:
+        service = RunService(session, state.agents, state.settings)
+        pending, next_cursor = await service.approval_queue(user, PAGE_SIZE, cursor)
+        emails = await service.runs.user_emails([run.user_id for _, run in pending])
+        threads = await service.runs.recent_messages(list({run.thread_id for _, run in pending}), CONVERSATION_MESSAGES)
+    calls = [
+        PendingCall(
+            step=step,
+            run=run,
+            owner=emails.get(run.user_id, f"user {run.user_id}"),
+            conversation=[m for m in threads.get(run.thread_id, []) if m.text],
+        )
+        for step, run in pending
+    ]
+    context = {"calls": calls, "cursor": cursor, "next_cursor": next_cursor}
+    return templates.TemplateResponse(request, "approvals.html", context)
+
+
+@router.post("/approvals/{run_id}")
+async def decide(
+    run_id: uuid.UUID,
+    request: Request,
+    user: ConsoleUserDep,
+    tool_call_id: Annotated[str, Form()],
+    decision: Annotated[Literal["approve", "deny"], Form()],
+    reason: Annotated[str, Form()] = "",
+) -> Response:
+    """One decision, as the API takes it; answers with the line that replaces the call in the page."""
+    await _runs_writer(user)
+    try:
+        body = ApprovalDecision(tool_call_id=tool_call_id, approve=decision == "approve", reason=reason.strip() or None)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+        raise ValidationFailed(problems) from None
+    state = app_state(request)
+    async with state.db.unit_of_work() as session:
+        service = RunService(session, state.agents, state.settings)
+        run = await service.decide(user, run_id, body)
+        status = run.status
+    context = {"decision": body, "run_id": run_id, "status": status}
+    response = templates.TemplateResponse(request, "approvals_decided.html", context)
+    response.headers["HX-Trigger"] = RUN_CHANGED
+    return response

@@ -5,12 +5,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from switchboard.kit.pagination import keyset_page
-from switchboard.models import Run, RunStep
+from switchboard.models import Run, RunStep, ThreadMessage, User
 from switchboard.models.runs import ACTIVE, RunStatus, StepStatus
 
 
@@ -20,6 +21,8 @@ class RunFilter:
     agent: str | None = None
     status: RunStatus | None = None
     parent_id: uuid.UUID | None = None
+    created_from: datetime | None = None  # created at or after this instant
+    created_before: datetime | None = None  # created before this instant
 
 
 class RunRepository:
@@ -52,6 +55,10 @@ class RunRepository:
             query = query.where(Run.status == where.status)
         if where.parent_id is not None:
             query = query.where(Run.parent_id == where.parent_id)
+        if where.created_from is not None:
+            query = query.where(Run.created_at >= where.created_from)
+        if where.created_before is not None:
+            query = query.where(Run.created_at < where.created_before)
         return await keyset_page(
             self.session, query, [Run.created_at, Run.id], limit=limit, cursor=cursor, descending=True
         )
@@ -107,6 +114,34 @@ class RunRepository:
             run.id: run for run in await self.session.scalars(select(Run).where(Run.id.in_({s.run_id for s in steps})))
         }
         return [(step, runs[step.run_id]) for step in steps], next_cursor
+
+    async def recent_messages(
+        self, thread_ids: Sequence[uuid.UUID], per_thread: int
+    ) -> dict[uuid.UUID, list[ThreadMessage]]:
+        """The last `per_thread` messages of each thread, oldest first, in one query (the console's approvals
+        inbox shows the conversation that led to each call). The caller has authorized the threads' runs."""
+        if not thread_ids:
+            return {}
+        rank = func.row_number().over(partition_by=ThreadMessage.thread_id, order_by=ThreadMessage.seq.desc())
+        ranked = select(ThreadMessage.id, rank.label("rank")).where(ThreadMessage.thread_id.in_(thread_ids)).subquery()
+        query = (
+            select(ThreadMessage)
+            .join(ranked, ranked.c.id == ThreadMessage.id)
+            .where(ranked.c.rank <= per_thread)
+            .order_by(ThreadMessage.thread_id, ThreadMessage.seq)
+        )
+        recent: dict[uuid.UUID, list[ThreadMessage]] = {}
+        for message in await self.session.scalars(query):
+            recent.setdefault(message.thread_id, []).append(message)
+        return recent
+
+    async def user_emails(self, user_ids: Sequence[int]) -> dict[int, str]:
+        """The users' emails by id, in one query (whose run it is, who decided, where the console shows runs
+        of several users)."""
+        if not user_ids:
+            return {}
+        rows = await self.session.execute(select(User.id, User.email).where(User.id.in_(set(user_ids))))
+        return {user_id: email for user_id, email in rows}
 
 
 _AWAITING = (RunStep.status == StepStatus.AWAITING_APPROVAL) & RunStep.approved.is_(None)

@@ -1,0 +1,138 @@
+"""The runs list, the run page (timeline, child runs, Cancel) and who may open a run, in a browser, each
+checked against the API."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from playwright.async_api import Dialog, expect
+
+from tests.console.conftest import Console
+
+ALICE = "alice@example.com"
+BOB = "bob@example.com"
+ADMIN = "admin@example.com"
+
+
+def run_and_wait(console: Console, email: str, agent: str, message: str) -> dict[str, Any]:
+    with console.server.client(console.users[email].key) as client:
+        response = client.post("/v1/runs/wait", json={"agent": agent, "message": message})
+        assert response.status_code == 200, response.text
+        run: dict[str, Any] = response.json()
+        return run
+
+
+def get_run(console: Console, email: str, run_id: str) -> dict[str, Any]:
+    with console.server.client(console.users[email].key) as client:
+        response = client.get(f"/v1/runs/{run_id}")
+        assert response.status_code == 200, response.text
+        run: dict[str, Any] = response.json()
+        return run
+
+
+async def test_the_runs_list_filters_by_status_and_agent(console: Console) -> None:
+    looked_up = run_and_wait(console, ALICE, "support", "What is the status of order 2?")
+    paused = run_and_wait(console, ALICE, "support", "Please refund order 2")
+    assert (looked_up["status"], paused["status"]) == ("succeeded", "requires_action")
+    run_and_wait(console, BOB, "support", "What is the status of order 3?")  # not alice's: never listed
+
+    page = await console.open(ALICE)
+    await page.goto("/console/runs")
+    rows = page.locator("#runs-table tbody tr[data-run-id]")
+    await expect(rows).to_have_count(2)
+    await expect(page.locator(f'tr[data-run-id="{paused["id"]}"] .status')).to_have_text("requires_action")
+    await expect(page.locator(f'tr[data-run-id="{looked_up["id"]}"]')).to_contain_text("What is the status of order 2?")
+    await console.screenshot(page, "runs")
+
+    await page.get_by_label("Status").select_option("succeeded")
+    await expect(page).to_have_url(re.compile(r"/console/runs\?status=succeeded"))
+    await expect(rows).to_have_count(1)
+    await expect(rows.first).to_have_attribute("data-run-id", looked_up["id"])
+
+    await page.get_by_label("Agent").select_option("text-analysis")
+    await expect(page.get_by_text("No runs match.")).to_be_visible()
+    await expect(rows).to_have_count(0)
+
+    # The filters are in the address: a reload shows the same list, and a date range that excludes today none.
+    await page.goto("/console/runs?status=requires_action&agent=support")
+    await expect(rows).to_have_count(1)
+    await expect(rows.first).to_have_attribute("data-run-id", paused["id"])
+    await page.goto("/console/runs?from=2020-01-01&to=2020-01-31")
+    await expect(rows).to_have_count(0)
+
+
+async def test_the_run_page_shows_the_timeline_and_a_pipelines_child_tree(console: Console) -> None:
+    run = run_and_wait(console, ALICE, "support", "What is the status of order 2?")
+    with console.server.client(console.users[ALICE].key) as client:
+        steps = client.get(f"/v1/runs/{run['id']}/steps").json()
+    call = next(step for step in steps if step["kind"] == "tool_call")
+    assert call["tool_name"] == "get_order"
+
+    page = await console.open(ALICE)
+    await page.goto(f"/console/runs/{run['id']}")
+    await expect(page.locator("#run-status")).to_have_text("succeeded")
+    tool_step = page.locator("li.step-tool_call")
+    await expect(tool_step).to_have_count(1)
+    await expect(page.locator("li.step")).to_have_count(len(steps))
+    await tool_step.get_by_text("Tool call: get_order").click()
+    await expect(tool_step.locator("pre.json").first).to_contain_text('"order_id": 2')
+    await expect(tool_step.locator("pre.json").nth(1)).to_contain_text('"status": "processing"')
+    tokens = run["usage"]["input_tokens"] + run["usage"]["output_tokens"]
+    await expect(page.locator("#run-usage")).to_contain_text(f"{tokens:,} tokens")
+    await expect(page.get_by_text("Order #2")).to_be_visible()  # the output
+    await console.screenshot(page, "run")
+
+    pipeline = run_and_wait(
+        console, ALICE, "text-analysis", "Alice loved the new shop in Paris. The delivery on March 3 was late."
+    )
+    children = get_run(console, ALICE, pipeline["id"])["children"]
+    assert children
+    await page.goto(f"/console/runs/{pipeline['id']}")
+    tree = page.locator("section[aria-labelledby=children-title] ul.run-tree").first
+    await expect(tree.locator(":scope > li")).to_have_count(len(children))
+    first = tree.get_by_role("link", name=children[0]["step"], exact=True)
+    await expect(first).to_have_attribute("href", f"/console/runs/{children[0]['id']}")
+    await first.click()
+    await expect(page.get_by_role("link", name=f"run {pipeline['id']}")).to_be_visible()  # "part of"
+
+
+async def test_cancel_from_the_run_page(console: Console) -> None:
+    paused = run_and_wait(console, ALICE, "support", "Please refund order 2")
+    assert paused["status"] == "requires_action"
+
+    page = await console.open(ALICE)
+    await page.goto(f"/console/runs/{paused['id']}")
+    await expect(page.get_by_role("heading", name="Waiting for approval")).to_be_visible()
+    await expect(page.locator("#live-state")).to_contain_text("Following")
+    asked: list[str] = []
+
+    async def accept(dialog: Dialog) -> None:
+        asked.append(dialog.message)
+        await dialog.accept()
+
+    page.on("dialog", accept)
+    await page.get_by_role("button", name="Cancel run").click()
+    await expect(page.locator("#run-status")).to_have_text("cancelled")
+    assert len(asked) == 1
+    assert asked[0].startswith("Cancel this run?")
+    await expect(page.get_by_role("button", name="Cancel run")).to_have_count(0)
+    assert get_run(console, ALICE, paused["id"])["status"] == "cancelled"
+
+
+async def test_another_users_run_is_not_found_except_for_an_admin(console: Console) -> None:
+    run = run_and_wait(console, ALICE, "support", "What is the status of order 2?")
+    bob = await console.open(BOB)
+    response = await bob.goto(f"/console/runs/{run['id']}")
+    assert response is not None
+    assert response.status == 404
+    await expect(bob.get_by_text(f"Run {run['id']} not found.")).to_be_visible()
+    with console.server.client(console.users[BOB].key) as client:  # as the API answers bob
+        assert client.get(f"/v1/runs/{run['id']}").status_code == 404
+
+    admin = await console.open(ADMIN)
+    response = await admin.goto(f"/console/runs/{run['id']}")
+    assert response is not None
+    assert response.status == 200
+    await expect(admin.get_by_text(ALICE)).to_be_visible()
+    await expect(admin.get_by_role("button", name="Cancel run")).to_have_count(0)
