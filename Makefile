@@ -6,7 +6,7 @@ ifeq ($(UV),)
 UV := python3 -m uv
 endif
 
-.PHONY: serve test lint typecheck pytest sync bench bench-engine bench-chat bench-deliveries bench-metrics bench-limiter bench-usage fuzz
+.PHONY: serve test lint typecheck pytest sync bench bench-engine bench-chat bench-deliveries bench-metrics bench-limiter bench-usage bench-console screenshots fuzz
 
 .venv/.synced: pyproject.toml uv.lock
 	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet uv || python3 -m pip install --quiet --user --break-system-packages uv
@@ -46,7 +46,7 @@ test: lint typecheck pytest
 # runs, and enqueue->start latency. The chat turn's (issue 9): the support route, POST /v1/chat and a minimal
 # FastAPI + asyncpg reference, side by side against a zero-delay fake model. The notification dispatcher's
 # (issue 10): deliveries/s of one worker process to a local webhook sink, and run settled->first attempt.
-bench: bench-engine bench-chat bench-deliveries bench-metrics bench-limiter bench-usage
+bench: bench-engine bench-chat bench-deliveries bench-metrics bench-limiter bench-usage bench-console
 
 bench-engine: .venv/.synced
 	$(BYTECODE) $(UV) run --frozen python -m bench.run_engine
@@ -65,3 +65,10 @@ bench-limiter: .venv/.synced
 
 bench-usage: .venv/.synced
 	$(BYTECODE) $(UV) run --frozen python -m bench.usage_queries
+
+bench-console: .venv/.synced
+	$(BYTECODE) $(UV) run --frozen python -m bench.console_pages
+
+# The README's console screenshots (docs/screenshots/), taken by the browser tests as they go (Debian's chromium).
+screenshots: .venv/.synced
+	SWITCHBOARD_SCREENSHOTS=docs/screenshots $(BYTECODE) $(UV) run --frozen pytest --numprocesses=auto tests/console

@@ -1,6 +1,7 @@
 """Benchmarks kept with the code (`make bench`), and the few helpers every one of them uses."""
 
 import os
+import statistics
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -14,6 +15,15 @@ def percentile(values: Sequence[float], pct: float) -> float:
     """Nearest rank."""
     ordered = sorted(values)
     return ordered[max(0, min(len(ordered) - 1, round(pct / 100 * len(ordered) + 0.5) - 1))]
+
+
+def summary(values: Sequence[float], places: int = 2) -> dict[str, float]:
+    """p50, p99 and max of timings, rounded to `places`."""
+    return {
+        "p50": round(statistics.median(values), places),
+        "p99": round(percentile(values, 99), places),
+        "max": round(max(values), places),
+    }
 
 
 def comma_ints(value: str) -> list[int]:

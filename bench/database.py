@@ -134,3 +134,33 @@ async def outcomes(ctx: Context, ids: Sequence[uuid.UUID]) -> dict[str, int]:
             {"ids": list(ids)},
         )
         return {str(status): int(count) for status, count in rows}
+
+
+# Every run on a thread of its own, statuses spread as a busy day leaves them: mostly succeeded, some failed.
+_INSERT_RUNS = """
+WITH t AS (
+    INSERT INTO threads (id, user_id, agent, turns)
+    SELECT gen_random_uuid(), :user_id, (CAST(:agents AS text[]))[1 + n % cardinality(CAST(:agents AS text[]))], 1
+    FROM generate_series(1, :n) AS n
+    RETURNING id, agent
+)
+INSERT INTO runs (id, user_id, thread_id, turn, agent, status, input, multitask_strategy, created_at, updated_at,
+                  finished_at)
+SELECT gen_random_uuid(), :user_id, t.id, 1, t.agent,
+       CASE WHEN row_number() OVER () <= :queued THEN 'queued'
+            WHEN random() < 0.9 THEN 'succeeded' ELSE 'failed' END,
+       'hello', 'enqueue', now() - random() * interval '1 day', now() - random() * interval '1 hour', now()
+FROM t
+"""
+
+
+async def insert_runs(engine: AsyncEngine, user_id: int, agents: Sequence[str], n: int, queued: int) -> None:
+    """`n` runs of the user over `agents` (`queued` of them still queued, the rest finished within the last day),
+    inserted with SQL, then the tables analysed as a database that grew so would be."""
+    params = {"user_id": user_id, "agents": list(agents), "n": n, "queued": queued}
+    async with engine.begin() as connection:
+        await connection.execute(text(_INSERT_RUNS), params)
+    async with engine.connect() as connection:
+        await connection.execute(text("COMMIT"))
+        await connection.execute(text("VACUUM ANALYZE runs"))
+        await connection.execute(text("VACUUM ANALYZE threads"))

@@ -18,7 +18,6 @@ import asyncio
 import json
 import os
 import shutil
-import statistics
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -29,7 +28,7 @@ import redis.asyncio as aioredis
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from bench import fresh_workdir, load_average, percentile
+from bench import fresh_workdir, load_average, summary
 from bench.database import bench_database, bench_settings
 from bench.report import machine
 from switchboard.limits.limiter import Rate, RateLimiter
@@ -42,21 +41,13 @@ ROOMY = Rate(10**9)  # never over: every hit is admitted
 TIGHT = Rate(1)  # over after the first
 
 
-def _summary(values: list[float]) -> dict[str, float]:
-    return {
-        "p50": round(statistics.median(values), 3),
-        "p99": round(percentile(values, 99), 3),
-        "max": round(max(values), 3),
-    }
-
-
 async def _timed(count: int, check: Callable[[int], Awaitable[object]]) -> dict[str, float]:
     times: list[float] = []
     for i in range(count):
         began = time.perf_counter()
         await check(i)
         times.append((time.perf_counter() - began) * 1000)
-    return _summary(times)
+    return summary(times, places=3)
 
 
 async def _concurrent(limiter: RateLimiter, keys: list[str], tasks: int, seconds: float) -> dict[str, Any]:
@@ -73,7 +64,11 @@ async def _concurrent(limiter: RateLimiter, keys: list[str], tasks: int, seconds
 
     began = time.perf_counter()
     await asyncio.gather(*(task(n) for n in range(tasks)))
-    return {"tasks": tasks, "checks_per_second": round(len(times) / (time.perf_counter() - began)), **_summary(times)}
+    return {
+        "tasks": tasks,
+        "checks_per_second": round(len(times) / (time.perf_counter() - began)),
+        **summary(times, places=3),
+    }
 
 
 async def _measure(limiter: RateLimiter, args: argparse.Namespace) -> dict[str, Any]:

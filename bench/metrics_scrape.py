@@ -17,7 +17,6 @@ import argparse
 import asyncio
 import json
 import os
-import statistics
 import sys
 import tempfile
 import time
@@ -25,29 +24,14 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import text
 
-from bench.database import bench_database, prepare
+from bench import summary
+from bench.database import bench_database, insert_runs, prepare
 from bench.services import _switchboard, free_port, service
 from switchboard.observability.scrape import read_queue
 
 AGENTS = [f"agent-{n}" for n in range(8)]
 SCRAPE_TOKEN = "bench-scrape-token"  # noqa: S105 - the bench's own server
-# Every run on a thread of its own, statuses spread as a busy day leaves them: mostly succeeded, some failed.
-_INSERT = """
-WITH t AS (
-    INSERT INTO threads (id, user_id, agent, turns)
-    SELECT gen_random_uuid(), :user_id, (CAST(:agents AS text[]))[1 + n % 8], 1 FROM generate_series(1, :n) AS n
-    RETURNING id, agent
-)
-INSERT INTO runs (id, user_id, thread_id, turn, agent, status, input, multitask_strategy, created_at, updated_at,
-                  finished_at)
-SELECT gen_random_uuid(), :user_id, t.id, 1, t.agent,
-       CASE WHEN row_number() OVER () <= :queued THEN 'queued'
-            WHEN random() < 0.9 THEN 'succeeded' ELSE 'failed' END,
-       'hello', 'enqueue', now() - random() * interval '1 day', now() - random() * interval '1 hour', now()
-FROM t
-"""
 # What a worker process counts: runs settled and their durations, by agent and status; a delivery.
 _WORKER = f"""
 from switchboard.observability.metrics import RUNS_SETTLED, RUN_SECONDS, WEBHOOK_DELIVERIES
@@ -57,12 +41,6 @@ for agent in {AGENTS!r}:
         RUN_SECONDS.labels(agent, status).observe(1.5)
 WEBHOOK_DELIVERIES.labels('webhook', 'delivered').inc()
 """
-
-
-def _summary(values: list[float]) -> dict[str, float]:
-    ordered = sorted(values)
-    p99 = ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
-    return {"p50": round(statistics.median(values), 2), "p99": round(p99, 2), "max": round(max(values), 2)}
 
 
 async def _scrapes(url: str, count: int) -> tuple[list[float], int]:
@@ -99,19 +77,14 @@ async def _mode(url: str, workdir: Path, args: argparse.Namespace, directory: Pa
         "mode": "multiprocess" if directory else "single process",
         "other_processes": args.processes if directory else 0,
         "bytes": size,
-        "scrape_ms": _summary(times),
+        "scrape_ms": summary(times),
     }
 
 
 async def _measure(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     async with bench_database(workdir) as (url, where):
         ctx = await prepare(url, workdir, {})
-        params = {"user_id": ctx.principal.user_id, "agents": AGENTS, "n": args.runs, "queued": args.queued}
-        async with ctx.engine.begin() as connection:
-            await connection.execute(text(_INSERT), params)
-        async with ctx.engine.connect() as connection:
-            await connection.execute(text("COMMIT"))
-            await connection.execute(text("VACUUM ANALYZE runs"))
+        await insert_runs(ctx.engine, ctx.principal.user_id, AGENTS, args.runs, args.queued)
         queue_ms: list[float] = []
         for _ in range(args.scrapes):
             began = time.perf_counter()
@@ -126,7 +99,7 @@ async def _measure(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         "runs": args.runs,
         "queued": args.queued,
         "scrapes": args.scrapes,
-        "queue_query_ms": _summary(queue_ms),
+        "queue_query_ms": summary(queue_ms),
         "modes": modes,
     }
 
