@@ -190,6 +190,9 @@ def serve(
     try:
         for line in _with_db(settings, prepare):
             typer.echo(line)
+        typer.echo(
+            f"the console: http://{host}:{port}/console (sign in with an API key{' above' * with_demo})", err=True
+        )
         config = uvicorn.Config(
             create_app(settings),
             host=host,
