@@ -66,6 +66,8 @@ Switchboard runs Pydantic AI agents behind an authenticated HTTP API, on Postgre
 
 **Authentication**: every route except `/health`, `/ready` and these docs needs an API key:
 `Authorization: Bearer sb_…` (create one with `switchboard keys create --email you@example.com`).
+The web console (`/console`) signs in with a key and calls this API with its session cookie instead; a request
+with that cookie that changes something must carry the page's `X-CSRF-Token`.
 
 **Errors** always have one shape: `{"error": {"type", "message", "request_id", "details"?}}`.
 
