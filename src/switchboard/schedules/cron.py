@@ -98,3 +98,15 @@ def described(cron: str, timezone: str) -> str:
     except (CronSimError, ValidationFailed):
         words = cron  # stored before a library change refused it: show it as it is
     return f"{words} ({timezone})"
+
+
+def upcoming(cron: str, timezone: str, after: datetime, count: int) -> list[datetime]:
+    """The next `count` ticks after `after` (UTC instants; fewer if the expression stops matching), for a preview.
+    Call `checked` first: an invalid expression or timezone raises here as it does there."""
+    ticks: list[datetime] = []
+    tick: datetime | None = after
+    while len(ticks) < count and tick is not None:
+        tick = next_tick(cron, timezone, tick)
+        if tick is not None:
+            ticks.append(tick)
+    return ticks

@@ -182,6 +182,16 @@ class ScheduleService:
             self.session, query, [Run.created_at, Run.id], limit=limit, cursor=cursor, descending=True
         )
 
+    async def last_run_statuses(self, user: Principal, schedules: list[Schedule]) -> dict[uuid.UUID, str]:
+        """The status of each schedule's last run, by run id, in one query (for a list of schedules)."""
+        run_ids = {s.last_run_id for s in schedules if s.last_run_id is not None}
+        if not run_ids:
+            return {}
+        rows = await self.session.execute(
+            select(Run.id, Run.status).where(Run.id.in_(run_ids), Run.user_id == user.user_id)
+        )
+        return {run_id: str(status) for run_id, status in rows}
+
     # --- run now ---
 
     async def run_now(self, user: Principal, schedule_id: uuid.UUID, request_id: str | None) -> Run:
