@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 
 from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -81,3 +83,30 @@ class MessageRepository:
         """The thread's messages, oldest first."""
         query = select(ThreadMessage).where(ThreadMessage.thread_id == thread_id)
         return await keyset_page(self.session, query, [ThreadMessage.seq], limit=limit, cursor=cursor)
+
+    async def latest(self, thread_id: uuid.UUID, limit: int) -> tuple[list[ThreadMessage], bool]:
+        """The thread's last `limit` messages, oldest first, and whether earlier ones were left out."""
+        query = (
+            select(ThreadMessage)
+            .where(ThreadMessage.thread_id == thread_id)
+            .order_by(ThreadMessage.seq.desc())
+            .limit(limit + 1)
+        )
+        rows = list(await self.session.scalars(query))
+        return list(reversed(rows[:limit])), len(rows) > limit
+
+    async def first_prompts(self, thread_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str]:
+        """Each thread's first user prompt (its text), in one query: what names a thread that has no title."""
+        if not thread_ids:
+            return {}
+        query = (
+            select(ThreadMessage.thread_id, ThreadMessage.text)
+            .where(
+                ThreadMessage.thread_id.in_(thread_ids),
+                ThreadMessage.kind == "request",
+                ThreadMessage.text.is_not(None),
+            )
+            .order_by(ThreadMessage.thread_id, ThreadMessage.seq)
+            .ext(distinct_on(ThreadMessage.thread_id))
+        )
+        return {thread_id: text for thread_id, text in await self.session.execute(query) if text}

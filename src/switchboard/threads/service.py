@@ -123,3 +123,16 @@ class ThreadService:
     ) -> tuple[list[ThreadMessage], str | None]:
         thread = await self.get(user, thread_id)
         return await self.messages.page(thread.id, limit, cursor)
+
+    async def latest_messages(
+        self, user: Principal, thread_id: uuid.UUID, limit: int
+    ) -> tuple[Thread, list[ThreadMessage], bool]:
+        """The caller's thread (another user's is not found), its last `limit` messages oldest first, and whether
+        earlier ones were left out (the console's chat page shows a thread's recent history)."""
+        thread = await self.get(user, thread_id)
+        messages, more = await self.messages.latest(thread.id, limit)
+        return thread, messages, more
+
+    async def first_prompts(self, threads: list[Thread]) -> dict[uuid.UUID, str]:
+        """The first thing the user said on each of these threads (they must be the caller's, e.g. from `page`)."""
+        return await self.messages.first_prompts([thread.id for thread in threads])
