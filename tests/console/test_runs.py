@@ -3,21 +3,42 @@ checked against the API."""
 
 from __future__ import annotations
 
+import asyncio
 import re
+import socket
+from collections.abc import Callable
 from typing import Any
 
+import pytest
 from playwright.async_api import Dialog, expect
 
 from tests.console.conftest import Console
+from tests.fixtures.server import LiveServer
 
 ALICE = "alice@example.com"
 BOB = "bob@example.com"
 ADMIN = "admin@example.com"
 
 
-def run_and_wait(console: Console, email: str, agent: str, message: str) -> dict[str, Any]:
+@pytest.fixture
+def server(make_server: Callable[..., LiveServer]) -> LiveServer:
+    """The console's server, allowed to notify 127.0.0.1 (a run's deliveries, to a port nobody listens on)."""
+    return make_server(allow_private_urls=True)
+
+
+def closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+def run_and_wait(
+    console: Console, email: str, agent: str, message: str, notify: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
     with console.server.client(console.users[email].key) as client:
-        response = client.post("/v1/runs/wait", json={"agent": agent, "message": message})
+        body = {"agent": agent, "message": message, **({"notify": notify} if notify else {})}
+        response = client.post("/v1/runs/wait", json=body)
         assert response.status_code == 200, response.text
         run: dict[str, Any] = response.json()
         return run
@@ -45,10 +66,14 @@ async def test_the_runs_list_filters_by_status_and_agent(console: Console) -> No
     await expect(page.locator(f'tr[data-run-id="{looked_up["id"]}"]')).to_contain_text("What is the status of order 2?")
     await console.screenshot(page, "runs")
 
+    newer = run_and_wait(console, ALICE, "support", "Show me all my orders")  # the open list shows it by itself
+    await expect(rows.first).to_have_attribute("data-run-id", newer["id"], timeout=8_000)
+    await expect(rows).to_have_count(3)
+
     await page.get_by_label("Status").select_option("succeeded")
     await expect(page).to_have_url(re.compile(r"/console/runs\?status=succeeded"))
-    await expect(rows).to_have_count(1)
-    await expect(rows.first).to_have_attribute("data-run-id", looked_up["id"])
+    await expect(rows).to_have_count(2)
+    await expect(rows.last).to_have_attribute("data-run-id", looked_up["id"])
 
     await page.get_by_label("Agent").select_option("text-analysis")
     await expect(page.get_by_text("No runs match.")).to_be_visible()
@@ -62,10 +87,17 @@ async def test_the_runs_list_filters_by_status_and_agent(console: Console) -> No
     await expect(rows).to_have_count(0)
 
 
-async def test_the_run_page_shows_the_timeline_and_a_pipelines_child_tree(console: Console) -> None:
-    run = run_and_wait(console, ALICE, "support", "What is the status of order 2?")
+async def test_the_run_page_shows_the_timeline_deliveries_and_a_pipelines_child_tree(console: Console) -> None:
+    hook = f"http://127.0.0.1:{closed_port()}/hook"
+    run = run_and_wait(console, ALICE, "support", "What is the status of order 2?", [{"webhook": {"url": hook}}])
     with console.server.client(console.users[ALICE].key) as client:
         steps = client.get(f"/v1/runs/{run['id']}/steps").json()
+        for _ in range(100):  # its notification's first attempt fails: nobody listens there
+            [delivery] = client.get(f"/v1/runs/{run['id']}/deliveries").json()["items"]
+            if delivery["attempts"]:
+                break
+            await asyncio.sleep(0.05)
+    assert delivery["status"] == "failed"
     call = next(step for step in steps if step["kind"] == "tool_call")
     assert call["tool_name"] == "get_order"
 
@@ -81,6 +113,11 @@ async def test_the_run_page_shows_the_timeline_and_a_pipelines_child_tree(consol
     tokens = run["usage"]["input_tokens"] + run["usage"]["output_tokens"]
     await expect(page.locator("#run-usage")).to_contain_text(f"{tokens:,} tokens")
     await expect(page.get_by_text("Order #2")).to_be_visible()  # the output
+    deliveries = page.locator("section[aria-labelledby=deliveries-title] tbody tr")
+    await expect(deliveries).to_have_count(1)
+    await expect(deliveries).to_contain_text(f"webhook: {hook}")
+    await expect(deliveries).to_contain_text("failed")
+    await expect(deliveries).to_contain_text(delivery["last_error"])
     await console.screenshot(page, "run")
 
     pipeline = run_and_wait(
