@@ -91,6 +91,12 @@ async def test_a_refund_denied_then_approved_in_place(console: Console) -> None:
     await say(page, "Please refund order 3")
     waiting = transcript.locator("details.tool.pending")
     await expect(waiting).to_contain_text("refund_order")
+    await expect(page).to_have_url(THREAD_URL)
+    await say(page, "Show me all my orders")  # refused while the refund waits (409), in the API's words
+    await expect(page.get_by_role("alert")).to_contain_text("is waiting for approval of: refund_order")
+    await expect(page.get_by_label("Message")).to_have_value("Show me all my orders")
+    await page.reload()  # the call still waits, and the page says so
+    await expect(waiting).to_contain_text("waiting for approval")
     await waiting.get_by_label("Reason (optional, told to the agent if you deny)").fill("still in transit")
     await waiting.get_by_role("button", name="Deny").click()
     await expect(transcript).to_contain_text("The user denied this tool call: still in transit")
@@ -148,7 +154,13 @@ async def test_another_users_thread_is_not_found(console: Console) -> None:
     response = await page.goto("/console/chat?thread=not-a-thread")
     assert response is not None
     assert response.status == 404
-    owner = await console.open(BOB)
+    owner = await console.open(BOB, width=390, height=844)  # a phone: the threads above the chat, nothing wider
     response = await owner.goto(f"/console/chat?thread={bobs}")
     assert response is not None
     assert response.status == 200
+    threads = await owner.get_by_role("complementary", name="Your threads").bounding_box()
+    talk = await owner.get_by_role("log", name="Conversation").bounding_box()
+    assert threads is not None
+    assert talk is not None
+    assert threads["y"] + threads["height"] <= talk["y"]
+    assert await owner.evaluate("document.documentElement.scrollWidth") <= 390

@@ -28,6 +28,17 @@ document.addEventListener("DOMContentLoaded", () => {
     const text = (typeof value === "string" ? value : JSON.stringify(value)).replace(/\s+/g, " ");
     return text.length <= 80 ? text : `${text.slice(0, 79)}…`;
   };
+  // The text with its **bold** pieces in <strong> (the one bit of Markdown replies commonly use), never as HTML.
+  const showText = (element, text) => {
+    const pieces = text.split("**");
+    if (pieces.length % 2 === 0) { element.textContent = text; return; }
+    element.replaceChildren(...pieces.map((piece, index) => {
+      if (index % 2 === 0) return document.createTextNode(piece);
+      const strong = document.createElement("strong");
+      strong.textContent = piece;
+      return strong;
+    }));
+  };
   const scrollDown = () => { transcript.scrollTop = transcript.scrollHeight; };
   const cardOf = (callId) =>
     [...transcript.querySelectorAll("details.tool")].find((card) => card.dataset.call === callId) || null;
@@ -55,7 +66,7 @@ document.addEventListener("DOMContentLoaded", () => {
       }
       return this.element;
     }
-    show() { this.bubble().querySelector(".text").textContent = this.text; scrollDown(); }
+    show() { showText(this.bubble().querySelector(".text"), this.text); scrollDown(); }
     handle(type, data) {
       if (type === "text_delta") { this.text += data.delta; this.show(); }
       else if (type === "retry") { // the text since the last tool result is void: it streams again
