@@ -77,7 +77,8 @@ async def _set_enabled(
     endpoint = await _service(request, session).update(user, endpoint_id, WebhookUpdate(enabled=on))
     out = WebhookOut.model_validate(endpoint)
     extra = notice(request, f"Endpoint {out.url} {'enabled' if on else 'disabled'}.")
-    return HTMLResponse(_render(request, "webhooks_row.html", {"e": out}) + extra)
+    on_detail = f"/console/webhooks/{endpoint_id}" in request.headers.get("HX-Current-URL", "")
+    return HTMLResponse(_render(request, "webhooks_row.html", {"e": out, "on_detail": on_detail}) + extra)
 
 
 @router.post("/webhooks/{endpoint_id}/disable")
@@ -99,7 +100,7 @@ async def webhook_page(endpoint_id: uuid.UUID, request: Request, user: ConsoleUs
     service = _service(request, session)
     endpoint = WebhookOut.model_validate(await service.get(user, endpoint_id))
     deliveries, _ = await service.deliveries_of_endpoint(user, endpoint_id, DELIVERIES_SHOWN, None)
-    context = {"e": endpoint, "deliveries": deliveries, **_common()}
+    context = {"e": endpoint, "deliveries": deliveries, "on_detail": True, **_common()}
     return templates.TemplateResponse(request, "webhooks_detail.html", context)
 
 
@@ -107,10 +108,14 @@ async def webhook_page(endpoint_id: uuid.UUID, request: Request, user: ConsoleUs
 async def webhook_deliveries(
     endpoint_id: uuid.UUID, request: Request, user: ConsoleUserDep, session: SessionDep
 ) -> Response:
-    """The endpoint's latest deliveries (the detail page polls this)."""
-    deliveries, _ = await _service(request, session).deliveries_of_endpoint(user, endpoint_id, DELIVERIES_SHOWN, None)
+    """The endpoint's latest deliveries, and its row out of band (the detail page polls this: its state, such as
+    failing or healthy again, follows the deliveries)."""
+    service = _service(request, session)
+    endpoint = WebhookOut.model_validate(await service.get(user, endpoint_id))
+    deliveries, _ = await service.deliveries_of_endpoint(user, endpoint_id, DELIVERIES_SHOWN, None)
     context = {"deliveries": deliveries, "endpoint_id": endpoint_id, **_common()}
-    return templates.TemplateResponse(request, "webhooks_deliveries.html", context)
+    row = _render(request, "webhooks_row.html", {"e": endpoint, "on_detail": True, "oob": True})
+    return HTMLResponse(_render(request, "webhooks_deliveries.html", context) + f"<template>{row}</template>")
 
 
 @router.post("/webhooks/deliveries/{delivery_id}/retry")

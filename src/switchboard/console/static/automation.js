@@ -16,3 +16,11 @@ document.addEventListener("click", async (event) => {
   button.textContent = "Copied";
   setTimeout(() => { button.textContent = label; }, 1500);
 });
+
+// A secret shown once is scrolled into view (the form that made it may be far below it).
+document.addEventListener("htmx:afterSwap", (event) => {
+  const target = event.detail.target;
+  if (target && target.id && target.id.endsWith("-secret") && target.firstElementChild) {
+    target.scrollIntoView({ block: "start" });
+  }
+});
