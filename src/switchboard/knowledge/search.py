@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from switchboard.auth.principal import Principal
 from switchboard.knowledge.documents import chunk_label
 from switchboard.knowledge.schemas import SearchHit, SearchRanks, SearchResults
-from switchboard.knowledge.search_sql import search_statement
+from switchboard.knowledge.search_sql import HIGHLIGHT, search_statement
 from switchboard.knowledge.vectors import query_vectors
 from switchboard.models.knowledge import KnowledgeChunk, KnowledgeDocument
 
@@ -35,10 +35,19 @@ class ReadChunk:
 
 
 async def search(
-    session: AsyncSession, user: Principal, query: str, *, limit: int = 10, tag: str | None = None
+    session: AsyncSession,
+    user: Principal,
+    query: str,
+    *,
+    limit: int = 10,
+    tag: str | None = None,
+    highlight: tuple[str, str] = HIGHLIGHT,
 ) -> SearchResults:
+    """`highlight`: the marks around matched words in snippets (default `**`, Markdown bold)."""
     vectors, note = await query_vectors(session, query)
-    statement, params = search_statement(user_id=user.user_id, query=query, limit=limit, tag=tag, vectors=vectors)
+    statement, params = search_statement(
+        user_id=user.user_id, query=query, limit=limit, tag=tag, vectors=vectors, highlight=highlight
+    )
     rows = (await session.execute(statement, params)).mappings().all()
     hybrid = bool(vectors)
     hits = [

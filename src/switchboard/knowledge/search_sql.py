@@ -21,7 +21,8 @@ from sqlalchemy import TextClause, text
 RRF_K = 60
 POOL = 50  # candidates per ranked list
 # Highlighted words are wrapped in ** (Markdown bold): readable as JSON, in a terminal and by a model.
-HEADLINE_OPTIONS = 'StartSel=**, StopSel=**, MaxWords=35, MinWords=12, MaxFragments=2, FragmentDelimiter=" … "'
+HIGHLIGHT = ("**", "**")
+HEADLINE_OPTIONS = 'StartSel={start}, StopSel={stop}, MaxWords=35, MinWords=12, MaxFragments=2, FragmentDelimiter=" … "'
 
 _VISIBLE = """
 visible AS MATERIALIZED (
@@ -68,7 +69,7 @@ fused AS (
 )
 SELECT c.id AS chunk_pk, c.document_id, c.ordinal, c.heading, v.title, v.source_url,
        f.fused_score, f.text_score, f.full_text_rank, f.vector_rank,
-       ts_headline('english', c.body, q.query, '{headline}') AS snippet
+       ts_headline('english', c.body, q.query, :headline) AS snippet
 FROM fused f
 JOIN knowledge_chunks c ON c.id = f.id
 JOIN visible v ON v.id = c.document_id
@@ -84,9 +85,17 @@ class QueryVector:
 
 
 def search_statement(
-    *, user_id: int, query: str, limit: int, tag: str | None, vectors: list[QueryVector]
+    *,
+    user_id: int,
+    query: str,
+    limit: int,
+    tag: str | None,
+    vectors: list[QueryVector],
+    highlight: tuple[str, str] = HIGHLIGHT,
 ) -> tuple[TextClause, dict[str, Any]]:
-    params: dict[str, Any] = {"user_id": user_id, "query": query, "limit": limit, "pool": POOL}
+    """`highlight`: what the snippet's matched words are wrapped in (the console asks for marks no text uses)."""
+    headline = HEADLINE_OPTIONS.format(start=highlight[0], stop=highlight[1])
+    params: dict[str, Any] = {"user_id": user_id, "query": query, "limit": limit, "pool": POOL, "headline": headline}
     tag_filter = ""
     if tag is not None:
         tag_filter = "AND d.tags @> ARRAY[CAST(:tag AS varchar)]"
@@ -99,7 +108,7 @@ def search_statement(
         lists.append(f"UNION ALL SELECT id, 'vector', rank, NULL FROM vec{i}")  # noqa: S608
         params[f"model{i}"] = query_vector.model
         params[f"vector{i}"] = query_vector.vector
-    fused = _FUSED.format(vector_lists="\n    ".join(lists), rrf_k=RRF_K, headline=HEADLINE_OPTIONS)
+    fused = _FUSED.format(vector_lists="\n    ".join(lists), rrf_k=RRF_K)
     return text("WITH" + ",".join(parts) + "," + fused), params
 
 

@@ -17,6 +17,7 @@ class RequestLogFilter:
     status: int | None = None
     since: datetime | None = None
     until: datetime | None = None
+    user_id: int | None = None  # whose key made the request
 
 
 class RequestLogRepository:
@@ -34,6 +35,8 @@ class RequestLogRepository:
             query = query.where(RequestLog.path == where.path)
         if where.status is not None:
             query = query.where(RequestLog.status_code == where.status)
+        if where.user_id is not None:
+            query = query.where(RequestLog.user_id == where.user_id)
         if where.since is not None:
             query = query.where(RequestLog.created_at >= where.since)
         if where.until is not None:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,6 +28,12 @@ class UserRepository:
             pg_insert(User).values(**values).on_conflict_do_nothing(index_elements=[User.email]).returning(User.id)
         )
         return None if user_id is None else await self.session.get(User, user_id)
+
+    async def by_ids(self, user_ids: Collection[int]) -> dict[int, User]:
+        """The users with these ids, by id, in one query (unknown ids are left out)."""
+        if not user_ids:
+            return {}
+        return {user.id: user for user in await self.session.scalars(select(User).where(User.id.in_(user_ids)))}
 
     async def lock(self, user_id: int) -> None:
         """Serialise changes to the user's keys until the transaction ends. Taken before this transaction's

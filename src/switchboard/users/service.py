@@ -19,6 +19,8 @@ from switchboard.limits.schemas import LimitOverrides
 from switchboard.models import ApiKey, User
 from switchboard.users.repository import ApiKeyRepository, UserRepository
 
+ROLES = ("member", "admin")
+
 
 @dataclass(frozen=True)
 class IssuedKey:
@@ -81,6 +83,23 @@ class UserService:
         user.limits = current  # a new dict: the JSONB column is written
         await self.users.session.flush()
         return user
+
+    async def set_role(self, user_id: int, role: str, *, by: int) -> User:
+        """An admin's change of a user's role (`member` or `admin`); `by` (the admin) cannot change their own, so
+        the last admin cannot lock every admin out by mistake."""
+        if role not in ROLES:
+            raise ValidationFailed(
+                f"role: {role!r} is not one of {', '.join(ROLES)}", details=[{"field": "role", "message": "unknown"}]
+            )
+        user = await self.get(user_id)
+        if user.id == by and role != user.role:
+            raise Conflict("You cannot change your own role: ask another admin.")
+        user.role = role
+        await self.users.session.flush()
+        return user
+
+    async def users_by_id(self, user_ids: Collection[int]) -> dict[int, User]:
+        return await self.users.by_ids(user_ids)
 
     async def list_users(self, limit: int, cursor: str | None) -> tuple[list[User], str | None]:
         return await self.users.page(limit, cursor)

@@ -1,0 +1,80 @@
+"""The knowledge page: upload a Markdown file, find it by search with its words highlighted, and a document
+whose title and text hold markup shown as text."""
+
+from __future__ import annotations
+
+from playwright.async_api import Dialog, FilePayload, expect
+
+from switchboard.console.knowledge import MARK_START, MARK_STOP, highlighted
+from tests.console.conftest import Console
+
+ALICE = "alice@example.com"
+POLICY = b"""# Returns
+
+## Refunds
+
+Orders can be refunded within 30 days. A refund goes back to the card that paid.
+
+## Exchanges
+
+Exchanges are free for unworn items.
+"""
+HOSTILE_TITLE = "<script>alert(1)</script> Zanzibar notes"
+
+
+def test_only_the_search_marks_become_markup() -> None:
+    snippet = f"a {MARK_START}<b>refund</b>{MARK_STOP} & <script>alert(1)</script> {MARK_START}x"
+    assert str(highlighted(snippet)) == (
+        "a <mark>&lt;b&gt;refund&lt;/b&gt;</mark> &amp; &lt;script&gt;alert(1)&lt;/script&gt; <mark>x</mark>"
+    )
+
+
+async def test_upload_search_and_markup_shown_as_text(console: Console) -> None:
+    page = await console.open(ALICE)
+    dialogs: list[str] = []
+
+    async def dismiss(dialog: Dialog) -> None:
+        dialogs.append(dialog.message)
+        await dialog.dismiss()
+
+    page.on("dialog", dismiss)
+    await page.goto("/console/knowledge")
+    await page.get_by_label("A .txt or .md file").set_input_files(
+        files=FilePayload(name="returns.md", mimeType="text/markdown", buffer=POLICY)
+    )
+    await page.get_by_role("button", name="Upload").click()
+    await expect(page.locator("#flash")).to_contain_text("Added 'returns'")
+    row = page.locator("#documents tr", has_text="returns")
+
+    documents = console.server.client(console.users[ALICE].key).get("/v1/knowledge/documents").json()["items"]
+    [stored] = [doc for doc in documents if doc["title"] == "returns"]
+    assert stored["format"] == "markdown"
+    await expect(row.locator("td").nth(0)).to_have_text("returns")
+    await expect(page.locator("#documents tr", has_text="returns").locator("td.num").first).to_have_text(
+        str(stored["chunk_count"])
+    )
+
+    # Pasted text whose title and text hold markup: shown as text, nothing runs.
+    await page.get_by_label("Title", exact=True).fill(HOSTILE_TITLE)
+    await page.get_by_label("Text", exact=True).fill(
+        "Zanzibar: two years. <script>alert(1)</script> <img src=x onerror=alert(2)> **bold** zanzibar"
+    )
+    await page.get_by_role("button", name="Add", exact=True).click()
+    await expect(page.locator("#documents .doc-title", has_text="Zanzibar notes")).to_have_text(HOSTILE_TITLE)
+
+    search = page.get_by_label("Search your documents")
+    await search.fill("unworn exchanges")
+    await search.press("Enter")
+    hit = page.locator("#results .hit").first
+    await expect(hit.locator(".hit-title")).to_have_text("returns")
+    await expect(hit.locator("mark")).to_have_text(["Exchanges", "unworn"])
+    await expect(page.locator("#results")).to_contain_text("full-text search")
+    await page.evaluate("window.scrollTo(0, 0)")
+    await console.screenshot(page, "knowledge")
+
+    await search.fill("zanzibar")
+    await search.press("Enter")
+    await expect(page.locator("#results .hit-title")).to_have_text([HOSTILE_TITLE])
+    await expect(page.locator("#results mark").first).to_have_text("Zanzibar")
+    assert await page.locator("#main script, #main img").count() == 0
+    assert dialogs == []
