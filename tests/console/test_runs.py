@@ -85,6 +85,10 @@ async def test_the_runs_list_filters_by_status_and_agent(console: Console) -> No
     await expect(rows.first).to_have_attribute("data-run-id", paused["id"])
     await page.goto("/console/runs?from=2020-01-01&to=2020-01-31")
     await expect(rows).to_have_count(0)
+    response = await page.goto("/console/runs?from=yesterday")
+    assert response is not None
+    assert response.status == 422
+    await expect(page.get_by_text("from: 'yesterday' is not a date (YYYY-MM-DD).")).to_be_visible()
 
 
 async def test_the_run_page_shows_the_timeline_deliveries_and_a_pipelines_child_tree(console: Console) -> None:
