@@ -60,6 +60,14 @@ async def test_admin_changes_a_tier_revokes_a_key_and_filters_request_logs(tiere
     await expect(alice_row.get_by_role("link", name=f"Keys of {ALICE}")).to_be_visible()
     await console.screenshot(page, "admin")
 
+    # A role, as a form: the test user becomes an admin (the admin's own role cannot change here).
+    tester = console.users["test.user@example.com"]
+    await page.get_by_label("Role of test.user@example.com").select_option("admin")
+    await page.get_by_role("button", name="Save test.user@example.com").click()
+    await expect(page.locator("#flash")).to_contain_text("Saved test.user@example.com: tier free, admin.")
+    assert console.server.client(tester.key).get("/v1/me").json()["role"] == "admin"
+    await expect(page.get_by_label(f"Role of {ADMIN}")).to_be_disabled()
+
     # Bob's keys: the prefix, never the key; revoked, the key is refused.
     bob = console.users[BOB]
     await page.get_by_role("link", name=f"Keys of {BOB}").click()

@@ -33,11 +33,14 @@ async def test_upload_search_and_markup_shown_as_text(console: Console) -> None:
     page = await console.open(ALICE)
     dialogs: list[str] = []
 
-    async def dismiss(dialog: Dialog) -> None:
-        dialogs.append(dialog.message)
-        await dialog.dismiss()
+    async def answer(dialog: Dialog) -> None:
+        if dialog.type == "confirm":  # "Delete this document?"
+            await dialog.accept()
+        else:  # an alert would be a script from a document
+            dialogs.append(dialog.message)
+            await dialog.dismiss()
 
-    page.on("dialog", dismiss)
+    page.on("dialog", answer)
     await page.goto("/console/knowledge")
     await page.get_by_label("A .txt or .md file").set_input_files(
         files=FilePayload(name="returns.md", mimeType="text/markdown", buffer=POLICY)
@@ -46,7 +49,8 @@ async def test_upload_search_and_markup_shown_as_text(console: Console) -> None:
     await expect(page.locator("#flash")).to_contain_text("Added 'returns'")
     row = page.locator("#documents tr", has_text="returns")
 
-    documents = console.server.client(console.users[ALICE].key).get("/v1/knowledge/documents").json()["items"]
+    client = console.server.client(console.users[ALICE].key)
+    documents = client.get("/v1/knowledge/documents").json()["items"]
     [stored] = [doc for doc in documents if doc["title"] == "returns"]
     assert stored["format"] == "markdown"
     await expect(row.locator("td").nth(0)).to_have_text("returns")
@@ -78,3 +82,18 @@ async def test_upload_search_and_markup_shown_as_text(console: Console) -> None:
     await expect(page.locator("#results mark").first).to_have_text("Zanzibar")
     assert await page.locator("#main script, #main img").count() == 0
     assert dialogs == []
+
+    # The API's rules, the API's errors: a file that is not .txt or .md is refused, and nothing is stored.
+    await page.get_by_label("A .txt or .md file").set_input_files(
+        files=FilePayload(name="notes.pdf", mimeType="application/pdf", buffer=b"%PDF-1.4")
+    )
+    await page.get_by_role("button", name="Upload").click()
+    await expect(page.get_by_role("alert")).to_contain_text("'notes.pdf' is not a .txt or .md file")
+
+    await page.get_by_role("button", name=f"Delete {HOSTILE_TITLE}").click()
+    await expect(page.locator("#flash")).to_contain_text("Deleted")
+    await expect(page.locator("#documents .doc-title", has_text="Zanzibar")).to_have_count(0)
+    titles = [doc["title"] for doc in client.get("/v1/knowledge/documents", params={"limit": 100}).json()["items"]]
+    assert "returns" in titles
+    assert HOSTILE_TITLE not in titles
+    assert "notes" not in titles
