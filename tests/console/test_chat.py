@@ -164,3 +164,35 @@ async def test_another_users_thread_is_not_found(console: Console) -> None:
     assert talk is not None
     assert threads["y"] + threads["height"] <= talk["y"]
     assert await owner.evaluate("document.documentElement.scrollWidth") <= 390
+
+
+async def test_a_reloaded_thread_follows_the_turns_still_at_work(console: Console) -> None:
+    """Another client's turns on the thread: a refund waiting for approval and a question queued behind it. The
+    page shows both; approving the refund lets the queued turn run, and its reply streams into the page."""
+    with console.server.client(console.users[BOB].key) as client:
+        refund = client.post("/v1/chat", json={"agent": "support", "message": "Please refund order 3"})
+        assert refund.status_code == 200, refund.text
+        first = refund.json()
+        queued = client.post(
+            "/v1/runs",
+            json={
+                "agent": "support",
+                "message": "Show me all my orders",
+                "thread_id": first["thread_id"],
+                "multitask_strategy": "enqueue",
+            },
+        )
+        assert queued.status_code == 202, queued.text
+        assert first["status"] == "requires_action"
+        assert queued.json()["status"] == "queued"
+    page = await console.open(BOB)
+    await page.goto(f"/console/chat?thread={first['thread_id']}")
+    transcript = page.get_by_role("log", name="Conversation")
+    await expect(transcript.locator(".msg-user .text")).to_have_text(["Please refund order 3", "Show me all my orders"])
+    await transcript.get_by_role("button", name="Approve").click()
+    await expect(transcript).to_contain_text("Order #3 has been refunded")
+    await expect(transcript.locator("details.tool code.tool-name")).to_have_text(["refund_order", "list_orders"])
+    await expect(transcript.locator(".msg-assistant .text").last).to_contain_text("#3")
+    runs = api_get(console, BOB, f"/v1/runs?thread_id={first['thread_id']}")["items"]
+    assert [run["status"] for run in runs] == ["succeeded", "succeeded"]
+    assert order_status(console, BOB, 3) == "refunded"

@@ -16,7 +16,7 @@ from switchboard.console.dependencies import ConsoleUserDep
 from switchboard.console.rendering import templates
 from switchboard.console.routing import ConsoleRoute
 from switchboard.kit.errors import NotFound
-from switchboard.models import Thread, ThreadMessage
+from switchboard.models import Run, Thread, ThreadMessage
 from switchboard.models.runs import RunStatus
 from switchboard.runs.repository import RunFilter
 from switchboard.runs.schemas import RunOut
@@ -30,6 +30,9 @@ DEFAULT_AGENT = "support"
 THREADS_SHOWN = 30  # the sidebar's most recently active threads
 MESSAGES_SHOWN = 200  # a thread's latest messages rendered on its page
 TITLE_CHARS = 60
+RUNS_LOOKED_AT = 10  # a thread's latest runs, for those that wait for approval or are still at work
+# Still at work: the page follows them (a reload during a reply, or a turn queued by another client).
+WORKING = frozenset({RunStatus.QUEUED, RunStatus.RUNNING, RunStatus.WAITING})
 
 
 @dataclass(frozen=True)
@@ -79,13 +82,13 @@ async def chat_page(
         messages: list[ThreadMessage] = []
         earlier_left_out = False
         paused: list[RunOut] = []
+        working: list[Run] = []
         if thread_id is not None:
             current, messages, earlier_left_out = await threads.latest_messages(user, thread_id, MESSAGES_SHOWN)
             runs = RunService(session, state.agents, state.settings)
-            waiting, _ = await runs.page(
-                user, RunFilter(thread_id=thread_id, status=RunStatus.REQUIRES_ACTION), 5, None
-            )
-            paused = await runs.outs(waiting)
+            latest, _ = await runs.page(user, RunFilter(thread_id=thread_id), RUNS_LOOKED_AT, None)
+            paused = await runs.outs([run for run in latest if run.status == RunStatus.REQUIRES_ACTION])
+            working = [run for run in reversed(latest) if run.status in WORKING]
         recent, _ = await threads.page(user, THREADS_SHOWN, None)
         prompts = await threads.first_prompts(recent)
     if current is not None:
@@ -100,7 +103,8 @@ async def chat_page(
         "unknown_agent": agent if agent and agent not in names and current is None else None,
         "threads": [ThreadLink(t.id, t.agent, _title(t, prompts), t.updated_at) for t in recent],
         "thread": current,
-        "entries": history(messages, paused),
+        "entries": history(messages, paused, working),
+        "follow": " ".join(str(run.id) for run in working),
         "earlier_left_out": earlier_left_out,
         "thread_context": json.dumps(current.context, indent=2, ensure_ascii=False)
         if current is not None and current.context is not None

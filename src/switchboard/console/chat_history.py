@@ -8,7 +8,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from switchboard.models import ThreadMessage
+from switchboard.models import Run, ThreadMessage
 from switchboard.runs.schemas import RunOut
 
 SUMMARY_CHARS = 80  # a tool call's arguments, cut to this in its card's one-line summary
@@ -66,9 +66,10 @@ def _args(raw: Any) -> Any:
     return raw
 
 
-def history(messages: list[ThreadMessage], paused: list[RunOut]) -> list[Entry]:
+def history(messages: list[ThreadMessage], paused: list[RunOut], working: list[Run]) -> list[Entry]:
     """The messages as entries in order; the calls of `paused` runs that wait for approval are marked pending
-    (and added at the end when the thread does not hold them yet)."""
+    (and added at the end when the thread does not hold them yet); the message of each run still `working` is
+    added at the end unless the thread holds it (the page then follows the run's reply)."""
     entries: list[Entry] = []
     cards: dict[str, ToolCard] = {}
     for row in messages:
@@ -103,4 +104,6 @@ def history(messages: list[ThreadMessage], paused: list[RunOut]) -> list[Entry]:
                 found = ToolCard(pending.tool_call_id, pending.tool_name, pending.args, run_id=run.id)
                 entries.append(Entry("assistant", None, run.id, 0, [found]))
             found.pending, found.run_id = True, run.id
+    said = {entry.run_id for entry in entries if entry.role == "user"}
+    entries.extend(Entry("user", run.input, run.id, run.turn) for run in working if run.id not in said)
     return entries

@@ -43,10 +43,13 @@ document.addEventListener("DOMContentLoaded", () => {
   const cardOf = (callId) =>
     [...transcript.querySelectorAll("details.tool")].find((card) => card.dataset.call === callId) || null;
 
+  // Busy while any reply streams (a turn, or runs being followed): each setBusy(true) is paired with a false.
+  let streaming = 0;
   function setBusy(value) {
-    busy = value;
-    sendButton.disabled = value;
-    sendButton.setAttribute("aria-busy", value ? "true" : "false");
+    streaming = Math.max(0, streaming + (value ? 1 : -1));
+    busy = streaming > 0;
+    sendButton.disabled = busy;
+    sendButton.setAttribute("aria-busy", busy ? "true" : "false");
   }
 
   function linkRun(element, runId) {
@@ -269,7 +272,9 @@ document.addEventListener("DOMContentLoaded", () => {
       const decided = document.createElement("p");
       decided.className = "decided";
       decided.textContent = approve ? "You approved this call." : `You denied this call${reason ? `: ${reason}` : "."}`;
+      decided.tabIndex = -1;
       box.replaceWith(decided);
+      decided.focus(); // the buttons are gone: keep the keyboard's place here
       if (!run.pending_approvals.length) await follow(runId, before.last_event_id);
     } catch (error) {
       box.querySelectorAll("button, input").forEach((control) => { control.disabled = false; });
@@ -306,5 +311,10 @@ document.addEventListener("DOMContentLoaded", () => {
     }
   }
 
+  // Runs of this thread still at work when the page was rendered (a reload during a reply): their replies, from
+  // their first event, one after the other as the thread runs them.
+  (async () => {
+    for (const runId of (root.dataset.follow || "").split(" ").filter(Boolean)) await follow(runId, 0);
+  })();
   scrollDown();
 });
