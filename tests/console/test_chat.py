@@ -57,6 +57,7 @@ async def test_a_streamed_answer_with_its_tool_call_and_the_thread_kept(console:
     reply = transcript.locator(".msg-assistant .text")
     await expect(reply).to_contain_text("processing")
     await expect(page).to_have_url(THREAD_URL)
+    await expect(page.get_by_role("button", name="Send")).to_be_enabled()  # the turn is over
     assert await page.evaluate("window.deltas") > 1  # the reply came in pieces
     await card.locator("summary").click()
     await expect(card.locator(".tool-result pre")).to_contain_text('"status": "processing"')
