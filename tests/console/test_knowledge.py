@@ -47,24 +47,13 @@ async def test_upload_search_and_markup_shown_as_text(console: Console) -> None:
     )
     await page.get_by_role("button", name="Upload").click()
     await expect(page.locator("#flash")).to_contain_text("Added 'returns'")
-    row = page.locator("#documents tr", has_text="returns")
-
     client = console.server.client(console.users[ALICE].key)
     documents = client.get("/v1/knowledge/documents").json()["items"]
     [stored] = [doc for doc in documents if doc["title"] == "returns"]
     assert stored["format"] == "markdown"
-    await expect(row.locator("td").nth(0)).to_have_text("returns")
-    await expect(page.locator("#documents tr", has_text="returns").locator("td.num").first).to_have_text(
-        str(stored["chunk_count"])
-    )
-
-    # Pasted text whose title and text hold markup: shown as text, nothing runs.
-    await page.get_by_label("Title", exact=True).fill(HOSTILE_TITLE)
-    await page.get_by_label("Text", exact=True).fill(
-        "Zanzibar: two years. <script>alert(1)</script> <img src=x onerror=alert(2)> **bold** zanzibar"
-    )
-    await page.get_by_role("button", name="Add", exact=True).click()
-    await expect(page.locator("#documents .doc-title", has_text="Zanzibar notes")).to_have_text(HOSTILE_TITLE)
+    row = page.locator(f"#document-{stored['id']}")
+    await expect(row.locator(".doc-title")).to_have_text("returns")
+    await expect(row.locator("td.num").first).to_have_text(str(stored["chunk_count"]))
 
     search = page.get_by_label("Search your documents")
     await search.fill("unworn exchanges")
@@ -75,6 +64,14 @@ async def test_upload_search_and_markup_shown_as_text(console: Console) -> None:
     await expect(page.locator("#results")).to_contain_text("full-text search")
     await page.evaluate("window.scrollTo(0, 0)")
     await console.screenshot(page, "knowledge")
+
+    # Pasted text whose title and text hold markup: shown as text, nothing runs.
+    await page.get_by_label("Title", exact=True).fill(HOSTILE_TITLE)
+    await page.get_by_label("Text", exact=True).fill(
+        "Zanzibar: two years. <script>alert(1)</script> <img src=x onerror=alert(2)> **bold** zanzibar"
+    )
+    await page.get_by_role("button", name="Add", exact=True).click()
+    await expect(page.locator("#documents .doc-title", has_text="Zanzibar notes")).to_have_text(HOSTILE_TITLE)
 
     await search.fill("zanzibar")
     await search.press("Enter")
