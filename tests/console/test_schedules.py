@@ -66,10 +66,6 @@ async def test_a_schedule_created_in_the_browser_says_when_it_fires_then_fires(c
     assert schedule["enabled"] is True
     assert schedule["next_fire_at"] is not None
 
-    await cron_field.press_sequentially("30 2 1 * *")  # for the screenshot: the list, and a preview
-    await expect(preview).to_contain_text("At 02:30 on the first day of every month (UTC)")
-    await console.screenshot(page, "schedules")
-
     # It fires: the schedule's page lists the tick's run as it comes (the page polls).
     await row.get_by_role("link", name="its runs").click()
     await expect(page.get_by_role("heading", name="Schedule of support")).to_be_visible()
@@ -90,6 +86,15 @@ async def test_a_schedule_created_in_the_browser_says_when_it_fires_then_fires(c
     now_run = next(r for r in runs if r["id"] == run_id)
     assert now_run["scheduled_for"] is None  # the run-now run
     assert shown["enabled"] is False
+
+    # The list again, its last run shown, and the form's preview of another expression (the README's picture).
+    await page.get_by_role("link", name="← Schedules").click()
+    await expect(page.locator(f"#schedule-{schedule['id']}")).to_contain_text("last run")
+    await page.get_by_text("New schedule").click()
+    await page.get_by_label("Cron expression").press_sequentially("30 2 1 * *")
+    await expect(preview).to_contain_text("At 02:30 on the first day of every month (UTC); next: ")
+    await page.evaluate("window.scrollTo(0, 0)")
+    await console.screenshot(page, "schedules")
 
 
 async def test_pause_and_resume_change_the_schedule(console: Console) -> None:

@@ -13,10 +13,14 @@ import pytest
 from playwright.async_api import expect
 
 from tests.console.conftest import Console
+from tests.console.test_schedules_scope import signed_in
 from tests.fakes.webhook_sink import Answer, WebhookSink, webhook_sink
+from tests.fixtures.demo import DemoUser
 from tests.fixtures.server import LiveServer
+from tests.triggers.helpers import create_trigger
 
 ALICE = "alice@example.com"
+BOB = "bob@example.com"
 
 
 @pytest.fixture
@@ -93,3 +97,29 @@ async def test_an_endpoints_delivery_log_shows_a_failed_delivery_and_retries_it(
     await expect(row.get_by_role("button", name="Retry")).to_have_count(0)
     await expect(page.locator(f"#webhook-{endpoint['id']} .badge")).to_have_text("enabled")  # healthy again
     await console.screenshot(page, "webhooks")
+
+
+def test_another_users_endpoints_triggers_and_deliveries_are_not_found(
+    server: LiveServer, demo: dict[str, DemoUser], sink: WebhookSink
+) -> None:
+    with server.client(demo[ALICE].key) as alice:
+        endpoint = alice.post("/v1/webhooks", json={"url": f"{sink.url}/hook"}).json()
+        trigger = create_trigger(alice)
+    client, csrf = signed_in(server, demo[BOB].key)
+    htmx = {"X-CSRF-Token": csrf, "HX-Request": "true"}
+    try:
+        assert endpoint["id"] not in client.get("/console/webhooks").text
+        assert trigger["id"] not in client.get("/console/triggers").text
+        assert client.get(f"/console/webhooks/{endpoint['id']}").status_code == 404
+        assert client.get(f"/console/webhooks/{endpoint['id']}/deliveries").status_code == 404
+        assert client.post(f"/console/webhooks/{endpoint['id']}/disable", headers=htmx).status_code == 404
+        assert client.get(f"/console/triggers/{trigger['id']}").status_code == 404
+        assert client.post(f"/console/triggers/{trigger['id']}/rotate-secret", headers=htmx).status_code == 404
+        assert client.post(f"/console/triggers/{trigger['id']}/pause", headers=htmx).status_code == 404
+    finally:
+        client.close()
+    with server.client(demo[ALICE].key) as alice:
+        assert alice.get(f"/v1/webhooks/{endpoint['id']}").json()["enabled"] is True
+        shown = alice.get(f"/v1/triggers/{trigger['id']}").json()
+        assert shown["enabled"] is True
+        assert shown["previous_secret_expires_at"] is None  # not rotated
