@@ -60,7 +60,10 @@ async def request_logs(
     status: Annotated[int | None, Query(ge=100, le=599)] = None,
     since: Annotated[Timestamp | None, Query(description="Only requests at or after this time (ISO 8601).")] = None,
     until: Annotated[Timestamp | None, Query(description="Only requests before this time (ISO 8601).")] = None,
+    user_id: Annotated[
+        int | None, Query(ge=1, le=2**63 - 1, description="Only requests made with this user's keys.")
+    ] = None,
 ) -> RequestLogPage:
-    where = RequestLogFilter(request_id=request_id, path=path, status=status, since=since, until=until)
+    where = RequestLogFilter(request_id=request_id, path=path, status=status, since=since, until=until, user_id=user_id)
     rows, next_cursor = await RequestLogRepository(session).page(where, limit, cursor)
     return RequestLogPage(items=[RequestLogOut.model_validate(r) for r in rows], next_cursor=next_cursor)
