@@ -94,3 +94,8 @@ async def test_upload_search_and_markup_shown_as_text(console: Console) -> None:
     assert "returns" in titles
     assert HOSTILE_TITLE not in titles
     assert "notes" not in titles
+
+    # Without htmx, the search is a plain GET of the page (and the pushed URL of a search leads there too).
+    await page.goto("/console/knowledge/search?q=unworn")
+    await expect(page).to_have_url(f"{console.server.url}/console/knowledge?q=unworn")
+    await expect(page.locator("#results .hit-title")).to_have_text(["returns"])
