@@ -158,3 +158,20 @@ def test_admin_revokes_any_key_even_a_users_last(server: LiveServer, demo: dict[
         assert_error(client.get("/v1/me"), 401, "authentication_error")
     with server.client(demo["bob@example.com"].key) as client:
         assert client.get("/v1/me").status_code == 200  # only that key
+
+
+def test_an_admin_sets_another_users_role_but_not_their_own(server: LiveServer, demo: dict[str, DemoUser]) -> None:
+    alice = demo[ALICE]
+    with server.client(demo[ADMIN].key) as admin, server.client(alice.key) as member:
+        promoted = admin.patch(f"/v1/admin/users/{alice.user_id}", json={"role": "admin"})
+        assert promoted.status_code == 200, promoted.text
+        assert promoted.json()["role"] == "admin"
+        assert member.get("/v1/me").json()["role"] == "admin"  # at once: the key cache was cleared
+        own = admin.patch(f"/v1/admin/users/{demo[ADMIN].user_id}", json={"role": "member"})
+        assert_error(own, 409, "conflict")
+        assert admin.get("/v1/me").json()["role"] == "admin"
+        unknown = admin.patch(f"/v1/admin/users/{alice.user_id}", json={"role": "owner"})
+        assert_error(unknown, 422, "validation_error")
+        demoted = admin.patch(f"/v1/admin/users/{alice.user_id}", json={"role": "member", "tier": "nope"})
+        assert_error(demoted, 422, "validation_error")  # the whole change is refused: the role stays
+        assert member.get("/v1/me").json()["role"] == "admin"

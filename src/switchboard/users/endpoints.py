@@ -142,7 +142,9 @@ async def get_user(user_id: UserId, admin: AdminDep, request: Request, session: 
 
 
 @admin_router.patch(
-    "/users/{user_id}", summary="Set a user's tier and their own limits (admins only)", responses=NOT_FOUND
+    "/users/{user_id}",
+    summary="Set a user's tier, their own limits or their role (admins only)",
+    responses={**NOT_FOUND, 409: {"model": ErrorResponse, "description": "An admin changing their own role."}},
 )
 async def update_user(
     user_id: UserId, body: UserPatch, admin: AdminDep, request: Request, session: SessionDep
@@ -150,10 +152,14 @@ async def update_user(
     """`tier`: one of the configured tiers (SWITCHBOARD_TIERS), else 422 naming them. `limits`: overrides of the
     tier's numbers for this user alone (`rpm`, `tpm`, `daily_cost_usd`, `max_concurrent_runs`); a number sets
     one, null removes it, an omitted one is left as it is; `"limits": null` removes them all. Takes effect on the
-    user's next request (within a few seconds on other server processes, whose key cache must expire)."""
+    user's next request (within a few seconds on other server processes, whose key cache must expire). `role`:
+    `member` or `admin` (409 for your own: another admin must change it)."""
     state = app_state(request)
     clear = "limits" in body.model_fields_set and body.limits is None
-    user = await UserService(session).set_limits(user_id, state.settings.tiers, body.tier, body.limits, clear)
+    service = UserService(session)
+    if body.role is not None:
+        await service.set_role(user_id, body.role, by=admin.user_id)
+    user = await service.set_limits(user_id, state.settings.tiers, body.tier, body.limits, clear)
     state.keys.clear_on_commit(session)  # the user's keys carry their tier and limits: read them afresh
     return _user_out(user, state.settings)
 

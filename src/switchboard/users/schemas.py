@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -117,6 +117,9 @@ class UserPatch(BaseModel):
         default=None,
         description="Per-user overrides: a number sets one, null removes it (the tier's applies), an omitted one is "
         'left as it is. `"limits": null` removes them all.',
+    )
+    role: Literal["member", "admin"] | None = Field(
+        default=None, description="`member` or `admin`; omitted: unchanged. An admin cannot change their own role."
     )
 
     @field_validator("tier", mode="before")
