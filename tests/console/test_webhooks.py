@@ -120,6 +120,16 @@ def test_another_users_endpoints_triggers_and_deliveries_are_not_found(
         client.close()
     with server.client(demo[ALICE].key) as alice:
         assert alice.get(f"/v1/webhooks/{endpoint['id']}").json()["enabled"] is True
+    client, csrf = signed_in(server, demo[ALICE].key)  # the owner can, from the console
+    try:
+        headers = {"X-CSRF-Token": csrf, "HX-Request": "true"}
+        disabled = client.post(f"/console/webhooks/{endpoint['id']}/disable", headers=headers)
+        assert disabled.status_code == 200
+        assert "Enable" in disabled.text
+    finally:
+        client.close()
+    with server.client(demo[ALICE].key) as alice:
+        assert alice.get(f"/v1/webhooks/{endpoint['id']}").json()["enabled"] is False
         shown = alice.get(f"/v1/triggers/{trigger['id']}").json()
         assert shown["enabled"] is True
         assert shown["previous_secret_expires_at"] is None  # not rotated
