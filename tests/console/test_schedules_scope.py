@@ -52,3 +52,28 @@ def test_a_key_without_runs_write_cannot_save_a_schedule_or_trigger(
     with server.client(demo[ALICE].key) as api:
         assert api.get("/v1/schedules").json()["items"] == []
         assert api.get("/v1/triggers").json()["items"] == []
+
+
+def test_an_invalid_schedule_is_refused_with_what_to_fix_and_nothing_stored(
+    server: LiveServer, demo: dict[str, DemoUser]
+) -> None:
+    client, csrf = signed_in(server, demo[ALICE].key)
+    htmx = {"X-CSRF-Token": csrf, "HX-Request": "true"}
+    try:
+        bad_cron = {"agent": "support", "message": "hi", "cron": "61 * * * *", "timezone": "UTC"}
+        refused = client.post("/console/schedules", data=bad_cron, headers=htmx)
+        assert refused.status_code == 422
+        assert refused.headers["HX-Retarget"] == "#flash"  # a notice; the form keeps what was typed
+        assert "is not a cron expression" in refused.text
+        bad_agent = {**bad_cron, "cron": "0 9 * * *", "agent": "nobody"}
+        assert "unknown agent" in client.post("/console/schedules", data=bad_agent, headers=htmx).text
+        bad_end = {**bad_cron, "cron": "0 9 * * *", "end_at": "yesterday"}
+        assert client.post("/console/schedules", data=bad_end, headers=htmx).status_code == 422
+        made = client.post("/console/schedules", data={**bad_cron, "cron": "@daily"}, headers=htmx)
+        assert made.status_code == 200
+        assert "At 00:00 every day (UTC)" in made.text
+    finally:
+        client.close()
+    with server.client(demo[ALICE].key) as api:
+        (stored,) = api.get("/v1/schedules").json()["items"]
+    assert stored["cron"] == "@daily"
