@@ -44,6 +44,7 @@ async def test_a_new_trigger_shows_its_url_and_secret_once_and_the_secret_signs_
     assert trigger["agent"] == "support"
     assert ingest_url == trigger["ingest_url"]
     await expect(page.locator(f"#trigger-{trigger['id']}")).to_contain_text("accepting")
+    await page.evaluate("window.scrollTo(0, 0)")
     await console.screenshot(page, "triggers")
 
     accepted = send_event(console, trigger["id"], secret, {"order": 1, "status": "shipped"})
