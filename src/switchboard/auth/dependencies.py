@@ -98,7 +98,7 @@ AdminDep = Annotated[Principal, Depends(_admin)]
 
 
 @raises(PermissionDenied)
-async def _runs_writer(principal: PrincipalDep) -> Principal:
+async def require_runs_writer(principal: PrincipalDep) -> Principal:
     """The caller's key may start runs (`runs:write`): what creating a run, or saving a schedule or trigger that
     will start runs under this key, needs."""
     if not principal.may(Scope.RUNS_WRITE):
@@ -109,4 +109,4 @@ async def _runs_writer(principal: PrincipalDep) -> Principal:
     return principal
 
 
-RunsWriterDep = Annotated[Principal, Depends(_runs_writer)]
+RunsWriterDep = Annotated[Principal, Depends(require_runs_writer)]

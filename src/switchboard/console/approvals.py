@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Form, Request, Response
 from pydantic import ValidationError
 
-from switchboard.auth.dependencies import _runs_writer
+from switchboard.auth.dependencies import require_runs_writer
 from switchboard.console.dependencies import ConsoleUserDep
 from switchboard.console.rendering import templates
 from switchboard.console.routing import ConsoleRoute
@@ -69,7 +69,7 @@ async def decide(
     reason: Annotated[str, Form()] = "",
 ) -> Response:
     """One decision, as the API takes it; answers with the line that replaces the call in the page."""
-    await _runs_writer(user)
+    await require_runs_writer(user)
     try:
         body = ApprovalDecision(tool_call_id=tool_call_id, approve=decision == "approve", reason=reason.strip() or None)
     except ValidationError as exc:

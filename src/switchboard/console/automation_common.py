@@ -8,11 +8,11 @@ from typing import Any, TypeVar
 from fastapi import Request
 from pydantic import BaseModel, ValidationError
 
-from switchboard.auth.dependencies import _runs_writer
+from switchboard.auth.dependencies import require_runs_writer
 from switchboard.auth.principal import Principal
 from switchboard.console.rendering import templates
 from switchboard.kit.errors import ValidationFailed
-from switchboard.limits.guard import _run_creator
+from switchboard.limits.guard import admit_run_creator
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -30,13 +30,13 @@ def parsed(model: type[M], data: dict[str, Any]) -> M:
 
 async def require_runs_write(user: Principal) -> None:
     """What the API's `RunsWriterDep` checks: the key may start runs (saving a schedule or trigger needs it)."""
-    await _runs_writer(user)
+    await require_runs_writer(user)
 
 
 async def require_run_creator(request: Request, user: Principal) -> None:
     """What the API's `RunCreatorDep` checks: `runs:write`, and the user's tier allows another run now."""
-    await _runs_writer(user)
-    await _run_creator(request, user)
+    await require_runs_writer(user)
+    await admit_run_creator(request, user)
 
 
 def notice(

@@ -57,7 +57,7 @@ def limit_headers(slot: _Slot) -> list[tuple[bytes, bytes]]:
 
 
 @raises(RateLimited, LimiterUnavailable)
-async def _run_creator(request: Request, principal: RunsWriterDep) -> Principal:
+async def admit_run_creator(request: Request, principal: RunsWriterDep) -> Principal:
     state = app_state(request)
     tier = tier_of(state.settings.tiers, principal)
     if tier.rpm is None and tier.tpm is None:
@@ -83,7 +83,7 @@ async def _run_creator(request: Request, principal: RunsWriterDep) -> Principal:
     return principal
 
 
-RunCreatorDep = Annotated[Principal, Depends(_run_creator)]
+RunCreatorDep = Annotated[Principal, Depends(admit_run_creator)]
 """The caller, allowed to create a run now: the `runs:write` scope, and within their RPM and TPM."""
 
 
