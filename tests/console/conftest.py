@@ -61,9 +61,7 @@ class Console:
 
     async def open(self, email: str | None = None, *, width: int = 1280, height: int = 860) -> Page:
         """A new browser (its own cookies), signed in as the demo user `email` (none: signed out)."""
-        context = await self.browser.new_context(
-            base_url=self.server.url, viewport={"width": width, "height": height}
-        )
+        context = await self.browser.new_context(base_url=self.server.url, viewport={"width": width, "height": height})
         context.set_default_timeout(15_000)
         self.contexts.append(context)
         page = await context.new_page()
