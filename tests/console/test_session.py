@@ -121,3 +121,58 @@ def test_a_bad_key_is_a_page_that_says_so_and_sets_nothing(server: LiveServer) -
         assert "Invalid API key" in response.text
         assert "set-cookie" not in response.headers
         assert client.get("/").headers["location"] == "/console"
+
+
+def test_signing_out_ends_the_session_for_every_copy_of_the_cookie(
+    server: LiveServer, demo: dict[str, DemoUser]
+) -> None:
+    with _signed_in(server, demo[ALICE].key) as (client, csrf):
+        copy = httpx.Client(base_url=server.url, cookies={"switchboard_session": client.cookies["switchboard_session"]})
+        with copy:
+            assert copy.get("/v1/me").status_code == 200
+            out = client.post("/console/sign-out", data={"csrf_token": csrf})
+            assert out.status_code == 303
+            assert out.headers["location"] == "/console/sign-in?reason=signed-out"
+            assert 'switchboard_session=""' in out.headers["set-cookie"]
+            assert "Max-Age=0" in out.headers["set-cookie"]
+            refused = copy.post("/v1/threads", json={"agent": "support"}, headers={"X-CSRF-Token": csrf})
+            assert refused.status_code == 401
+            assert copy.get("/console/agents").headers["location"].endswith("&reason=session-ended")
+        with server.client(demo[ALICE].key) as api:
+            assert api.get("/v1/threads").json()["items"] == []  # the copy made nothing
+
+
+def test_odd_tokens_and_reasons_are_refused_plainly(server: LiveServer, demo: dict[str, DemoUser]) -> None:
+    with _signed_in(server, demo[ALICE].key) as (client, _):
+        odd = client.post(
+            "/v1/threads", json={"agent": "support"}, headers={"X-CSRF-Token": ("é" * 64).encode("latin-1")}
+        )
+        assert odd.status_code == 403
+        form = client.post("/console/sign-out", data={"csrf_token": "ü"})
+        assert form.status_code == 403
+        page = client.get("/console/sign-in", params={"reason": "Your account is locked: call +1 555"})
+        assert "call +1 555" not in page.text  # the page says only its own fixed messages
+
+
+def test_console_answers_are_not_cached_framed_or_given_inline_script(
+    server: LiveServer, demo: dict[str, DemoUser]
+) -> None:
+    with _signed_in(server, demo[ALICE].key) as (client, _):
+        for path in ("/console/agents", "/console/sign-in", "/console/runs/00000000-0000-0000-0000-000000000000"):
+            response = client.get(path)
+            assert response.headers["cache-control"] == "no-store", path
+            assert response.headers["x-frame-options"] == "DENY", path
+            assert "script-src 'self';" in response.headers["content-security-policy"], path
+            assert "frame-ancestors 'none'" in response.headers["content-security-policy"], path
+
+
+def test_an_htmx_request_without_a_session_is_sent_to_sign_in_and_back_to_its_page(server: LiveServer) -> None:
+    with httpx.Client(base_url=server.url) as client:
+        here = f"{server.url}/console/runs?status=failed"
+        polled = client.get("/console/runs", headers={"HX-Request": "true", "HX-Current-URL": here})
+        assert polled.status_code == 204
+        assert polled.headers["hx-redirect"] == "/console/sign-in?next=%2Fconsole%2Fruns%3Fstatus%3Dfailed"
+        elsewhere = client.get(
+            "/console/runs", headers={"HX-Request": "true", "HX-Current-URL": "https://evil.example/console/x"}
+        )
+        assert elsewhere.headers["hx-redirect"] == "/console/sign-in?next=%2Fconsole"

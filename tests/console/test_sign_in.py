@@ -32,7 +32,7 @@ async def test_root_leads_to_sign_in_then_back_to_the_page_asked_for(console: Co
     assert await page.evaluate("document.cookie") == ""  # no script can read the session
 
     await page.get_by_role("button", name="Sign out").click()
-    await expect(page).to_have_url(f"{console.server.url}/console/sign-in?reason=Signed+out.")
+    await expect(page).to_have_url(f"{console.server.url}/console/sign-in?reason=signed-out")
     await page.goto("/console/agents")
     await expect(page.get_by_role("heading", name="Sign in to Switchboard")).to_be_visible()
 

@@ -10,7 +10,13 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from switchboard.auth.browser_session import CSRF_HEADER, SAFE_METHODS, browser_sessions, session_cookie
+from switchboard.auth.browser_session import (
+    CSRF_HEADER,
+    EXPIRED,
+    SAFE_METHODS,
+    browser_sessions,
+    session_cookie,
+)
 from switchboard.auth.principal import Principal
 from switchboard.auth.scopes import Scope
 from switchboard.auth.service import authenticate
@@ -41,7 +47,8 @@ async def _principal(
         # HTTPBearer (kept for the OpenAPI security scheme) returns nothing for other schemes; say which it was.
         if request.headers.get("authorization"):
             raise Unauthenticated("Malformed Authorization header: it must read `Authorization: Bearer sb_…`.")
-        key = _console_key(request)
+        # The console's pages call the API with their session cookie instead.
+        key = await browser_session_key(request, request.headers.get(CSRF_HEADER))
         if key is None:
             raise Unauthenticated("Missing API key. Send `Authorization: Bearer sb_…`.")
     else:
@@ -49,17 +56,25 @@ async def _principal(
     return await principal_for_key(request, key)
 
 
-def _console_key(request: Request) -> str | None:
-    """The key a console session cookie holds (the console's pages call the API with it); a request that changes
-    something must carry the session's CSRF token too (`auth.browser_session`)."""
+@raises(Unauthenticated, PermissionDenied, DatabaseUnavailable)
+async def browser_session_key(request: Request, csrf_token: str | None) -> str | None:
+    """The API key of the request's console session (`auth.browser_session`), None without the cookie. A request
+    that changes something must carry the session's `csrf_token`; a signed-out session is refused."""
     cookie = session_cookie(request)
     if cookie is None:
         return None
-    sessions = browser_sessions(app_state(request).settings)
-    key = sessions.open(cookie)
+    state = app_state(request)
+    sessions = browser_sessions(state.settings)
+    session = sessions.open(cookie)
     if request.method not in SAFE_METHODS:
-        sessions.check_csrf(cookie, request.headers.get(CSRF_HEADER))
-    return key
+        sessions.check_csrf(cookie, csrf_token)
+    ended = sessions.remembered_ended(session.id, state.settings.auth_cache_seconds)
+    if ended is None:
+        async with state.db.unit_of_work() as db:
+            ended = await sessions.read_ended(db, session.id)
+    if ended:
+        raise Unauthenticated(EXPIRED)
+    return session.key
 
 
 @raises(Unauthenticated, DatabaseUnavailable, RateLimited)

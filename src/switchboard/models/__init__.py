@@ -7,13 +7,14 @@ from switchboard.models.notifications import Delivery, DeliveryAttempt, OutboxMe
 from switchboard.models.request_logs import RequestLog
 from switchboard.models.runs import IdempotencyKey, Run, RunEvent, RunStep
 from switchboard.models.threads import Thread, ThreadMessage
-from switchboard.models.users import ApiKey, RateLimitBucket, User
+from switchboard.models.users import ApiKey, EndedBrowserSession, RateLimitBucket, User
 
 __all__ = [
     "ApiKey",
     "Base",
     "Delivery",
     "DeliveryAttempt",
+    "EndedBrowserSession",
     "IdempotencyKey",
     "KnowledgeChunk",
     "KnowledgeDocument",

@@ -1,10 +1,11 @@
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, CheckConstraint, DateTime, ForeignKey, Identity, Numeric, String, Text
+from sqlalchemy import BigInteger, CheckConstraint, DateTime, ForeignKey, Identity, Numeric, String, Text, Uuid
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -51,3 +52,13 @@ class RateLimitBucket(Base):
 
     key: Mapped[str] = mapped_column(Text, primary_key=True)
     tat: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class EndedBrowserSession(Base):
+    """A console session signed out before it expired (`auth.browser_session`): its cookie, though still sealed
+    and unexpired, is refused from then on. Kept until the session would have expired anyway."""
+
+    __tablename__ = "ended_browser_sessions"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)

@@ -1,9 +1,11 @@
-// The console's shared script: htmx settings, and a small client for the API that the pages' scripts use
-// (same origin, the session cookie, the CSRF token from the page; never an API key).
+// The console's shared script: htmx settings, the page behaviours every page may use (data-* attributes, so that
+// pages carry no inline script and the Content-Security-Policy can forbid it), and a small client for the API
+// that the pages' scripts use (same origin, the session cookie, the CSRF token from the page; never an API key).
 "use strict";
 
 document.addEventListener("DOMContentLoaded", () => {
   if (window.htmx) {
+    htmx.config.allowEval = false; // no hx-on or trigger filters: the CSP forbids evaluated code
     // Errors are swapped too: console routes answer them with a notice retargeted to #flash.
     htmx.config.responseHandling = [
       { code: "204", swap: false },
@@ -11,6 +13,51 @@ document.addEventListener("DOMContentLoaded", () => {
       { code: "[45]..", swap: true, error: true },
     ];
   }
+});
+
+// An error that is not a console notice (the API's JSON, a proxy's page) never replaces part of the page: its
+// message is shown in #flash instead, and what was there (a polled table, say) stays and goes on polling.
+document.addEventListener("htmx:beforeSwap", (event) => {
+  const xhr = event.detail.xhr;
+  if (xhr.status < 400 || xhr.getResponseHeader("HX-Retarget")) return;
+  event.detail.shouldSwap = false;
+  let message = `${xhr.status} ${xhr.statusText}`;
+  try {
+    const body = JSON.parse(xhr.responseText);
+    if (body && body.error && body.error.message) message = body.error.message;
+  } catch (_) { /* not JSON */ }
+  window.Switchboard.flash(message);
+});
+document.addEventListener("htmx:sendError", () => {
+  window.Switchboard.flash("The server did not answer: is it running? Try again in a moment.");
+});
+
+// <button data-dismiss> closes the notice it is in.
+document.addEventListener("click", (event) => {
+  const button = event.target.closest("[data-dismiss]");
+  if (button) button.closest(".flash, article")?.remove();
+});
+
+// <form data-reset-on-success [data-clear="#a,#b"] [data-remove="#c"]>: after its own htmx request succeeds, the
+// form is emptied, the elements of data-clear emptied and those of data-remove removed.
+document.addEventListener("htmx:afterRequest", (event) => {
+  const form = event.detail.elt;
+  if (!event.detail.successful || !(form instanceof HTMLFormElement) || !form.hasAttribute("data-reset-on-success")) {
+    return;
+  }
+  form.reset();
+  const selectors = (name) => (form.getAttribute(name) || "").split(",").map((s) => s.trim()).filter(Boolean);
+  for (const selector of selectors("data-clear")) document.querySelector(selector)?.replaceChildren();
+  for (const selector of selectors("data-remove")) document.querySelector(selector)?.remove();
+});
+
+// An element that polls (hx-trigger="every …") with data-hold-while-focused skips its refresh while the keyboard
+// focus is inside it or a form in it has something typed: a refresh would take the focus or the text away.
+document.addEventListener("htmx:beforeRequest", (event) => {
+  const element = event.detail.elt;
+  if (!element.hasAttribute || !element.hasAttribute("data-hold-while-focused")) return;
+  const typed = [...element.querySelectorAll("input:not([type=hidden]), textarea")].some((field) => field.value);
+  if (element.contains(document.activeElement) || typed) event.preventDefault();
 });
 
 window.Switchboard = (() => {
@@ -94,8 +141,8 @@ window.Switchboard = (() => {
     close.type = "button";
     close.className = "close";
     close.setAttribute("aria-label", "Dismiss");
+    close.setAttribute("data-dismiss", "");
     close.textContent = "×";
-    close.addEventListener("click", () => notice.remove());
     notice.append(close);
     area.replaceChildren(notice);
   }
