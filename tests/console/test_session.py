@@ -145,7 +145,7 @@ def test_signing_out_ends_the_session_for_every_copy_of_the_cookie(
 def test_odd_tokens_and_reasons_are_refused_plainly(server: LiveServer, demo: dict[str, DemoUser]) -> None:
     with _signed_in(server, demo[ALICE].key) as (client, _):
         odd = client.post(
-            "/v1/threads", json={"agent": "support"}, headers={"X-CSRF-Token": ("é" * 64).encode("latin-1")}
+            "/v1/threads", json={"agent": "support"}, headers={b"X-CSRF-Token": ("é" * 64).encode("latin-1")}
         )
         assert odd.status_code == 403
         form = client.post("/console/sign-out", data={"csrf_token": "ü"})
