@@ -16,7 +16,7 @@ from switchboard.auth.principal import Principal
 from switchboard.console.dependencies import ConsoleUserDep
 from switchboard.console.rendering import templates
 from switchboard.console.routing import ConsoleRoute
-from switchboard.models.runs import FINAL
+from switchboard.models.runs import FINAL, RunStatus
 from switchboard.notifications.schemas import DeliveryOut
 from switchboard.notifications.service import WebhookService
 from switchboard.runs.schemas import StepOut
@@ -26,6 +26,14 @@ from switchboard.state import app_state
 router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
 
 DELIVERIES_SHOWN = 20
+
+
+def total_tokens(usage: dict[str, Any] | None) -> int | None:
+    """Input plus output tokens of a run's or a step's usage; None when it has none (yet). The one place the
+    console adds them up: the runs list, the run page and its timeline all show this."""
+    if not usage:
+        return None
+    return int(usage.get("input_tokens", 0)) + int(usage.get("output_tokens", 0))
 
 
 async def run_context(request: Request, user: Principal, run_id: uuid.UUID) -> dict[str, Any]:
@@ -44,7 +52,6 @@ async def run_context(request: Request, user: Principal, run_id: uuid.UUID) -> d
             )
         people = {run.user_id, *(s.decided_by for s in steps if s.decided_by is not None)}
         emails = await service.runs.user_emails([p for p in people if p is not None])
-    usage = out.usage or {}
     return {
         "run": out,
         "steps": steps,
@@ -53,7 +60,11 @@ async def run_context(request: Request, user: Principal, run_id: uuid.UUID) -> d
         "own": own,
         "live": run.status not in FINAL,
         "deliveries": deliveries,
-        "tokens": usage.get("input_tokens", 0) + usage.get("output_tokens", 0) if usage else None,
+        "tokens": total_tokens(out.usage),
+        "tokens_of": total_tokens,
+        # Another user's unfinished run is looked at again every few seconds, except while it waits for an
+        # approval: nothing changes then until a decision, and a reload would wipe a reason being typed.
+        "poll": run.status not in FINAL and run.status != RunStatus.REQUIRES_ACTION and not own,
         "may_decide": own or user.is_admin,
     }
 
@@ -71,10 +82,7 @@ async def run_body(run_id: uuid.UUID, request: Request, user: ConsoleUserDep) ->
 
 @router.post("/runs/{run_id}/cancel")
 async def cancel_run(run_id: uuid.UUID, request: Request, user: ConsoleUserDep) -> Response:
-    """As `POST /v1/runs/{id}/cancel`: the run in one unit of work, then its children once that has committed."""
+    """As `POST /v1/runs/{id}/cancel` (the same service call: the run, then its children)."""
     state = app_state(request)
-    async with state.db.unit_of_work() as session:
-        await RunService(session, state.agents, state.settings).cancel(user, run_id)
-    async with state.db.unit_of_work() as session:
-        await RunService(session, state.agents, state.settings).cancel_children(run_id)
+    await RunService.cancel_with_children(state.db, state.agents, state.settings, user, run_id)
     return templates.TemplateResponse(request, "run_body.html", await run_context(request, user, run_id))

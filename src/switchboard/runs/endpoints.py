@@ -187,12 +187,7 @@ async def cancel_run(run_id: uuid.UUID, request: Request, user: PrincipalDep) ->
     then ends `cancelled` (follow it with /events or poll it). Its child runs (a pipeline's steps, agents its
     agent called) are cancelled with it."""
     state = app_state(request)
-    async with state.db.unit_of_work() as session:
-        service = RunService(session, state.agents, state.settings)
-        cancelled = await service.out(await service.cancel(user, run_id))
-    async with state.db.unit_of_work() as session:  # once the run's own cancel has committed (lock order)
-        await RunService(session, state.agents, state.settings).cancel_children(run_id)
-    return cancelled
+    return await RunService.cancel_with_children(state.db, state.agents, state.settings, user, run_id)
 
 
 @router.post(

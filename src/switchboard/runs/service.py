@@ -22,6 +22,7 @@ from switchboard.engine import children, journal, queue, transitions
 from switchboard.engine.limits import busy_in_group, group_of, lock_group
 from switchboard.engine.queue import Claimed, ClaimNow, NewRun
 from switchboard.kit.clock import utc_now
+from switchboard.kit.db import Database
 from switchboard.kit.errors import Conflict, NotFound
 from switchboard.limits.admission import admit_run
 from switchboard.models import Run, RunStep, Thread
@@ -253,6 +254,20 @@ class RunService:
         elif status in (RunStatus.QUEUED, *PAUSED) and await transitions.cancel_now(connection, run_id, reason):
             await RunNotices(self.settings).record_runs(connection, [run_id])
         return status
+
+    @classmethod
+    async def cancel_with_children(
+        cls, db: Database, agents: AgentRegistry, settings: Settings, user: Principal, run_id: uuid.UUID
+    ) -> RunOut:
+        """Cancel as `POST /v1/runs/{id}/cancel` and the console do it: the run in one unit of work (`cancel`), then
+        its children in a second, once the run's own cancel has committed (lock order). Returns the run as it was
+        left by its own cancel."""
+        async with db.unit_of_work() as session:
+            service = cls(session, agents, settings)
+            cancelled = await service.out(await service.cancel(user, run_id))
+        async with db.unit_of_work() as session:
+            await cls(session, agents, settings).cancel_children(run_id)
+        return cancelled
 
     async def cancel_children(self, run_id: uuid.UUID) -> None:
         """After the run's own cancel has committed: its children, and theirs (deepest first). Should this process
