@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from playwright.async_api import expect
+from playwright.async_api import Page, expect
 
 from tests.console.conftest import Console
 
@@ -96,7 +96,9 @@ async def test_the_owner_denies_on_the_run_page_and_a_key_without_runs_write_can
 
     page = await console.open(BOB)
     await page.goto(f"/console/runs/{run_id}")
-    await expect(page.locator("#live-state")).to_contain_text("Following")
+    # The status line is the live region; the text streamed token by token is not one (it would flood).
+    await expect(page.get_by_role("status").filter(has_text="Following")).to_have_attribute("aria-live", "polite")
+    assert await page.locator(".live-text").get_attribute("aria-live") is None
     pending = page.locator("li.approval")
     await pending.get_by_label("Reason").fill("the parcel is still in transit")
     await pending.get_by_role("button", name="Deny").click()
@@ -114,3 +116,61 @@ async def test_the_owner_denies_on_the_run_page_and_a_key_without_runs_write_can
     assert step["approved"] is False
     assert step["decision_reason"] == "the parcel is still in transit"
     assert step["decided_by"] == console.users[BOB].user_id
+
+
+def pending(console: Console, run_id: str) -> bool:
+    """Whether the run still waits for its refund's decision, undecided (as the API says)."""
+    with console.server.client(console.users[BOB].key) as client:
+        status = client.get(f"/v1/runs/{run_id}").json()["status"]
+    return bool(status == "requires_action" and refund_step(console, BOB, run_id)["approved"] is None)
+
+
+async def test_on_another_users_paused_run_a_typed_reason_stays_and_enter_decides_nothing(console: Console) -> None:
+    run_id = chat(console, BOB, "Please refund order 3")["run_id"]
+    page = await console.open(ADMIN)
+    await page.clock.install()  # the page's timers, run on by the test
+    await page.goto(f"/console/runs/{run_id}")
+    reason = page.locator("li.approval").get_by_label("Reason")
+    await reason.fill("wrong address")
+    await page.clock.run_for(4_000)  # nothing reloads the form while the run waits for a decision
+    await asyncio.sleep(0.4)
+    await expect(reason).to_have_value("wrong address")
+
+    await reason.press("Enter")  # neither Approve nor Deny
+    await asyncio.sleep(0.4)
+    assert pending(console, run_id)
+    await expect(reason).to_have_value("wrong address")
+
+    await page.locator("li.approval").get_by_role("button", name="Deny").click()
+    await expect(page.locator("li.approval.decided")).to_contain_text("Denied by you: “wrong address”.")
+    await finished_run(console, BOB, run_id)
+    step = refund_step(console, BOB, run_id)
+    assert (step["approved"], step["decision_reason"]) == (False, "wrong address")
+    assert step["decided_by"] == console.users[ADMIN].user_id
+
+
+async def post_form(page: Page, extra: dict[str, str]) -> tuple[int, str]:
+    """Sends the page's decision form as a browser without JavaScript would: its method, its action."""
+    form = page.locator("form.decide")
+    assert await form.get_attribute("method") == "post"
+    action = await form.get_attribute("action")
+    assert action is not None
+    fields: dict[str, str] = await form.evaluate("form => Object.fromEntries(new FormData(form))")
+    response = await page.request.post(action, form={**fields, **extra}, max_redirects=0)
+    return response.status, response.headers.get("location", "")
+
+
+async def test_the_decision_form_works_without_javascript(console: Console) -> None:
+    first = chat(console, BOB, "Please refund order 3")["run_id"]
+    page = await console.open(BOB)
+    await page.goto("/console/approvals")
+    assert await post_form(page, {"decision": "deny", "reason": "no"}) == (303, "/console/approvals")
+    assert (await finished_run(console, BOB, first))["status"] == "succeeded"
+    assert refund_step(console, BOB, first)["decision_reason"] == "no"
+
+    second = chat(console, BOB, "Please refund order 3")["run_id"]
+    await page.goto(f"/console/runs/{second}")
+    assert await post_form(page, {"decision": "approve"}) == (303, f"/console/runs/{second}")
+    await finished_run(console, BOB, second)
+    assert refund_step(console, BOB, second)["approved"] is True
+    assert order_status(console, BOB, 3) == "refunded"

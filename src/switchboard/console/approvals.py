@@ -10,12 +10,13 @@ from dataclasses import dataclass
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Form, Request, Response
+from fastapi.responses import RedirectResponse
 from pydantic import ValidationError
 
 from switchboard.auth.dependencies import require_runs_writer
 from switchboard.console.dependencies import ConsoleUserDep
 from switchboard.console.rendering import templates
-from switchboard.console.routing import ConsoleRoute
+from switchboard.console.routing import ConsoleRoute, is_htmx
 from switchboard.kit.errors import ValidationFailed
 from switchboard.models import Run, RunStep, ThreadMessage
 from switchboard.runs.schemas import ApprovalDecision
@@ -67,8 +68,11 @@ async def decide(
     tool_call_id: Annotated[str, Form()],
     decision: Annotated[Literal["approve", "deny"], Form()],
     reason: Annotated[str, Form()] = "",
+    back: Annotated[str, Form()] = "",
 ) -> Response:
-    """One decision, as the API takes it; answers with the line that replaces the call in the page."""
+    """One decision, as the API takes it; answers htmx with the line that replaces the call in the page, and a
+    plain form (no JavaScript) with a redirect back to the page it was sent from (`back`: the inbox or the run's
+    page, nothing else)."""
     await require_runs_writer(user)
     try:
         body = ApprovalDecision(tool_call_id=tool_call_id, approve=decision == "approve", reason=reason.strip() or None)
@@ -80,6 +84,9 @@ async def decide(
         service = RunService(session, state.agents, state.settings)
         run = await service.decide(user, run_id, body)
         status = run.status
+    if not is_htmx(request):
+        page = back if back == f"/console/runs/{run_id}" else "/console/approvals"
+        return RedirectResponse(page, status_code=303)
     context = {"decision": body, "run_id": run_id, "status": status}
     response = templates.TemplateResponse(request, "approvals_decided.html", context)
     response.headers["HX-Trigger"] = RUN_CHANGED

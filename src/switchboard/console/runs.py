@@ -1,6 +1,6 @@
 """The runs list: the signed-in user's runs, newest first, filtered as `GET /v1/runs` filters them (status,
-agent) and by the day they were created, paginated by cursor, its table polled by htmx so it stays current.
-The run page is `console.run_page`."""
+agent) and by the day they were created, paginated by cursor, its table polled by htmx so it stays current (not
+while keyboard focus is in it: a swap would lose it). The run page is `console.run_page`."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from switchboard.console import run_page
 from switchboard.console.dependencies import ConsoleUserDep
 from switchboard.console.rendering import templates
 from switchboard.console.routing import ConsoleRoute, is_htmx
+from switchboard.console.run_page import total_tokens
 from switchboard.kit.errors import ValidationFailed
 from switchboard.models import Run
 from switchboard.models.runs import RunStatus
@@ -59,13 +60,22 @@ class RunFilters:
         return urlencode({k: v for k, v in {**fields, **extra}.items() if v})
 
 
+# The days the filters take: no run is older than the first, and the day after the last still is a date (the
+# range's end is the next day's midnight).
+FIRST_DAY = date(1970, 1, 1)
+LAST_DAY = date.max - timedelta(days=1)
+
+
 def _day(value: str, field: str) -> date | None:
     if not value:
         return None
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         raise ValidationFailed(f"{field}: {value!r} is not a date (YYYY-MM-DD).") from None
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise ValidationFailed(f"{field}: {value!r} is out of range; pick a day from {FIRST_DAY} to {LAST_DAY}.")
+    return day
 
 
 @dataclass(frozen=True)
@@ -79,10 +89,8 @@ class RunRow:
 def run_row(run: Run) -> RunRow:
     words = run.input.split()
     start = " ".join(words[:INPUT_WORDS]) + (" …" if len(words) > INPUT_WORDS else "")
-    usage = run.usage or {}
-    tokens = usage.get("input_tokens", 0) + usage.get("output_tokens", 0) if usage else None
     seconds = (run.finished_at - run.started_at).total_seconds() if run.started_at and run.finished_at else None
-    return RunRow(run=run, input_start=start, tokens=tokens, seconds=seconds)
+    return RunRow(run=run, input_start=start, tokens=total_tokens(run.usage), seconds=seconds)
 
 
 @router.get("/runs")
@@ -105,6 +113,8 @@ async def runs_page(request: Request, user: ConsoleUserDep) -> Response:
         "cursor": cursor,
         "next_cursor": next_cursor,
         "table_id": TABLE_ID,
+        "first_day": FIRST_DAY.isoformat(),
+        "last_day": LAST_DAY.isoformat(),
         "statuses": [status.value for status in RunStatus],
         "agents": sorted(
             [registered.spec.name for registered in state.agents.all()]

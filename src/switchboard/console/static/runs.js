@@ -1,7 +1,15 @@
-// The run page: follows the run's events (GET /v1/runs/{id}/events, resumable) while it is not finished,
-// streaming its text and listing its events in aria-live areas, and reloads the page's run body (status,
-// timeline, approvals, children) when the run changes and when it ends.
+// The runs list: its polled table keeps keyboard focus. The run page: follows the run's events
+// (GET /v1/runs/{id}/events, resumable) while it is not finished, streaming its text and listing its events
+// (a status line announces the run's status changes), and reloads the page's run body (status, timeline,
+// approvals, children) when the run changes and when it ends.
 "use strict";
+
+// A polled element marked `data-keep-focus` (the runs table) is not reloaded while keyboard focus is inside it: the
+// swap would drop the focus. (Not an htmx trigger filter: the console's CSP forbids htmx evaluating code.)
+document.addEventListener("htmx:beforeRequest", (event) => {
+  const elt = event.detail.elt;
+  if (elt && elt.hasAttribute("data-keep-focus") && elt.contains(document.activeElement)) event.preventDefault();
+});
 
 document.addEventListener("DOMContentLoaded", () => {
   const live = document.getElementById("run-live");
@@ -39,10 +47,19 @@ document.addEventListener("DOMContentLoaded", () => {
     list.scrollTop = list.scrollHeight;
   }
 
-  async function follow(tries) {
+  // The stream closes now and then (the server's idle timeout, a restart, the network): it is opened again,
+  // resuming after the last event seen, until the run's `end` event. A normal close reconnects after 1 s; failures
+  // in a row back off (1 s, 2 s, 4 s … 30 s), and any event arriving starts the count again.
+  let failures = 0;
+  async function follow() {
     let ended = false;
+    let failed = null;
     try {
       await Switchboard.stream(live.dataset.events, undefined, (type, data, id) => {
+        if (failures) {
+          failures = 0;
+          state.textContent = "Following the run's events…";
+        }
         if (id) after = Number(id);
         if (type === "text_delta") {
           text.append(document.createTextNode(data.delta || ""));
@@ -52,6 +69,7 @@ document.addEventListener("DOMContentLoaded", () => {
           text.textContent = text.textContent.slice(0, Math.max(0, text.textContent.length - data.void_chars));
         }
         note(type, data);
+        if (type === "status") state.textContent = `The run is ${data.status}.`;
         if (["status", "approval_required", "approval_decided", "tool_result", "cancel_requested"].includes(type)) reloadBody();
         if (type === "end") {
           ended = true;
@@ -60,12 +78,16 @@ document.addEventListener("DOMContentLoaded", () => {
         }
       }, { lastEventId: after });
     } catch (error) {
-      if (tries <= 0) {
-        state.textContent = `Stopped following the events: ${error.message}`;
-        return;
-      }
+      failed = error;
     }
-    if (!ended && tries > 0) setTimeout(() => follow(tries - 1), 1000);
+    if (ended) return;
+    let delay = 1000;
+    if (failed) {
+      failures += 1;
+      delay = Math.min(30000, 1000 * 2 ** (failures - 1));
+      state.textContent = `Lost the run's events (${failed.message}); trying again in ${Math.round(delay / 1000)} s…`;
+    }
+    setTimeout(follow, delay);
   }
-  follow(5);
+  follow();
 });
