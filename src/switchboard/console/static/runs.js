@@ -1,15 +1,8 @@
-// The runs list: its polled table keeps keyboard focus. The run page: follows the run's events
+// The run page: follows the run's events
 // (GET /v1/runs/{id}/events, resumable) while it is not finished, streaming its text and listing its events
 // (a status line announces the run's status changes), and reloads the page's run body (status, timeline,
 // approvals, children) when the run changes and when it ends.
 "use strict";
-
-// A polled element marked `data-keep-focus` (the runs table) is not reloaded while keyboard focus is inside it: the
-// swap would drop the focus. (Not an htmx trigger filter: the console's CSP forbids htmx evaluating code.)
-document.addEventListener("htmx:beforeRequest", (event) => {
-  const elt = event.detail.elt;
-  if (elt && elt.hasAttribute("data-keep-focus") && elt.contains(document.activeElement)) event.preventDefault();
-});
 
 document.addEventListener("DOMContentLoaded", () => {
   const live = document.getElementById("run-live");
