@@ -39,7 +39,9 @@ PAGES = [
     "/console/webhooks",
     "/console/knowledge",
     "/console/usage",
-    "/console/admin",
+    "/console/admin/users",
+    "/console/admin/keys",
+    "/console/admin/logs",
 ]
 DEMO_AGENTS = ["support", "summarizer", "sentiment", "entities", "assistant"]
 TARGET_MS = 100
