@@ -63,6 +63,7 @@ async def test_a_streamed_answer_with_its_tool_call_and_the_thread_kept(console:
     await expect(card.locator(".tool-result pre")).to_contain_text('"status": "processing"')
     threads = page.get_by_role("complementary", name="Your threads")
     await expect(threads.get_by_role("link", name="What is the status of order 2?")).to_be_visible()
+    await card.locator("summary").click()  # folded again: the README's picture shows the answer beside its card
     await console.screenshot(page, "chat")
 
     match = THREAD_URL.search(page.url)
