@@ -122,9 +122,9 @@ class Settings(LimitSettings, UsageSettings, TelemetrySettings, ToolSettings, Ba
 
     secret_key: Annotated[SecretStr | None, BlankIsUnset] = Field(
         default=None,
-        description="Encrypts the webhook and trigger signing secrets at rest (any long random string, e.g. "
-        "`openssl rand -base64 32`); every process must have the same. Unset: one is generated into "
-        "data_dir/secret_key (mode 0600) and reused.",
+        description="Encrypts the webhook and trigger signing secrets at rest, and seals the console's session "
+        "cookies (any long random string, e.g. `openssl rand -base64 32`); every process must have the same. Unset: "
+        "one is generated into data_dir/secret_key (mode 0600) and reused.",
     )
     public_url: Annotated[str | None, BlankIsUnset] = Field(
         default=None,
