@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import warnings
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -87,13 +88,24 @@ class Console:
         return path
 
 
+@asynccontextmanager
+async def console_of(
+    browser: Browser, server: LiveServer, users: dict[str, DemoUser], tmp_path: Path
+) -> AsyncIterator[Console]:
+    """The console of `server` (one a test started with settings of its own), its browser contexts closed after."""
+    shots = tmp_path / "screenshots"
+    shots.mkdir(exist_ok=True)
+    opened = Console(browser=browser, server=server, users=users, shots=shots, contexts=[])
+    try:
+        yield opened
+    finally:
+        for context in opened.contexts:
+            await context.close()
+
+
 @pytest_asyncio.fixture(loop_scope="session")
 async def console(
     browser: Browser, server: LiveServer, demo: dict[str, DemoUser], tmp_path: Path
 ) -> AsyncIterator[Console]:
-    shots = tmp_path / "screenshots"
-    shots.mkdir()
-    opened = Console(browser=browser, server=server, users=demo, shots=shots, contexts=[])
-    yield opened
-    for context in opened.contexts:
-        await context.close()
+    async with console_of(browser, server, demo, tmp_path) as opened:
+        yield opened

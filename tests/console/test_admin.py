@@ -11,7 +11,7 @@ import pytest_asyncio
 from playwright.async_api import Browser, expect
 
 from switchboard.limits.tiers import DEFAULT_TIERS
-from tests.console.conftest import Console
+from tests.console.conftest import Console, console_of
 from tests.fixtures.demo import DemoUser, seed_demo
 from tests.fixtures.server import LiveServer
 
@@ -31,13 +31,8 @@ def tiered_server(make_server: Callable[..., LiveServer]) -> tuple[LiveServer, d
 async def tiered_console(
     browser: Browser, tiered_server: tuple[LiveServer, dict[str, DemoUser]], tmp_path: Path
 ) -> AsyncIterator[Console]:
-    server, users = tiered_server
-    shots = tmp_path / "screenshots"
-    shots.mkdir()
-    console = Console(browser=browser, server=server, users=users, shots=shots, contexts=[])
-    yield console
-    for context in console.contexts:
-        await context.close()
+    async with console_of(browser, *tiered_server, tmp_path) as opened:
+        yield opened
 
 
 async def test_admin_changes_a_tier_revokes_a_key_and_filters_request_logs(tiered_console: Console) -> None:

@@ -11,7 +11,7 @@ import pytest_asyncio
 from playwright.async_api import Browser, expect
 
 from switchboard.console.rendering import money
-from tests.console.conftest import Console
+from tests.console.conftest import Console, console_of
 from tests.fixtures.demo import DemoUser, seed_demo
 from tests.fixtures.server import LiveServer
 from tests.usage.conftest import HOUSE_PRICES, PLUGIN, run_and_wait
@@ -32,13 +32,8 @@ def priced_server(make_server: Callable[..., LiveServer]) -> tuple[LiveServer, d
 async def priced_console(
     browser: Browser, priced_server: tuple[LiveServer, dict[str, DemoUser]], tmp_path: Path
 ) -> AsyncIterator[Console]:
-    server, users = priced_server
-    shots = tmp_path / "screenshots"
-    shots.mkdir()
-    console = Console(browser=browser, server=server, users=users, shots=shots, contexts=[])
-    yield console
-    for context in console.contexts:
-        await context.close()
+    async with console_of(browser, *priced_server, tmp_path) as opened:
+        yield opened
 
 
 async def test_usage_charts_tables_budget_and_all_users(priced_console: Console) -> None:
