@@ -27,22 +27,11 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from bench import load_average, summary
 from bench.database import bench_database, insert_runs
 from bench.services import _switchboard, free_port, seed_demo, service
+from switchboard.console.rendering import NAV
 
-PAGES = [
-    "/console/agents",
-    "/console/chat",
-    "/console/runs",
-    "/console/runs/{run}",
-    "/console/approvals",
-    "/console/schedules",
-    "/console/triggers",
-    "/console/webhooks",
-    "/console/knowledge",
-    "/console/usage",
-    "/console/admin/users",
-    "/console/admin/keys",
-    "/console/admin/logs",
-]
+# Every page the menu leads to (the admin's three instead of its index, which redirects), and a run's page.
+PAGES = [item.path for item in NAV if item.path != "/console/admin"]
+PAGES += ["/console/runs/{run}", "/console/admin/users", "/console/admin/keys", "/console/admin/logs"]
 DEMO_AGENTS = ["support", "summarizer", "sentiment", "entities", "assistant"]
 TARGET_MS = 100
 

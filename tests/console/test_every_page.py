@@ -7,20 +7,10 @@ from urllib.parse import urlsplit
 
 from playwright.async_api import Page
 
+from switchboard.console.rendering import NAV
 from tests.console.conftest import Console
 
-PAGES = [
-    "/console/agents",
-    "/console/chat",
-    "/console/runs",
-    "/console/approvals",
-    "/console/schedules",
-    "/console/triggers",
-    "/console/webhooks",
-    "/console/knowledge",
-    "/console/usage",
-    "/console/admin",
-]
+PAGES = [item.path for item in NAV]  # every page the menu leads to
 PHONE = {"width": 390, "height": 844}
 
 # Form controls a person can reach that have no label: <label for>, a wrapping <label>, aria-label(ledby) or title.
