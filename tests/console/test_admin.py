@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
-from playwright.async_api import Browser, expect
+from playwright.async_api import Browser, Dialog, expect
 
 from switchboard.limits.tiers import DEFAULT_TIERS
 from tests.console.conftest import Console, console_of
@@ -70,10 +70,21 @@ async def test_admin_changes_a_tier_revokes_a_key_and_filters_request_logs(tiere
     row = page.locator("#keys tr", has_text=prefix)
     await expect(row).to_have_count(1)
     assert bob.key not in await page.content()
-    page.on("dialog", lambda dialog: dialog.accept())
+    asked: list[str] = []
+
+    async def answer(dialog: Dialog) -> None:
+        asked.append(dialog.message)
+        await (dialog.dismiss() if len(asked) == 1 else dialog.accept())  # no, then yes
+
+    page.on("dialog", answer)
+    await row.get_by_role("button", name="Revoke").click()
+    await expect(page.locator("#keys tr", has_text=prefix)).not_to_contain_text("revoked")
+    assert console.server.client(bob.key).get("/v1/me").status_code == 200  # "no" revoked nothing
     await row.get_by_role("button", name="Revoke").click()
     await expect(page.locator("#keys tr", has_text=prefix)).to_contain_text("revoked")
     assert console.server.client(bob.key).get("/v1/me").status_code == 401
+    assert len(asked) == 2
+    assert asked[0].startswith(f"Revoke {prefix}")
 
     await page.get_by_role("link", name="Request logs").click()
     await expect(page.locator("#logs tbody tr").first).to_be_visible()

@@ -156,7 +156,7 @@ async def test_another_users_thread_is_not_found(console: Console) -> None:
     response = await page.goto("/console/chat?thread=not-a-thread")
     assert response is not None
     assert response.status == 404
-    owner = await console.open(BOB, width=390, height=844)  # a phone: the threads above the chat, nothing wider
+    owner = await console.open(BOB, width=390, height=844)  # a phone: the chat first, the threads below, no wider
     response = await owner.goto(f"/console/chat?thread={bobs}")
     assert response is not None
     assert response.status == 200
@@ -164,8 +164,14 @@ async def test_another_users_thread_is_not_found(console: Console) -> None:
     talk = await owner.get_by_role("log", name="Conversation").bounding_box()
     assert threads is not None
     assert talk is not None
-    assert threads["y"] + threads["height"] <= talk["y"]
+    assert talk["y"] + talk["height"] <= threads["y"]
     assert await owner.evaluate("document.documentElement.scrollWidth") <= 390
+    menu = owner.get_by_role("button", name="Menu")  # the pages' links fold away behind it
+    await expect(owner.get_by_role("link", name="Runs")).to_be_hidden()
+    await menu.click()
+    await expect(menu).to_have_attribute("aria-expanded", "true")
+    await owner.get_by_role("link", name="Runs").click()
+    await expect(owner.get_by_role("heading", name="Runs", level=1)).to_be_visible()
 
 
 async def test_a_reloaded_thread_follows_the_turns_still_at_work(console: Console) -> None:

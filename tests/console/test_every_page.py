@@ -3,14 +3,16 @@ host (the console works offline), labels every form control, and fits a phone's 
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlsplit
 
 from playwright.async_api import Page
 
-from switchboard.console.rendering import NAV
+from switchboard.console.rendering import NAV, TEMPLATES_DIR
 from tests.console.conftest import Console
 
-PAGES = [item.path for item in NAV]  # every page the menu leads to
+PAGES = [item.path for item in NAV]  # every page the menu leads to, and the admin's others
+PAGES += ["/console/admin/keys", "/console/admin/logs"]
 PHONE = {"width": 390, "height": 844}
 
 # Form controls a person can reach that have no label: <label for>, a wrapping <label>, aria-label(ledby) or title.
@@ -54,3 +56,18 @@ async def test_every_page_fits_a_phone(console: Console) -> None:
     for path in PAGES:
         await _visit(page, path, errors)
         assert await page.evaluate(OVERFLOW) <= 0, f"{path} scrolls sideways on a phone"
+
+
+def test_no_template_has_code_the_content_security_policy_would_block() -> None:
+    """The pages' CSP allows scripts from the server's files only and htmx evaluates nothing: an inline handler,
+    an `hx-on`, a `js:` value or a trigger filter would fail silently in the browser (the filter would simply
+    always pass), so none may be written."""
+    forbidden = re.compile(
+        r"""\son[a-z]+=|hx-on|js:|hx-trigger="[^"]*\[|<script(?![^>]*(\bsrc=|type="application/json"))"""
+    )
+    found = {
+        path.name: match.group(0)
+        for path in TEMPLATES_DIR.glob("*.html")
+        if (match := forbidden.search(path.read_text())) is not None
+    }
+    assert found == {}

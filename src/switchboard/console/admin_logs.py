@@ -3,6 +3,7 @@ GET /v1/admin/request-logs reads them (`RequestLogRepository`)."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -12,7 +13,7 @@ from fastapi import APIRouter, Query, Request, Response
 from switchboard.console.dependencies import ConsoleAdminDep
 from switchboard.console.rendering import templates
 from switchboard.console.routing import ConsoleRoute
-from switchboard.kit.errors import ValidationFailed
+from switchboard.kit.errors import NotFound, ValidationFailed
 from switchboard.kit.pagination import CursorParam
 from switchboard.models import User
 from switchboard.observability.repository import RequestLogFilter, RequestLogRepository
@@ -33,7 +34,7 @@ def _invalid(field: str, message: str) -> ValidationFailed:
 def _status(value: str) -> int | None:
     if not value.strip():
         return None
-    if not value.strip().isdigit() or not 100 <= int(value) <= 599:
+    if not re.fullmatch(r"[0-9]{3}", value.strip()) or not 100 <= int(value) <= 599:
         raise _invalid("status", "an HTTP status code, 100 to 599")
     return int(value)
 
@@ -46,17 +47,23 @@ def _since(value: str) -> datetime | None:
         parsed = datetime.fromisoformat(value.strip())
     except ValueError:
         raise _invalid("since", "a date and time, e.g. 2026-11-28T07:30 (UTC)") from None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed
+    try:  # a time near year 1 or 9999 in another zone is outside what can be compared in UTC
+        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    except OverflowError:
+        raise _invalid("since", "a date and time between the years 1 and 9999") from None
 
 
 async def _user(service: UserService, value: str) -> User | None:
-    """A user by email or id (an unknown one is a 404, as the API's user routes say)."""
+    """A user by email or id; one that names no user is a 422 on the filter."""
     value = value.strip()
     if not value:
         return None
-    if value.isdigit() and len(value) < 19:
-        return await service.get(int(value))
-    return await service.get_by_email(value)
+    try:
+        if re.fullmatch(r"[0-9]{1,18}", value):
+            return await service.get(int(value))
+        return await service.get_by_email(value)
+    except NotFound:
+        raise _invalid("user", f"no user {value!r}: give an email or a user id") from None
 
 
 @router.get("/admin/logs")

@@ -58,7 +58,9 @@ def preview(expression: str, timezone: str, now: datetime) -> dict[str, Any]:
     except ValidationFailed as exc:
         return {"error": exc.message, "words": None, "ticks": []}
     with_seconds = len(cron.expanded(expression).split()) == 6
-    ticks = [shown_time(t, timezone, seconds=with_seconds) for t in cron.upcoming(expression, timezone, now, 3)]
+    ticks = [
+        shown_time(t, timezone, seconds=with_seconds) for t in cron.upcoming(expression, timezone, now, PREVIEW_TICKS)
+    ]
     return {"error": None, "words": cron.described(expression, timezone), "ticks": ticks}
 
 

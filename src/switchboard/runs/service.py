@@ -287,7 +287,10 @@ class RunService:
         """The run's owner decides; so may an admin, for anyone (recorded as `decided_by`)."""
         run = await self.get(user, run_id, for_update=True, any_user_if_admin=True)
         if run.status != RunStatus.REQUIRES_ACTION:
-            raise Conflict(f"Run {run_id} is {run.status}; approvals are taken only while it is requires_action.")
+            raise Conflict(
+                f"Run {run_id} has no tool call waiting for a decision: it is {run.status} (decided elsewhere, or "
+                "ended). Approvals are taken only while a run is requires_action."
+            )
         step = await self.runs.step_for_call(run.id, decision.tool_call_id)
         if step is None or step.status != StepStatus.AWAITING_APPROVAL:
             raise NotFound(f"No tool call {decision.tool_call_id!r} awaits approval in run {run_id}.")

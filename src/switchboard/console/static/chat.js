@@ -19,6 +19,7 @@ document.addEventListener("DOMContentLoaded", () => {
   const threadList = document.getElementById("thread-list");
 
   let threadId = root.dataset.thread || null;
+  const mayChat = root.dataset.mayChat !== "false"; // the key has runs:write
   let contextSaved = contextArea.value.trim(); // the context the thread has, as last sent or saved
   let busy = false;
 
@@ -48,8 +49,10 @@ document.addEventListener("DOMContentLoaded", () => {
   function setBusy(value) {
     streaming = Math.max(0, streaming + (value ? 1 : -1));
     busy = streaming > 0;
-    sendButton.disabled = busy;
+    sendButton.disabled = busy || !mayChat;
     sendButton.setAttribute("aria-busy", busy ? "true" : "false");
+    // While a reply streams in, screen readers wait for it whole rather than re-reading it at every token.
+    transcript.setAttribute("aria-busy", busy ? "true" : "false");
   }
 
   function linkRun(element, runId) {
@@ -113,6 +116,8 @@ document.addEventListener("DOMContentLoaded", () => {
         card.open = true;
       }
       scrollDown();
+      watchDecision(runId);
+      offerOnlyWhatTheKeyMay(transcript);
     }
   }
 
@@ -263,6 +268,11 @@ document.addEventListener("DOMContentLoaded", () => {
     box.querySelectorAll("button, input").forEach((control) => { control.disabled = true; });
     try {
       const before = await sb.api(`/v1/runs/${runId}`); // events after this one are the resumed run's
+      if (!before.pending_approvals.some((call) => call.tool_call_id === box.dataset.call)) {
+        decidedElsewhere();
+        return;
+      }
+      decidingHere.add(runId);
       const decision = { tool_call_id: box.dataset.call, approve };
       if (!approve && reason) decision.reason = reason;
       const run = await sb.api(`/v1/runs/${runId}/approvals`, { method: "POST", body: decision });
@@ -276,11 +286,48 @@ document.addEventListener("DOMContentLoaded", () => {
       box.replaceWith(decided);
       decided.focus(); // the buttons are gone: keep the keyboard's place here
       if (!run.pending_approvals.length) await follow(runId, before.last_event_id);
+      decidingHere.delete(runId); // a later pause of this run may be decided elsewhere again
     } catch (error) {
       box.querySelectorAll("button, input").forEach((control) => { control.disabled = false; });
       sb.flash(error.message);
     }
   });
+
+  // A call waiting here may be decided elsewhere (the approvals inbox, another tab, the CLI): its run's events are
+  // watched while the card waits, and when a decision arrives that was not made on this page, the page is shown
+  // afresh (the server renders the decision; a run still at work then streams in).
+  const decidingHere = new Set();
+  const watched = new Set();
+  function decidedElsewhere() {
+    sb.flash("This call was decided elsewhere; the thread is shown as it is now.", "ok");
+    window.location.reload();
+  }
+  async function watchDecision(runId) {
+    if (!runId || watched.has(runId)) return;
+    watched.add(runId);
+    try {
+      const run = await sb.api(`/v1/runs/${runId}`);
+      const controller = new AbortController();
+      await sb.stream(`/v1/runs/${runId}/events`, undefined, (type) => {
+        if (type !== "approval_decided" && type !== "end") return;
+        controller.abort();
+        if (!decidingHere.has(runId)) decidedElsewhere();
+      }, { lastEventId: run.last_event_id, signal: controller.signal });
+    } catch (_) {
+      /* aborted, or the stream failed: the buttons still answer (and say so if it was decided meanwhile) */
+    } finally {
+      watched.delete(runId);
+    }
+  }
+  for (const box of transcript.querySelectorAll(".approval[data-run]")) watchDecision(box.dataset.run);
+
+  // A key without runs:write can neither chat nor decide (the API would refuse): its controls are off.
+  function offerOnlyWhatTheKeyMay(scope) {
+    if (mayChat) return;
+    for (const control of scope.querySelectorAll(".approval button, .approval input")) control.disabled = true;
+    sendButton.disabled = true;
+  }
+  offerOnlyWhatTheKeyMay(document);
 
   // The resumed run's events to its end, or to its next pause for approval.
   async function follow(runId, after) {

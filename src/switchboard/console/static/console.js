@@ -38,6 +38,24 @@ document.addEventListener("click", (event) => {
   if (button) button.closest(".flash, article")?.remove();
 });
 
+// The menu button (narrow screens): shows and hides the pages' links.
+document.addEventListener("click", (event) => {
+  const toggle = event.target.closest(".menu-toggle");
+  if (!toggle) return;
+  const open = toggle.getAttribute("aria-expanded") !== "true";
+  toggle.setAttribute("aria-expanded", String(open));
+  document.getElementById(toggle.getAttribute("aria-controls"))?.classList.toggle("open", open);
+});
+
+// <form data-confirm="question">: sent only if the person says yes (before htmx or the browser sends it).
+document.addEventListener("submit", (event) => {
+  const form = event.target;
+  if (form instanceof HTMLFormElement && form.dataset.confirm && !window.confirm(form.dataset.confirm)) {
+    event.preventDefault();
+    event.stopImmediatePropagation();
+  }
+}, true);
+
 // <form data-reset-on-success [data-clear="#a,#b"] [data-remove="#c"]>: after its own htmx request succeeds, the
 // form is emptied, the elements of data-clear emptied and those of data-remove removed.
 document.addEventListener("htmx:afterRequest", (event) => {
