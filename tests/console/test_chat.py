@@ -204,3 +204,20 @@ async def test_a_reloaded_thread_follows_the_turns_still_at_work(console: Consol
     runs = api_get(console, BOB, f"/v1/runs?thread_id={first['thread_id']}")["items"]
     assert [run["status"] for run in runs] == ["succeeded", "succeeded"]
     assert order_status(console, BOB, 3) == "refunded"
+
+
+async def test_a_call_decided_elsewhere_updates_the_open_chat(console: Console) -> None:
+    page = await console.open(BOB)
+    await page.goto("/console/chat?agent=support")
+    transcript = page.get_by_role("log", name="Conversation")
+    await say(page, "Please refund order 3")
+    await expect(transcript.locator("details.tool.pending")).to_contain_text("refund_order")
+    run = api_get(console, BOB, "/v1/runs?agent=support")["items"][0]
+    call = run["pending_approvals"][0]["tool_call_id"]
+    with console.server.client(console.users["admin@example.com"].key) as admin:  # from the inbox, say
+        decided = admin.post(f"/v1/runs/{run['id']}/approvals", json={"tool_call_id": call, "approve": True})
+        assert decided.status_code == 200, decided.text
+    # The open page notices, and shows the thread as it is now, the answer included: no button left to press.
+    await expect(transcript).to_contain_text("Order #3 has been refunded")
+    await expect(transcript.get_by_role("button", name="Approve")).to_have_count(0)
+    assert order_status(console, BOB, 3) == "refunded"
