@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from fastapi import APIRouter, Query, Request, Response
 
 from switchboard.auth.scopes import Scope
-from switchboard.console.chat_history import emphasis, history
+from switchboard.console.chat_history import history
 from switchboard.console.dependencies import ConsoleUserDep
 from switchboard.console.rendering import templates
 from switchboard.console.routing import ConsoleRoute
@@ -110,6 +110,5 @@ async def chat_page(
         if current is not None and current.context is not None
         else "",
         "may_chat": user.may(Scope.RUNS_WRITE),
-        "emphasis": emphasis,
     }
     return templates.TemplateResponse(request, "chat.html", context)

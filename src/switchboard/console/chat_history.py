@@ -45,17 +45,6 @@ def short_json(value: Any) -> str:
     return text if len(text) <= SUMMARY_CHARS else text[: SUMMARY_CHARS - 1] + "…"
 
 
-def emphasis(text: str | None) -> list[tuple[str, bool]]:
-    """The text in pieces, each marked whether it is **bold** (the one bit of Markdown replies commonly use; the
-    rest stays as written). Unbalanced markers leave the text as it is."""
-    if not text:
-        return []
-    pieces = text.split("**")
-    if len(pieces) % 2 == 0:
-        return [(text, False)]
-    return [(piece, index % 2 == 1) for index, piece in enumerate(pieces) if piece]
-
-
 def _args(raw: Any) -> Any:
     """Pydantic AI keeps a call's arguments as a dict or as the JSON text the model wrote."""
     if isinstance(raw, str):
