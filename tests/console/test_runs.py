@@ -131,7 +131,8 @@ async def test_the_run_page_shows_the_timeline_deliveries_and_a_pipelines_child_
     await expect(tool_step.locator("pre.json").nth(1)).to_contain_text('"status": "processing"')
     tokens = run["usage"]["input_tokens"] + run["usage"]["output_tokens"]
     await expect(page.locator("#run-usage")).to_contain_text(f"{tokens:,} tokens")
-    await expect(page.get_by_text("Order #2")).to_be_visible()  # the output
+    await expect(page.get_by_text("Order #2")).to_be_visible()  # the output, its **bold** as bold
+    await expect(page.locator(".run-output strong")).to_have_text("processing")
     deliveries = page.locator("section[aria-labelledby=deliveries-title] tbody tr")
     await expect(deliveries).to_have_count(1)
     await expect(deliveries).to_contain_text(f"webhook: {hook}")
