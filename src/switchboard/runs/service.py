@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from switchboard.agents.registry import AgentRegistry
 from switchboard.agents.spec import ConcurrencyLimit
 from switchboard.auth.principal import Principal
-from switchboard.engine import children, journal, queue, transitions
+from switchboard.engine import journal, queue, transitions
 from switchboard.engine.limits import busy_in_group, group_of, lock_group
 from switchboard.engine.queue import Claimed, ClaimNow, NewRun
 from switchboard.kit.clock import utc_now
@@ -26,11 +26,11 @@ from switchboard.kit.db import Database
 from switchboard.kit.errors import Conflict, NotFound
 from switchboard.limits.admission import admit_run
 from switchboard.models import Run, RunStep, Thread
-from switchboard.models.runs import FINAL, PAUSED, MultitaskStrategy, RunStatus, StepStatus
-from switchboard.notifications.outbox import RunNotices
+from switchboard.models.runs import FINAL, MultitaskStrategy, RunStatus, StepStatus
 from switchboard.notifications.targets import stored
 from switchboard.observability.tracing import current_carrier
 from switchboard.pipelines.spec import PipelineSpec
+from switchboard.runs.cancelling import cancel_locked
 from switchboard.runs.repository import RunFilter, RunRepository
 from switchboard.runs.schemas import ApprovalDecision, ChildRunOut, PendingApproval, RunCreate, RunOut
 from switchboard.settings import Settings
@@ -145,7 +145,7 @@ class RunService:
             )
         if strategy == MultitaskStrategy.INTERRUPT:
             for run in active:  # their children, if any: by the sweeper, once this has committed
-                await self._cancel(run.id, reason="interrupted")
+                await cancel_locked(await self.session.connection(), self.settings, run.id, reason="interrupted")
         return False
 
     async def _thread(self, user: Principal, body: RunCreate, thread_key: str | None) -> tuple[Thread, bool]:
@@ -235,45 +235,25 @@ class RunService:
 
     # --- cancel ---
 
-    async def cancel(self, user: Principal, run_id: uuid.UUID) -> Run:
-        """The run alone: its child runs are cancelled once this has committed (`cancel_children`), never in the
-        transaction that holds the run (`engine.children`: a child's row is locked before its parent's)."""
-        run = await self.get(user, run_id)
-        status = await self._cancel(run.id, reason="cancelled by the user")
-        if status in FINAL:
-            raise Conflict(f"Run {run_id} has already finished ({status}); there is nothing to cancel.")
-        return await self.runs.by_id(run.id)
-
-    async def _cancel(self, run_id: uuid.UUID, *, reason: str) -> RunStatus | None:
-        """Decided on the run's status as locked now: queued or paused, cancelled now; running, flagged, and its
-        worker stops it between steps or mid-stream (and spawns no more children). Returns that status."""
-        connection = await self.session.connection()
-        status = await children.lock_status(connection, run_id)
-        if status == RunStatus.RUNNING:
-            await transitions.request_cancel(connection, run_id, reason)
-        elif status in (RunStatus.QUEUED, *PAUSED) and await transitions.cancel_now(connection, run_id, reason):
-            await RunNotices(self.settings).record_runs(connection, [run_id])
-        return status
-
     @classmethod
     async def cancel_with_children(
         cls, db: Database, agents: AgentRegistry, settings: Settings, user: Principal, run_id: uuid.UUID
     ) -> RunOut:
-        """Cancel as `POST /v1/runs/{id}/cancel` and the console do it: the run in one unit of work (`cancel`), then
-        its children in a second, once the run's own cancel has committed (lock order). Returns the run as it was
-        left by its own cancel."""
+        """Cancel as `POST /v1/runs/{id}/cancel` and the console do it: the run in one unit of work, then its
+        children in a second, once the run's own cancel has committed, never in the transaction that holds the run
+        (`engine.children`: a child's row is locked before its parent's; should this process stop in between, the
+        sweeper's `cancel_orphans` does it). Returns the run as its own cancel left it; 409 if it had finished."""
         async with db.unit_of_work() as session:
             service = cls(session, agents, settings)
-            cancelled = await service.out(await service.cancel(user, run_id))
+            run = await service.get(user, run_id)
+            status = await cancel_locked(await session.connection(), settings, run.id, reason="cancelled by the user")
+            if status in FINAL:
+                raise Conflict(f"Run {run_id} has already finished ({status}); there is nothing to cancel.")
+            cancelled = await service.out(await service.runs.by_id(run.id))
         async with db.unit_of_work() as session:
-            await cls(session, agents, settings).cancel_children(run_id)
+            connection = await session.connection()
+            await transitions.cancel_descendants(connection, run_id, f"its parent run {run_id} was cancelled")
         return cancelled
-
-    async def cancel_children(self, run_id: uuid.UUID) -> None:
-        """After the run's own cancel has committed: its children, and theirs (deepest first). Should this process
-        stop first, the sweeper's `cancel_orphans` does it."""
-        connection = await self.session.connection()
-        await transitions.cancel_descendants(connection, run_id, f"its parent run {run_id} was cancelled")
 
     # --- approvals ---
 
