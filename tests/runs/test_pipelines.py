@@ -246,13 +246,14 @@ def test_an_agent_calling_itself_is_stopped_by_the_depth_limit(runs_server: Call
 
 def test_a_pipeline_past_its_time_limit_times_out_with_its_steps(runs_server: Callable[..., LiveServer]) -> None:
     _, client = _client(runs_server, worker_concurrency=3)
-    run = create_run(client, "trio", "words=100 delay=0.1", limits={"timeout_seconds": 1})
+    # 3 s: time for the steps to start even on a loaded machine (the steps' work would take 10 s).
+    run = create_run(client, "trio", "words=100 delay=0.1", limits={"timeout_seconds": 3})
     done = wait_for_status(client, run["id"], *FINAL, timeout=30)
     assert done["status"] == RunStatus.TIMED_OUT, done
     assert done["error"]["type"] == "timed_out"
     # Each step had the pipeline's limits, so none ran on past it either.
     assert {c["status"] for c in done["children"]} == {RunStatus.TIMED_OUT}
-    assert {get_run(client, c["id"])["limits"]["timeout_seconds"] for c in done["children"]} == {1.0}
+    assert {get_run(client, c["id"])["limits"]["timeout_seconds"] for c in done["children"]} == {3.0}
 
 
 def test_a_pipeline_interrupted_by_a_new_run_on_its_thread_has_its_steps_cancelled_by_the_sweeper(
