@@ -55,6 +55,7 @@ async def test_an_admin_approves_a_refund_from_the_inbox_in_one_click(console: C
     run_id = asked["run_id"]
 
     page = await console.open(ADMIN)
+    await expect(page.locator("#approvals-waiting")).to_have_text("1 waiting")  # the menu says one waits
     await page.get_by_role("link", name="Approvals").click()
     item = page.locator("li.approval").filter(has=page.get_by_role("link", name=f"run {run_id}"))
     await expect(item.get_by_role("heading", level=2)).to_have_text(f"refund_order for {BOB}")
@@ -69,6 +70,8 @@ async def test_an_admin_approves_a_refund_from_the_inbox_in_one_click(console: C
     decided = page.locator("li.approval.decided")
     await expect(decided).to_contain_text("Approved by you.")
     await expect(page.get_by_role("button", name="Approve")).to_have_count(0)
+    await page.reload()
+    await expect(page.locator("#approvals-waiting")).to_have_text("")  # none waits now
 
     run = await finished_run(console, BOB, run_id)
     assert run["status"] == "succeeded"

@@ -19,6 +19,7 @@ from switchboard.console.rendering import templates
 from switchboard.console.routing import ConsoleRoute, is_htmx
 from switchboard.kit.errors import ValidationFailed
 from switchboard.models import Run, RunStep, ThreadMessage
+from switchboard.runs.repository import RunRepository
 from switchboard.runs.schemas import ApprovalDecision
 from switchboard.runs.service import RunService
 from switchboard.state import app_state
@@ -58,6 +59,14 @@ async def approvals_page(request: Request, user: ConsoleUserDep) -> Response:
     ]
     context = {"calls": calls, "cursor": cursor, "next_cursor": next_cursor}
     return templates.TemplateResponse(request, "approvals.html", context)
+
+
+@router.get("/approvals/waiting")
+async def approvals_waiting(request: Request, user: ConsoleUserDep) -> Response:
+    """The menu's count of calls waiting for a decision (yours; everyone's for an admin), refreshed by htmx."""
+    async with app_state(request).db.unit_of_work() as session:
+        count = await RunRepository(session).approvals_waiting(None if user.is_admin else user.user_id)
+    return templates.TemplateResponse(request, "approvals_waiting.html", {"count": count})
 
 
 @router.post("/approvals/{run_id}")

@@ -115,6 +115,18 @@ class RunRepository:
         }
         return [(step, runs[step.run_id]) for step in steps], next_cursor
 
+    async def approvals_waiting(self, user_id: int | None) -> int:
+        """How many tool calls `approval_queue` holds (the console's menu shows it)."""
+        query = (
+            select(func.count())
+            .select_from(RunStep)
+            .join(Run, Run.id == RunStep.run_id)
+            .where(_AWAITING, Run.status == RunStatus.REQUIRES_ACTION)
+        )
+        if user_id is not None:
+            query = query.where(Run.user_id == user_id)
+        return int(await self.session.scalar(query) or 0)
+
     async def recent_messages(
         self, thread_ids: Sequence[uuid.UUID], per_thread: int
     ) -> dict[uuid.UUID, list[ThreadMessage]]:
