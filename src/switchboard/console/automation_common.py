@@ -28,11 +28,6 @@ def parsed(model: type[M], data: dict[str, Any]) -> M:
         raise ValidationFailed("; ".join(problems[:5])) from None
 
 
-async def require_runs_write(user: Principal) -> None:
-    """What the API's `RunsWriterDep` checks: the key may start runs (saving a schedule or trigger needs it)."""
-    await require_runs_writer(user)
-
-
 async def require_run_creator(request: Request, user: Principal) -> None:
     """What the API's `RunCreatorDep` checks: `runs:write`, and the user's tier allows another run now."""
     await require_runs_writer(user)

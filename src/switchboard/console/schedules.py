@@ -10,10 +10,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Query, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from switchboard.auth.dependencies import SessionDep
+from switchboard.auth.dependencies import SessionDep, require_runs_writer
 from switchboard.auth.principal import Principal
 from switchboard.auth.scopes import Scope
-from switchboard.console.automation_common import PAGE_SIZE, notice, parsed, require_run_creator, require_runs_write
+from switchboard.console.automation_common import PAGE_SIZE, notice, parsed, require_run_creator
 from switchboard.console.dependencies import ConsoleUserDep
 from switchboard.console.rendering import templates
 from switchboard.console.routing import ConsoleRoute, is_htmx
@@ -125,7 +125,7 @@ async def create_schedule(
     timezone: Annotated[str, Form()] = "UTC",
     end_at: Annotated[str, Form()] = "",
 ) -> Response:
-    await require_runs_write(user)
+    await require_runs_writer(user)
     data: dict[str, Any] = {"agent": agent, "message": message, "cron": cron_expression.strip(), "timezone": timezone}
     if end_at.strip():
         data["end_at"] = end_at.strip()
@@ -152,7 +152,7 @@ async def pause_schedule(
 async def resume_schedule(
     schedule_id: uuid.UUID, request: Request, user: ConsoleUserDep, session: SessionDep
 ) -> Response:
-    await require_runs_write(user)
+    await require_runs_writer(user)
     service = _service(request, session)
     schedule = await service.set_enabled(user, schedule_id, True)
     return _row_response(request, _row(schedule, await service.last_run_statuses(user, [schedule])))

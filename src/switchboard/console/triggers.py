@@ -9,9 +9,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Query, Request, Response
 from fastapi.responses import HTMLResponse
 
-from switchboard.auth.dependencies import SessionDep
+from switchboard.auth.dependencies import SessionDep, require_runs_writer
 from switchboard.auth.scopes import Scope
-from switchboard.console.automation_common import PAGE_SIZE, notice, parsed, require_runs_write
+from switchboard.console.automation_common import PAGE_SIZE, notice, parsed
 from switchboard.console.dependencies import ConsoleUserDep
 from switchboard.console.rendering import templates
 from switchboard.console.routing import ConsoleRoute
@@ -61,7 +61,7 @@ async def create_trigger(
     signature: Annotated[str, Form()] = "standard",
 ) -> Response:
     """Answers with the secret panel (the secret's only showing) and the new row, out of band."""
-    await require_runs_write(user)
+    await require_runs_writer(user)
     service = _service(request, session)
     body = parsed(TriggerCreate, {"name": name, "agent": agent, "instructions": instructions, "signature": signature})
     shown, secret = await service.create(user, body)
@@ -81,7 +81,7 @@ async def rotate_secret(trigger_id: uuid.UUID, request: Request, user: ConsoleUs
 async def _set_enabled(
     request: Request, user: ConsoleUserDep, session: SessionDep, trigger_id: uuid.UUID, enabled: bool
 ) -> Response:
-    await require_runs_write(user)  # as the API's PATCH: the trigger then acts with this key
+    await require_runs_writer(user)  # as the API's PATCH: the trigger then acts with this key
     service = _service(request, session)
     out = service.out(await service.update(user, trigger_id, TriggerUpdate(enabled=enabled)))
     extra = notice(request, f"Trigger {out.name!r} {'resumed' if enabled else 'paused'}.")
