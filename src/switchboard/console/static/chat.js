@@ -336,9 +336,9 @@ document.addEventListener("DOMContentLoaded", () => {
     let last = null;
     setBusy(true);
     try {
-      await sb.stream(`/v1/runs/${runId}/events`, undefined, (type, data) => {
+      await sb.stream(`/v1/runs/${runId}/events`, undefined, (type, data, id) => {
         if (last) return;
-        if (type === "end" || type === "approval_required") { last = { type, data }; controller.abort(); }
+        if (type === "end" || type === "approval_required") { last = { type, data, id }; controller.abort(); }
         else reply.handle(type, data);
       }, { lastEventId: after, signal: controller.signal });
     } catch (error) {
@@ -349,7 +349,8 @@ document.addEventListener("DOMContentLoaded", () => {
     if (!last) return;
     if (last.type === "approval_required") {
       const run = await sb.api(`/v1/runs/${runId}`);
-      reply.pending(runId, run.pending_approvals);
+      if (run.pending_approvals.length) reply.pending(runId, run.pending_approvals);
+      else if (run.status !== "requires_action") await follow(runId, last.id); // decided since: read on
     } else if (last.data.status !== "succeeded") {
       sb.flash(`The run ${last.data.status}${last.data.error?.message ? `: ${last.data.error.message}` : "."}`);
     } else if (!reply.text && last.data.output != null) {
