@@ -31,8 +31,10 @@ typecheck: .venv/.synced
 	MYPY_CACHE_DIR=$(CACHE)/mypy $(UV) run --frozen mypy
 
 # One test process per core (pytest-xdist); each has its own database. The Schemathesis run is `make fuzz`'s.
+# MARKERS chooses tests by marker (`fuzz`, `browser`).
+MARKERS ?= not fuzz
 pytest: .venv/.synced
-	$(BYTECODE) $(UV) run --frozen pytest --numprocesses=auto -m "not fuzz"
+	$(BYTECODE) $(UV) run --frozen pytest --numprocesses=auto -m "$(MARKERS)"
 
 # Schemathesis against a live server, as a member and as an admin: every operation, every check, a fixed seed
 # (tests/test_openapi_conformance.py). FUZZ_EXAMPLES is the fuzzing phase's cases per operation.

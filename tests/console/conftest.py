@@ -109,3 +109,11 @@ async def console(
 ) -> AsyncIterator[Console]:
     async with console_of(browser, server, demo, tmp_path) as opened:
         yield opened
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test that drives the browser is marked `browser` (CI's second pass, on the embedded PostgreSQL,
+    leaves them out: they ran in the first, and what they test does not depend on which PostgreSQL it is)."""
+    for item in items:
+        if "browser" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.browser)
