@@ -38,7 +38,10 @@ def notice(
     request: Request, message: str, *, kind: str = "ok", link: str | None = None, link_text: str | None = None
 ) -> str:
     """A notice for the page's `#flash`, swapped out of band beside a partial update."""
-    html = templates.get_template("schedules_notice.html").render(
-        {"request": request, "message": message, "kind": kind, "link": link, "link_text": link_text or link}
-    )
-    return str(html)
+    context = {"message": message, "kind": kind, "link": link, "link_text": link_text or link}
+    return fragment(request, "schedules_notice.html", context)
+
+
+def fragment(request: Request, name: str, context: dict[str, Any]) -> str:
+    """A template rendered to text, to be sent with others in one answer (a row and a notice, say)."""
+    return str(templates.get_template(name).render({"request": request, **context}))

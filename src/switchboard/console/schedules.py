@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from switchboard.auth.dependencies import SessionDep, require_runs_writer
 from switchboard.auth.principal import Principal
 from switchboard.auth.scopes import Scope
-from switchboard.console.automation_common import PAGE_SIZE, notice, parsed, require_run_creator
+from switchboard.console.automation_common import PAGE_SIZE, fragment, notice, parsed, require_run_creator
 from switchboard.console.dependencies import ConsoleUserDep
 from switchboard.console.rendering import templates
 from switchboard.console.routing import ConsoleRoute, is_htmx
@@ -82,8 +82,7 @@ def _row(schedule: Schedule, statuses: dict[uuid.UUID, str]) -> dict[str, Any]:
 
 
 def _row_response(request: Request, row: dict[str, Any], extra: str = "") -> HTMLResponse:
-    html = templates.get_template("schedules_row.html").render({"request": request, "row": row})
-    return HTMLResponse(html + extra)
+    return HTMLResponse(fragment(request, "schedules_row.html", {"row": row}) + extra)
 
 
 @router.get("/schedules")
@@ -134,9 +133,7 @@ async def create_schedule(
     if not is_htmx(request):
         return RedirectResponse("/console/schedules", status_code=303)
     row = _row(schedule, {})
-    html = templates.get_template("schedules_row.html").render({"request": request, "row": row})
-    extra = notice(request, f"Schedule created: {row['words']}.")
-    return HTMLResponse(html + extra)
+    return _row_response(request, row, notice(request, f"Schedule created: {row['words']}."))
 
 
 @router.post("/schedules/{schedule_id}/pause")

@@ -4,14 +4,14 @@ URL and signing secret shown once after creating or rotating, pause/resume, and 
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Form, Query, Request, Response
 from fastapi.responses import HTMLResponse
 
 from switchboard.auth.dependencies import SessionDep, require_runs_writer
 from switchboard.auth.scopes import Scope
-from switchboard.console.automation_common import PAGE_SIZE, notice, parsed
+from switchboard.console.automation_common import PAGE_SIZE, fragment, notice, parsed
 from switchboard.console.dependencies import ConsoleUserDep
 from switchboard.console.rendering import templates
 from switchboard.console.routing import ConsoleRoute
@@ -27,12 +27,8 @@ def _service(request: Request, session: SessionDep) -> TriggerService:
     return TriggerService(session, state.agents, state.settings)
 
 
-def _render(request: Request, name: str, context: dict[str, Any]) -> str:
-    return str(templates.get_template(name).render({"request": request, **context}))
-
-
 def _secret_panel(request: Request, trigger: TriggerOut, secret: str, rotated: bool) -> str:
-    return _render(request, "triggers_secret.html", {"t": trigger, "secret": secret, "rotated": rotated})
+    return fragment(request, "triggers_secret.html", {"t": trigger, "secret": secret, "rotated": rotated})
 
 
 @router.get("/triggers")
@@ -66,7 +62,7 @@ async def create_trigger(
     body = parsed(TriggerCreate, {"name": name, "agent": agent, "instructions": instructions, "signature": signature})
     shown, secret = await service.create(user, body)
     out = service.out(shown)
-    row = _render(request, "triggers_row.html", {"t": out})
+    row = fragment(request, "triggers_row.html", {"t": out})
     oob_row = f'<template><tbody hx-swap-oob="afterbegin:#trigger-rows">{row}</tbody></template>'
     return HTMLResponse(_secret_panel(request, out, secret, rotated=False) + oob_row)
 
@@ -85,7 +81,7 @@ async def _set_enabled(
     service = _service(request, session)
     out = service.out(await service.update(user, trigger_id, TriggerUpdate(enabled=enabled)))
     extra = notice(request, f"Trigger {out.name!r} {'resumed' if enabled else 'paused'}.")
-    return HTMLResponse(_render(request, "triggers_row.html", {"t": out}) + extra)
+    return HTMLResponse(fragment(request, "triggers_row.html", {"t": out}) + extra)
 
 
 @router.post("/triggers/{trigger_id}/pause")

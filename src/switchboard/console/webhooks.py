@@ -10,7 +10,7 @@ from fastapi import APIRouter, Form, Query, Request, Response
 from fastapi.responses import HTMLResponse
 
 from switchboard.auth.dependencies import SessionDep
-from switchboard.console.automation_common import PAGE_SIZE, notice, parsed
+from switchboard.console.automation_common import PAGE_SIZE, fragment, notice, parsed
 from switchboard.console.dependencies import ConsoleUserDep
 from switchboard.console.rendering import templates
 from switchboard.console.routing import ConsoleRoute
@@ -27,10 +27,6 @@ DELIVERIES_SHOWN = 20
 
 def _service(request: Request, session: SessionDep) -> WebhookService:
     return WebhookService(session, app_state(request).settings)
-
-
-def _render(request: Request, name: str, context: dict[str, Any]) -> str:
-    return str(templates.get_template(name).render({"request": request, **context}))
 
 
 def _common() -> dict[str, Any]:
@@ -66,9 +62,9 @@ async def create_webhook(
         data["event_types"] = event_types
     endpoint, secret = await _service(request, session).create(user, parsed(WebhookCreate, data))
     out = WebhookOut.model_validate(endpoint)
-    row = _render(request, "webhooks_row.html", {"e": out})
+    row = fragment(request, "webhooks_row.html", {"e": out})
     oob_row = f'<template><tbody hx-swap-oob="afterbegin:#webhook-rows">{row}</tbody></template>'
-    return HTMLResponse(_render(request, "webhooks_secret.html", {"e": out, "secret": secret}) + oob_row)
+    return HTMLResponse(fragment(request, "webhooks_secret.html", {"e": out, "secret": secret}) + oob_row)
 
 
 async def _set_enabled(
@@ -78,7 +74,7 @@ async def _set_enabled(
     out = WebhookOut.model_validate(endpoint)
     extra = notice(request, f"Endpoint {out.url} {'enabled' if on else 'disabled'}.")
     on_detail = f"/console/webhooks/{endpoint_id}" in request.headers.get("HX-Current-URL", "")
-    return HTMLResponse(_render(request, "webhooks_row.html", {"e": out, "on_detail": on_detail}) + extra)
+    return HTMLResponse(fragment(request, "webhooks_row.html", {"e": out, "on_detail": on_detail}) + extra)
 
 
 @router.post("/webhooks/{endpoint_id}/disable")
@@ -114,8 +110,8 @@ async def webhook_deliveries(
     endpoint = WebhookOut.model_validate(await service.get(user, endpoint_id))
     deliveries, _ = await service.deliveries_of_endpoint(user, endpoint_id, DELIVERIES_SHOWN, None)
     context = {"deliveries": deliveries, "endpoint_id": endpoint_id, **_common()}
-    row = _render(request, "webhooks_row.html", {"e": endpoint, "on_detail": True, "oob": True})
-    return HTMLResponse(_render(request, "webhooks_deliveries.html", context) + f"<template>{row}</template>")
+    row = fragment(request, "webhooks_row.html", {"e": endpoint, "on_detail": True, "oob": True})
+    return HTMLResponse(fragment(request, "webhooks_deliveries.html", context) + f"<template>{row}</template>")
 
 
 @router.post("/webhooks/deliveries/{delivery_id}/retry")
@@ -126,4 +122,4 @@ async def retry_delivery(
     service = _service(request, session)
     delivery = (await service.outs([await service.retry(user, delivery_id)]))[0]
     extra = notice(request, "Retrying the delivery now.")
-    return HTMLResponse(_render(request, "webhooks_delivery_row.html", {"d": delivery, **_common()}) + extra)
+    return HTMLResponse(fragment(request, "webhooks_delivery_row.html", {"d": delivery, **_common()}) + extra)
