@@ -11,13 +11,11 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import RedirectResponse
-from pydantic import ValidationError
 
 from switchboard.auth.dependencies import require_runs_writer
 from switchboard.console.dependencies import ConsoleUserDep
 from switchboard.console.rendering import templates
-from switchboard.console.routing import ConsoleRoute, is_htmx
-from switchboard.kit.errors import ValidationFailed
+from switchboard.console.routing import ConsoleRoute, is_htmx, parsed
 from switchboard.models import Run, RunStep, ThreadMessage
 from switchboard.runs.repository import RunRepository
 from switchboard.runs.schemas import ApprovalDecision
@@ -83,11 +81,8 @@ async def decide(
     plain form (no JavaScript) with a redirect back to the page it was sent from (`back`: the inbox or the run's
     page, nothing else)."""
     await require_runs_writer(user)
-    try:
-        body = ApprovalDecision(tool_call_id=tool_call_id, approve=decision == "approve", reason=reason.strip() or None)
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
-        raise ValidationFailed(problems) from None
+    decided = {"tool_call_id": tool_call_id, "approve": decision == "approve", "reason": reason.strip() or None}
+    body = parsed(ApprovalDecision, decided)
     state = app_state(request)
     async with state.db.unit_of_work() as session:
         service = RunService(session, state.agents, state.settings)

@@ -1,31 +1,18 @@
-"""What the schedules, triggers and webhooks pages share: forms checked by the API's own request models, the
-API's `runs:write` check, and notices sent beside a partial update."""
+"""What the schedules, triggers and webhooks pages share: the API's run-creation check, fragments of templates,
+and notices sent beside a partial update."""
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any
 
 from fastapi import Request
-from pydantic import BaseModel, ValidationError
 
 from switchboard.auth.dependencies import require_runs_writer
 from switchboard.auth.principal import Principal
 from switchboard.console.rendering import templates
-from switchboard.kit.errors import ValidationFailed
 from switchboard.limits.guard import admit_run_creator
 
-M = TypeVar("M", bound=BaseModel)
-
 PAGE_SIZE = 50
-
-
-def parsed(model: type[M], data: dict[str, Any]) -> M:
-    """The form as the API's request model reads it; invalid: 422 naming each field, as the API says it."""
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        problems = [f"{'.'.join(str(p) for p in e['loc']) or 'form'}: {e['msg']}" for e in exc.errors()]
-        raise ValidationFailed("; ".join(problems[:5])) from None
 
 
 async def require_run_creator(request: Request, user: Principal) -> None:

@@ -13,10 +13,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from switchboard.auth.dependencies import SessionDep, require_runs_writer
 from switchboard.auth.principal import Principal
 from switchboard.auth.scopes import Scope
-from switchboard.console.automation_common import PAGE_SIZE, fragment, notice, parsed, require_run_creator
+from switchboard.console.automation_common import PAGE_SIZE, fragment, notice, require_run_creator
 from switchboard.console.dependencies import ConsoleUserDep
 from switchboard.console.rendering import templates
-from switchboard.console.routing import ConsoleRoute, is_htmx
+from switchboard.console.routing import ConsoleRoute, is_htmx, parsed
 from switchboard.kit.clock import utc_now
 from switchboard.kit.errors import ValidationFailed
 from switchboard.kit.request_context import current_request_id

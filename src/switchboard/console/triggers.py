@@ -11,10 +11,10 @@ from fastapi.responses import HTMLResponse
 
 from switchboard.auth.dependencies import SessionDep, require_runs_writer
 from switchboard.auth.scopes import Scope
-from switchboard.console.automation_common import PAGE_SIZE, fragment, notice, parsed
+from switchboard.console.automation_common import PAGE_SIZE, fragment, notice
 from switchboard.console.dependencies import ConsoleUserDep
 from switchboard.console.rendering import templates
-from switchboard.console.routing import ConsoleRoute
+from switchboard.console.routing import ConsoleRoute, parsed
 from switchboard.state import app_state
 from switchboard.triggers.schemas import TriggerCreate, TriggerOut, TriggerUpdate
 from switchboard.triggers.service import TriggerService

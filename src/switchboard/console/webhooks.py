@@ -10,10 +10,10 @@ from fastapi import APIRouter, Form, Query, Request, Response
 from fastapi.responses import HTMLResponse
 
 from switchboard.auth.dependencies import SessionDep
-from switchboard.console.automation_common import PAGE_SIZE, fragment, notice, parsed
+from switchboard.console.automation_common import PAGE_SIZE, fragment, notice
 from switchboard.console.dependencies import ConsoleUserDep
 from switchboard.console.rendering import templates
-from switchboard.console.routing import ConsoleRoute
+from switchboard.console.routing import ConsoleRoute, parsed
 from switchboard.models.notifications import DeliveryStatus
 from switchboard.notifications.outbox import EVENT_TYPES
 from switchboard.notifications.schemas import WebhookCreate, WebhookOut, WebhookUpdate
